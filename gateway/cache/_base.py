@@ -1,0 +1,32 @@
+"""The async cache interface every backend (memory, Redis) implements, and its contract."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class AsyncCache(Protocol):
+    """Bytes in, bytes out, with a TTL per entry.
+
+    Keys are built by callers and always start with a namespace and the caller's credential scope
+    (see ``gateway.cache.key``), so invalidating one caller's entries is a prefix delete.
+    """
+
+    async def get(self, key: str) -> bytes | None:
+        """The value, or ``None`` when absent or expired."""
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds (a ``ttl`` of 0 or less stores nothing)."""
+
+    async def delete(self, key: str) -> None:
+        """Forget one key; absent keys are fine."""
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Forget every key starting with ``prefix``; returns how many were removed."""
+
+    async def ping(self) -> bool:
+        """Whether the backend is usable right now (for readiness)."""
+
+    async def aclose(self) -> None:
+        """Release connections."""

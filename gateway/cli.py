@@ -1,0 +1,178 @@
+"""The ``vsee-gateway`` command: serve the gateway, run the sandbox upstream, print the schema."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+
+import httpx
+
+from gateway.settings import Settings, SettingsError, load_settings
+
+SANDBOX_PREFIX = "/vc/next/api_v3"
+
+
+def _free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def _sandbox_process(seed: int) -> Iterator[str]:
+    """The sandbox in a child process on a free loopback port; yields its API base URL."""
+    port = _free_port()
+    command = [sys.executable, "-m", "gateway", "sandbox", "--port", str(port), "--seed", str(seed)]
+    child = subprocess.Popen(command)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            if child.poll() is not None:
+                raise SystemExit("the sandbox upstream exited during start-up")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/_sandbox/health", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit("the sandbox upstream did not start within 20 s")
+            time.sleep(0.1)
+        yield base + SANDBOX_PREFIX
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    host, port = settings.gateway_host, settings.gateway_port
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    print(f"VSee GraphQL gateway on http://{shown}:{port}/graphql", flush=True)
+    print(f"  upstream: {settings.api_base}", flush=True)
+    if settings.graphiql:
+        print(f"  GraphiQL: open http://{shown}:{port}/graphql in a browser", flush=True)
+    if settings.workers > 1:
+        # Each worker builds its own app (own client and caches) from VSEE_* settings.
+        for key, value in settings.model_dump(mode="json").items():
+            os.environ[f"VSEE_{key.upper()}"] = str(value)
+        uvicorn.run(
+            "gateway.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=20,
+        )
+        return
+    from gateway.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    overrides: dict[str, object] = {
+        "gateway_host": args.host,
+        "gateway_port": args.port,
+        "workers": args.workers,
+        "api_url": args.upstream_url,
+    }
+    settings = load_settings(**overrides)
+    if not args.sandbox:
+        _serve(settings)
+        return
+    with _sandbox_process(args.seed) as base:
+        print("  (embedded sandbox upstream; demo tokens are listed in README.md)", flush=True)
+        _serve(load_settings(**{**overrides, "api_url": base}))
+
+
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from gateway.sandbox import SandboxConfig, create_app
+
+    config = SandboxConfig(
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        error_rate=args.error_rate,
+    )
+    print(f"VSee sandbox upstream on http://{args.host}:{args.port}{SANDBOX_PREFIX}", flush=True)
+    uvicorn.run(
+        create_app(config), host=args.host, port=args.port, log_level="warning", access_log=False
+    )
+
+
+def cmd_schema(args: argparse.Namespace) -> None:
+    from gateway.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vsee-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the GraphQL gateway")
+    serve.add_argument("--host", help="bind address (VSEE_GATEWAY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (VSEE_GATEWAY_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (VSEE_WORKERS, default 1)")
+    serve.add_argument("--upstream-url", help="VSee api_v3 base URL (VSEE_API_URL)")
+    serve.add_argument(
+        "--sandbox", action="store_true", help="start the sandbox upstream and use it"
+    )
+    serve.add_argument("--seed", type=int, default=7, help="sandbox data seed (with --sandbox)")
+    serve.set_defaults(func=cmd_serve)
+
+    sandbox = sub.add_parser("sandbox", help="run the sandbox VSee upstream alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8900)
+    sandbox.add_argument("--latency-ms", type=_non_negative, default=0.0)
+    sandbox.add_argument("--jitter-ms", type=_non_negative, default=0.0)
+    sandbox.add_argument("--error-rate", type=_rate, default=0.0)
+    sandbox.add_argument("--seed", type=int, default=7)
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        raise SystemExit(f"vsee-gateway: {exc}") from None
+    except KeyboardInterrupt:
+        pass

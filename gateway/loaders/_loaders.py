@@ -1,0 +1,159 @@
+"""Per-request dataloaders: each object fetched once per request, independent ones together."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from gateway.upstream import Credentials, NotFound, UpstreamClient
+
+from ._paths import (
+    intake_path,
+    room_path,
+    room_provider_path,
+    room_providers_path,
+    visit_path,
+)
+
+Raw = dict[str, Any]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _loader(
+    fetch_one: Callable[[K], Awaitable[V]],
+) -> DataLoader[K, V]:
+    """A loader whose batch fetches distinct keys concurrently (VSee has no batch-by-ids API).
+
+    aiodataloader collects every ``load`` made in the same tick into one batch; each key's
+    failure is returned in its slot so one bad id does not fail its siblings.
+    """
+
+    async def batch(keys: list[K]) -> list[V]:
+        results = await asyncio.gather(*(fetch_one(key) for key in keys), return_exceptions=True)
+        # aiodataloader rejects exactly the keys whose slot holds an exception.
+        return results  # type: ignore[return-value]
+
+    return DataLoader(batch, loop=asyncio.get_running_loop())
+
+
+def _as_object(data: Any, what: str, key: object) -> Raw:
+    if not isinstance(data, dict):
+        raise NotFound(f"{what} {key} was not found", status=404)
+    return data
+
+
+class RequestLoaders:
+    """Everything loaded for one GraphQL request; thrown away with the request.
+
+    Keys never need the credential scope because a ``RequestLoaders`` serves exactly one caller.
+    """
+
+    def __init__(self, client: UpstreamClient, credentials: Credentials) -> None:
+        self._client = client
+        self._credentials = credentials
+        self.visit: DataLoader[str, Raw] = _loader(self._fetch_visit)
+        self.intake: DataLoader[str, Raw] = _loader(self._fetch_intake)
+        self.room: DataLoader[str, Raw] = _loader(self._fetch_room)
+        self.room_providers: DataLoader[str, list[Raw]] = _loader(self._fetch_room_providers)
+        self.provider: DataLoader[tuple[str, str], Raw] = _loader(self._fetch_provider)
+        self._rooms: asyncio.Future[list[Raw]] | None = None
+
+    @property
+    def credentials(self) -> Credentials:
+        return self._credentials
+
+    def prime_visit(self, raw: Raw) -> None:
+        """Remember a visit we already hold in full (a detail answer or a mutation's result)."""
+        visit_id = raw.get("id")
+        if visit_id is not None:
+            self.visit.clear(str(visit_id)).prime(str(visit_id), raw)
+
+    async def rooms(self) -> list[Raw]:
+        """The account's rooms, fetched at most once per request."""
+        if self._rooms is None:
+            self._rooms = asyncio.ensure_future(self._fetch_rooms())
+        return await asyncio.shield(self._rooms)
+
+    async def provider_anywhere(self, provider_id: str) -> Raw | None:
+        """A provider by id when no room is known: search the account's rooms' provider lists."""
+        rooms = await self.rooms()
+        codes = [str(room["code"]) for room in rooms if room.get("code")]
+        lists = await self.room_providers.load_many(codes)
+        for code, providers in zip(codes, lists, strict=True):
+            for provider in providers:
+                if str(provider.get("id")) == provider_id:
+                    return {**provider, "_room_code": code}
+        return None
+
+    async def visits_page(
+        self, params: dict[str, str | int | None]
+    ) -> tuple[list[Raw], int | None]:
+        """One page of the caller's visits and the total when VSee tells it."""
+        envelope = await self._client.get(
+            "/visits", self._credentials, endpoint="GET /visits", params=params
+        )
+        data = envelope.data
+        rows = [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+        total = envelope.extra.get("total")
+        try:
+            return rows, None if total is None else int(total)
+        except (TypeError, ValueError):
+            return rows, None
+
+    async def current_visit(self) -> Raw | None:
+        """The caller's visit in progress; VSee says "none" with null data or a 404."""
+        try:
+            envelope = await self._client.get(
+                "/visits/current", self._credentials, endpoint="GET /visits/current"
+            )
+        except NotFound:
+            return None
+        if not isinstance(envelope.data, dict) or not envelope.data:
+            return None
+        self.prime_visit(envelope.data)
+        return envelope.data
+
+    async def _fetch_visit(self, visit_id: str) -> Raw:
+        envelope = await self._client.get(
+            visit_path(visit_id), self._credentials, endpoint="GET /visits/{id}"
+        )
+        return _as_object(envelope.data, "visit", visit_id)
+
+    async def _fetch_intake(self, intake_id: str) -> Raw:
+        envelope = await self._client.get(
+            intake_path(intake_id), self._credentials, endpoint="GET /intakes/{id}"
+        )
+        return _as_object(envelope.data, "intake", intake_id)
+
+    async def _fetch_room(self, code: str) -> Raw:
+        envelope = await self._client.get(
+            room_path(code), self._credentials, endpoint="GET /rooms/{code}"
+        )
+        return _as_object(envelope.data, "room", code)
+
+    async def _fetch_room_providers(self, code: str) -> list[Raw]:
+        envelope = await self._client.get(
+            room_providers_path(code), self._credentials, endpoint="GET /rooms/{code}/providers"
+        )
+        data = envelope.data
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+    async def _fetch_provider(self, key: tuple[str, str]) -> Raw:
+        code, provider_id = key
+        envelope = await self._client.get(
+            room_provider_path(code, provider_id),
+            self._credentials,
+            endpoint="GET /rooms/{code}/providers/{id}",
+        )
+        return _as_object(envelope.data, "provider", provider_id)
+
+    async def _fetch_rooms(self) -> list[Raw]:
+        envelope = await self._client.get(
+            "/rooms", self._credentials, endpoint="GET /rooms", params={"limit": 100}
+        )
+        data = envelope.data
+        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []

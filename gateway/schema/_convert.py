@@ -1,0 +1,151 @@
+"""Normalise VSee's loosely typed values (string-or-number ids, epoch strings, {sec, usec})."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+_EPOCH_MAX = 32503680000  # year 3000; larger numbers are milliseconds
+
+
+def as_id(value: Any) -> str | None:
+    """An id whatever VSee sent: ``"1525"``, ``1525`` and ``1525.0`` are all ``"1525"``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def as_ref_id(value: Any) -> str | None:
+    """Like ``as_id``, but VSee's ``0`` / ``"0"`` means "none" for references (e.g. provider)."""
+    text = as_id(value)
+    return None if text in (None, "0", "--") else text
+
+
+def as_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(str(value).strip()))
+    except ValueError:
+        return None
+
+
+def as_float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        return None
+
+
+def as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def as_text(value: Any) -> str | None:
+    """A string with VSee's empty and ``"--"`` placeholders read as absent."""
+    text = as_str(value)
+    return None if text is None or text.strip() in ("", "--") else text
+
+
+def as_bool(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "y"):
+        return True
+    if text in ("false", "0", "no", "n", ""):
+        return False
+    return None
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """Epoch seconds as a number, a numeric string, or a Mongo-style ``{sec, usec}`` object."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Mapping):
+        sec = as_float(value.get("sec"))
+        if sec is None:
+            return None
+        usec = as_float(value.get("usec")) or 0.0
+        return _from_epoch(sec + usec / 1_000_000)
+    number = as_float(value)
+    if number is None:
+        return _from_iso(str(value))
+    if number <= 0:
+        return None
+    return _from_epoch(number)
+
+
+def _from_epoch(seconds: float) -> datetime | None:
+    if seconds > _EPOCH_MAX:
+        seconds /= 1000
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _from_iso(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if parsed.year < 1900:  # VSee's "0001-01-01T00:00:00" means "never"
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def as_date(value: Any) -> date | None:
+    text = as_text(value)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def as_decimal_str(value: Any) -> str | None:
+    """Money as a canonical decimal string: ``"00.00"`` → ``"0.00"``, ``25`` → ``"25.00"``."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite():
+        return None
+    return str(amount.quantize(Decimal("0.01")))
+
+
+def as_dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def to_epoch(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())

@@ -1,0 +1,42 @@
+"""What every resolver can reach: the caller's credentials, per-request loaders, shared services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import Info as _Info
+
+from gateway.loaders import AvailabilityService, RequestLoaders
+from gateway.upstream import Credentials, MissingCredentials, UpstreamClient
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Process-wide parts, built once in the app's lifespan."""
+
+    client: UpstreamClient
+    availability: AvailabilityService
+    max_page_size: int = 100
+
+
+@dataclass
+class GatewayContext:
+    """One per GraphQL request; loaders are created lazily so a failed auth costs nothing."""
+
+    services: Services
+    credentials: Credentials | None
+    request: Any = None
+    response: Any = None
+    _loaders: RequestLoaders | None = field(default=None, repr=False)
+
+    @property
+    def loaders(self) -> RequestLoaders:
+        if self.credentials is None:
+            raise MissingCredentials()
+        if self._loaders is None:
+            self._loaders = RequestLoaders(self.services.client, self.credentials)
+        return self._loaders
+
+
+Info = _Info[GatewayContext, None]

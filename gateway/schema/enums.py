@@ -1,0 +1,74 @@
+"""GraphQL enums for VSee's numeric codes, each with an UNKNOWN fallback for new codes."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, TypeVar
+
+import strawberry
+
+from ._convert import as_int
+
+E = TypeVar("E", bound=Enum)
+
+
+@strawberry.enum(description="Kind of visit (VSee `type`).")
+class VisitType(Enum):
+    WALK_IN = strawberry.enum_value(1, description="An on-demand visit from the waiting room.")
+    APPOINTMENT = strawberry.enum_value(2, description="A scheduled appointment.")
+    E_CONSULT = strawberry.enum_value(
+        3, description="An asynchronous e-consult providers accept from their dashboard."
+    )
+    UNKNOWN = strawberry.enum_value(-1, description="A code this gateway does not know yet.")
+
+
+# Meanings beyond 10/20/30 are inferred from VSee's examples (see vsee-api-notes.md); the raw
+# code is always available as `statusCode` so a client is never stuck with UNKNOWN.
+@strawberry.enum(description="Where a visit stands (VSee `status`).")
+class VisitStatus(Enum):
+    WAITING = strawberry.enum_value(10, description="A new walk-in, waiting for a provider.")
+    SCHEDULED = strawberry.enum_value(
+        20, description="Scheduled, or an e-consult waiting to be accepted."
+    )
+    IN_PROGRESS = strawberry.enum_value(30, description="The visit has started.")
+    COMPLETED = strawberry.enum_value(40, description="Ended normally.")
+    CANCELLED = strawberry.enum_value(50, description="Cancelled before it took place.")
+    UNKNOWN = strawberry.enum_value(-1, description="A code this gateway does not know yet.")
+
+
+@strawberry.enum(description="Gender as VSee codes it (1 male, 2 female; inferred).")
+class Gender(Enum):
+    MALE = 1
+    FEMALE = 2
+    UNKNOWN = -1
+
+
+@strawberry.enum(description="Intake kind (VSee `type` on an intake).")
+class IntakeType(Enum):
+    WALK_IN = 1
+    SCHEDULED = 2
+    UNKNOWN = -1
+
+
+@strawberry.enum(description="Why a visit is closed (VSee `reason` on POST /visits/close).")
+class CloseReason(Enum):
+    PATIENT_END_CALL = strawberry.enum_value(
+        "patient_end_call", description="The patient pressed End Call."
+    )
+    PATIENT_EXIT_ROOM = strawberry.enum_value(
+        "patient_exit_room", description="The patient left the waiting room."
+    )
+    CALL_ENDED = strawberry.enum_value(
+        "call_ended", description="The call ended otherwise (network, or the provider)."
+    )
+    PATIENT_CANCEL_APPOINTMENT = strawberry.enum_value(
+        "patient_cancel_appointment", description="The patient cancelled the appointment."
+    )
+
+
+def from_code(enum: type[E], value: Any) -> E:
+    code = as_int(value)
+    for member in enum:
+        if member.value == code:
+            return member
+    return enum["UNKNOWN"]

@@ -1,0 +1,865 @@
+"""GraphQL object types for VSee's visits, intakes, people, rooms and slots.
+
+Leaf values are converted once, when an object is built from VSee's JSON, and stored as plain
+attributes: resolving them costs graphql-core nothing beyond a getattr. Only relations that may
+need an upstream call are resolvers, and they go through the request's loaders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.loaders import Raw
+
+from ._convert import (
+    as_bool,
+    as_date,
+    as_datetime,
+    as_decimal_str,
+    as_dict,
+    as_id,
+    as_int,
+    as_list,
+    as_ref_id,
+    as_str,
+    as_text,
+)
+from .context import Info
+from .enums import Gender, IntakeType, VisitStatus, VisitType, from_code
+
+
+def _full_name(raw: Raw) -> str | None:
+    full = as_text(raw.get("full_name"))
+    if full:
+        return full
+    parts = [as_text(raw.get("first_name")), as_text(raw.get("last_name"))]
+    joined = " ".join(part for part in parts if part)
+    return joined or None
+
+
+@strawberry.type(description="An amount of money as an exact decimal string, with its currency.")
+class Money:
+    amount: str = strawberry.field(description='Decimal string, e.g. "25.00".')
+    currency: str | None = strawberry.field(description="ISO 4217 code when VSee gives one.")
+
+    @classmethod
+    def of(cls, amount: Any, currency: Any = None) -> Money | None:
+        text = as_decimal_str(amount)
+        return None if text is None else cls(amount=text, currency=as_text(currency))
+
+
+@strawberry.type(description="A clinic account (tenant) on VSee.")
+class Account:
+    code: str | None = strawberry.field(description="Account code, sent as X-AccountCode.")
+    name: str | None
+    domain: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Account:
+        return cls(
+            code=as_text(raw.get("code")),
+            name=as_text(raw.get("name")),
+            domain=as_text(raw.get("domain")),
+        )
+
+
+@strawberry.type(description="A patient.")
+class Member:
+    id: strawberry.ID
+    code: str | None = strawberry.field(description="The member's code (external id).")
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None
+    username: str | None
+    email: str | None
+    phone: str | None
+    dob: date | None = strawberry.field(description="Date of birth.")
+    gender: Gender
+    vsee_id: str | None = strawberry.field(description="VSee messenger id.")
+    photo: str | None = strawberry.field(description="URL of the member's photo.")
+    active: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Member:
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            code=as_text(raw.get("code")),
+            first_name=as_text(raw.get("first_name")),
+            last_name=as_text(raw.get("last_name")),
+            full_name=_full_name(raw),
+            username=as_text(raw.get("username")),
+            email=as_text(raw.get("email")),
+            phone=as_text(raw.get("phone")),
+            dob=as_date(raw.get("dob")),
+            gender=from_code(Gender, raw.get("gender")),
+            vsee_id=as_text(raw.get("vseeid")),
+            photo=as_text(raw.get("photo")),
+            active=as_bool(raw.get("active")),
+        )
+
+
+@strawberry.type(description="A clinician who sees members in a room.")
+class Provider:
+    id: strawberry.ID
+    code: str | None
+    username: str | None
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None
+    title: str | None = strawberry.field(description='Title shown before the name, e.g. "Dr."')
+    suffix: str | None = strawberry.field(description='Suffix after the name, e.g. "MD".')
+    email: str | None
+    phone: str | None
+    subtype: str | None = strawberry.field(description="VSee provider subtype code.")
+    vsee_id: str | None
+    photo: str | None
+    status: str | None = strawberry.field(description="Presence status, when VSee gives it.")
+    short_bio: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Provider:
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            code=as_text(raw.get("code")),
+            username=as_text(raw.get("username")),
+            first_name=as_text(raw.get("first_name")),
+            last_name=as_text(raw.get("last_name")),
+            full_name=_full_name(raw),
+            title=as_text(raw.get("title")),
+            suffix=as_text(raw.get("suffix")),
+            email=as_text(raw.get("email")),
+            phone=as_text(raw.get("phone")),
+            subtype=as_text(raw.get("subtype")),
+            vsee_id=as_text(raw.get("vseeid")),
+            photo=as_text(raw.get("photo")),
+            status=as_str(raw.get("status")),
+            short_bio=as_text(raw.get("short_bio")),
+        )
+
+
+@strawberry.type(description="A user referenced by a visit (its creator), as VSee embeds it.")
+class UserRef:
+    id: strawberry.ID
+    code: str | None
+    vsee_id: str | None
+    user_type: int | None = strawberry.field(
+        description="VSee user type: 200 member, 160 API/app creator, 600 guest."
+    )
+    first_name: str | None
+    last_name: str | None
+    account_code: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> UserRef:
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            code=as_text(raw.get("code")),
+            vsee_id=as_text(raw.get("vseeid")),
+            user_type=as_int(raw.get("type")),
+            first_name=as_text(raw.get("first_name")),
+            last_name=as_text(raw.get("last_name")),
+            account_code=as_text(raw.get("account_code")),
+        )
+
+
+@strawberry.type(description="A provider hosting a visit's meeting.")
+class Host:
+    id: strawberry.ID
+    username: str | None
+    email: str | None
+    phone: str | None
+    full_name: str | None
+    title: str | None
+    suffix: str | None
+    timezone: str | None = strawberry.field(description="IANA time zone, e.g. America/Los_Angeles.")
+    vsee_id: str | None
+    role: str | None = strawberry.field(description='The host\'s role, e.g. "owner".')
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Host:
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            username=as_text(raw.get("username")),
+            email=as_text(raw.get("email")),
+            phone=as_text(raw.get("phone")),
+            full_name=_full_name(raw),
+            title=as_text(raw.get("title")),
+            suffix=as_text(raw.get("suffix")),
+            timezone=as_text(raw.get("timezone")),
+            vsee_id=as_text(raw.get("vseeid")),
+            role=as_text(raw.get("role")),
+        )
+
+
+@strawberry.type(description="What a visit costs.")
+class Payment:
+    id: strawberry.ID | None
+    amount: Money | None
+    duration: int | None = strawberry.field(description="Minutes paid for.")
+    description: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw, currency: Any = None) -> Payment:
+        pid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            amount=Money.of(raw.get("amount"), raw.get("currency") or currency),
+            duration=as_int(raw.get("duration")),
+            description=as_text(raw.get("description")),
+        )
+
+
+@strawberry.type(description="The invoice raised for a visit.")
+class Invoice:
+    id: strawberry.ID | None
+    status: int | None = strawberry.field(description="VSee invoice status code.")
+    amount_due: Money | None
+    livemode: bool | None = strawberry.field(description="False for test-mode invoices.")
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Invoice:
+        iid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(iid) if iid else None,
+            status=as_int(raw.get("status")),
+            amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
+            livemode=as_bool(raw.get("livemode")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+        )
+
+
+@strawberry.type(description="The video meeting behind a visit.")
+class Meeting:
+    meeting_id: str | None
+    conference_pin: str | None = strawberry.field(description="PIN for dial-in participants.")
+    expiry: datetime | None
+    hosts: list[str] = strawberry.field(description="VSee ids of the meeting's hosts.")
+    phone_numbers: JSON | None = strawberry.field(
+        description='Dial-in numbers by country, e.g. {"US": ["+1.650.758.0255"]}.'
+    )
+    recording_auto_start: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Meeting:
+        return cls(
+            meeting_id=as_text(raw.get("meeting_id")),
+            conference_pin=as_str(raw.get("conference_pin")),
+            expiry=as_datetime(raw.get("expiry")),
+            hosts=[str(h) for h in as_list(raw.get("hosts")) if isinstance(h, (str, int))],
+            phone_numbers=JSON(as_dict(raw.get("phone_numbers"))),
+            recording_auto_start=as_bool(raw.get("recording_auto_start")),
+        )
+
+
+@strawberry.type(description="A file attached to an intake or a post-visit note.")
+class Attachment:
+    id: strawberry.ID
+    name: str | None
+    path: str | None
+    size: int | None = strawberry.field(description="Bytes.")
+    ext: str | None
+    creator_id: strawberry.ID | None
+    remark: str | None
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw | str) -> Attachment:
+        if not isinstance(raw, dict):
+            return cls(
+                id=strawberry.ID(str(raw)),
+                name=None,
+                path=None,
+                size=None,
+                ext=None,
+                creator_id=None,
+                remark=None,
+                created=None,
+                modified=None,
+            )
+        creator = as_id(raw.get("creator_id"))
+        return cls(
+            id=strawberry.ID(as_id(raw.get("_id")) or as_id(raw.get("id")) or ""),
+            name=as_text(raw.get("name")),
+            path=as_text(raw.get("path")),
+            size=as_int(raw.get("size")),
+            ext=as_text(raw.get("ext")),
+            creator_id=strawberry.ID(creator) if creator else None,
+            remark=as_text(raw.get("remark")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+        )
+
+
+def attachments_of(value: Any) -> list[Attachment]:
+    """VSee sends attachments as objects, id strings, a comma-separated string, or ``""``."""
+    if isinstance(value, str):
+        return [Attachment.from_raw(part.strip()) for part in value.split(",") if part.strip()]
+    return [
+        Attachment.from_raw(item)
+        for item in as_list(value)
+        if isinstance(item, dict) or (isinstance(item, str) and item.strip())
+    ]
+
+
+@strawberry.type(description="The clinician's note written after a visit (HTML in some fields).")
+class PostVisit:
+    id: strawberry.ID | None
+    member_id: strawberry.ID | None
+    visit_id: strawberry.ID | None
+    draft: bool | None
+    modified_by: str | None = strawberry.field(description="Name of the last editor.")
+    reason_for_visit: str | None
+    physical_exam: str | None = strawberry.field(description="HTML.")
+    assessment_plan: str | None = strawberry.field(description="HTML.")
+    diagnosis: str | None
+    patient_instructions: str | None = strawberry.field(description="HTML.")
+    disposition: str | None
+    attachments: list[Attachment]
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> PostVisit:
+        def _id(key: str) -> strawberry.ID | None:
+            value = as_id(raw.get(key))
+            return strawberry.ID(value) if value else None
+
+        return cls(
+            id=_id("id"),
+            member_id=_id("member_id"),
+            visit_id=_id("visit_id"),
+            draft=as_bool(raw.get("draft")),
+            modified_by=as_text(raw.get("modifiedBy")),
+            reason_for_visit=as_text(raw.get("reason_for_visit")),
+            physical_exam=as_text(raw.get("physical_exam")),
+            assessment_plan=as_text(raw.get("assessment_plan")),
+            diagnosis=as_text(raw.get("diagnosis")),
+            patient_instructions=as_text(raw.get("patient_instructions")),
+            disposition=as_text(raw.get("disposition")),
+            attachments=attachments_of(raw.get("attachments")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+        )
+
+
+@strawberry.type(description="A prescription (VSee's e-prescribing record).")
+class Prescription:
+    id: strawberry.ID | None
+    drug_id: str | None
+    ndc: str | None = strawberry.field(description="National Drug Code.")
+    rx_norm_code: str | None
+    drug: str | None
+    directions: str | None
+    quantity: float | None
+    quantity_unit: str | None
+    refills: int | None
+    days_supply: int | None
+    status: str | None
+    prescriber_name: str | None
+    prescribed_on: datetime | None
+    raw: JSON = strawberry.field(description="Every field as VSee sent it.")
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Prescription:
+        pid = as_id(raw.get("ID") or raw.get("id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            drug_id=as_text(raw.get("DrugID")),
+            ndc=as_text(raw.get("NDC")),
+            rx_norm_code=as_text(raw.get("RxNormCode")),
+            drug=as_text(raw.get("Drug")),
+            directions=as_text(raw.get("Directions")),
+            quantity=float(raw["Qty"]) if isinstance(raw.get("Qty"), (int, float)) else None,
+            quantity_unit=as_text(raw.get("QtyQual")),
+            refills=as_int(raw.get("Refills")),
+            days_supply=as_int(raw.get("DaysSupply")),
+            status=as_text(raw.get("Status")),
+            prescriber_name=as_text(raw.get("PrescriberName")),
+            prescribed_on=as_datetime(raw.get("PrescriptionDate")),
+            raw=JSON(raw),
+        )
+
+
+@strawberry.type(description="One leg of a visit's call.")
+class CallSegment:
+    provider: str | None = strawberry.field(description="The provider's VSee id.")
+    start: datetime | None
+    duration_seconds: int | None
+    wait_seconds: int | None
+
+
+_SEGMENT_KEY = re.compile(r"^call_start_(\d+)$")
+
+
+@strawberry.type(description="Call statistics of a visit.")
+class CallLog:
+    total_start: datetime | None
+    total_end: datetime | None
+    total_duration_seconds: int | None
+    waiting_seconds: int | None
+    source: str | None
+    segments: list[CallSegment]
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> CallLog:
+        numbers = sorted(int(m.group(1)) for key in raw if (m := _SEGMENT_KEY.match(key)))
+        segments = [
+            CallSegment(
+                provider=as_text(raw.get(f"provider_id_{n}")),
+                start=as_datetime(raw.get(f"call_start_{n}")),
+                duration_seconds=as_int(raw.get(f"call_duration_{n}")),
+                wait_seconds=as_int(raw.get(f"wait_time_{n}")),
+            )
+            for n in numbers
+        ]
+        return cls(
+            total_start=as_datetime(raw.get("total_start")),
+            total_end=as_datetime(raw.get("total_end")),
+            total_duration_seconds=as_int(raw.get("total_duration")),
+            waiting_seconds=as_int(raw.get("waiting_time")),
+            source=as_text(raw.get("source")),
+            segments=segments,
+        )
+
+
+@strawberry.type(description="A paid or free consultation a room offers.")
+class Consultation:
+    id: strawberry.ID | None
+    description: str | None
+    duration: int | None = strawberry.field(description="Minutes.")
+    price: Money | None
+    charge: bool | None = strawberry.field(description="Whether the member is charged.")
+    group: bool | None = strawberry.field(description="Whether it is a group consultation.")
+    slots: int | None = strawberry.field(description="Slots one booking takes.")
+    visible_to_patient: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw, currency: Any = None) -> Consultation:
+        cid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(cid) if cid else None,
+            description=as_text(raw.get("description")),
+            duration=as_int(raw.get("duration")),
+            price=Money.of(raw.get("amount"), raw.get("currency") or currency),
+            charge=as_bool(raw.get("charge")),
+            group=as_bool(raw.get("group")),
+            slots=as_int(raw.get("slots")),
+            visible_to_patient=as_bool(raw.get("visible_to_patient")),
+        )
+
+
+@strawberry.type(description="One section of a medical profile (e.g. conditions, surgeries).")
+class MedicalSection:
+    entries: list[JSON] = strawberry.field(description="The section's records, as VSee sent them.")
+    modified: datetime | None
+    modified_by: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> MedicalSection | None:
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            entries=[JSON(e) for e in as_list(raw.get("data")) if isinstance(e, dict)],
+            modified=as_datetime(raw.get("modified")),
+            modified_by=as_text(raw.get("modifiedBy")),
+        )
+
+
+@strawberry.type(description="A member's medical history as kept by VSee.")
+class MedicalProfile:
+    id: strawberry.ID | None
+    user_id: strawberry.ID | None
+    conditions: MedicalSection | None
+    family_conditions: MedicalSection | None
+    social_history: MedicalSection | None
+    health_habits: MedicalSection | None
+    surgeries: MedicalSection | None
+    medications: MedicalSection | None
+    allergies: MedicalSection | None
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> MedicalProfile:
+        pid, uid = as_id(raw.get("_id") or raw.get("id")), as_id(raw.get("user_id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            user_id=strawberry.ID(uid) if uid else None,
+            conditions=MedicalSection.from_raw(raw.get("conditions")),
+            family_conditions=MedicalSection.from_raw(raw.get("family_conditions")),
+            social_history=MedicalSection.from_raw(raw.get("social_history")),
+            health_habits=MedicalSection.from_raw(raw.get("health_habits")),
+            surgeries=MedicalSection.from_raw(raw.get("surgeries")),
+            medications=MedicalSection.from_raw(raw.get("medications")),
+            allergies=MedicalSection.from_raw(raw.get("allergies")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+        )
+
+
+# Keys an intake has by definition; everything else a partner sent is a custom field.
+INTAKE_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "_id",
+        "type",
+        "reason_for_visit",
+        "location",
+        "phone",
+        "consent",
+        "attachments",
+        "consultation",
+        "medical_profile",
+        "member_id",
+        "provider_id",
+        "provider",
+        "room_code",
+        "room",
+        "visit_id",
+        "invoice_id",
+        "created",
+        "modified",
+        "reset",
+    }
+)
+
+
+@strawberry.type(description="What a member told the clinic before a visit.")
+class Intake:
+    id: strawberry.ID
+    type: IntakeType
+    reason_for_visit: str | None
+    location: str | None = strawberry.field(description="US state code, e.g. CA.")
+    phone: str | None
+    consent: bool | None
+    member_id: strawberry.ID | None
+    provider_id: strawberry.ID | None
+    room_code: str | None
+    visit_id: strawberry.ID | None
+    attachments: list[Attachment]
+    consultation: Consultation | None
+    medical_profile: MedicalProfile | None
+    custom_fields: JSON = strawberry.field(
+        description="Every field beyond the standard ones, as the partner sent it (e.g. custom_*)."
+    )
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Intake:
+        def _id(*keys: str) -> strawberry.ID | None:
+            for key in keys:
+                value = as_ref_id(raw.get(key))
+                if value:
+                    return strawberry.ID(value)
+            return None
+
+        consultation = as_dict(raw.get("consultation"))
+        profile = as_dict(raw.get("medical_profile"))
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            type=from_code(IntakeType, raw.get("type")),
+            reason_for_visit=as_text(raw.get("reason_for_visit")),
+            location=as_text(raw.get("location")),
+            phone=as_text(raw.get("phone")),
+            consent=as_bool(raw.get("consent")),
+            member_id=_id("member_id"),
+            provider_id=_id("provider_id", "provider"),
+            room_code=as_text(raw.get("room_code")) or as_text(raw.get("room")),
+            visit_id=_id("visit_id"),
+            attachments=attachments_of(raw.get("attachments")),
+            consultation=Consultation.from_raw(consultation) if consultation else None,
+            medical_profile=MedicalProfile.from_raw(profile) if profile else None,
+            custom_fields=JSON({k: v for k, v in raw.items() if k not in INTAKE_KNOWN_KEYS}),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+        )
+
+    @strawberry.field(description="The visit this intake belongs to, once it has one.")
+    async def visit(self, info: Info) -> Visit | None:
+        if self.visit_id is None:
+            return None
+        return Visit.from_raw(await info.context.loaders.visit.load(str(self.visit_id)))
+
+
+@strawberry.type(description="A specialty a room offers.")
+class Specialty:
+    code: str | None
+    name: str | None
+    duration: int | None = strawberry.field(description="Default visit length in minutes.")
+
+
+@strawberry.type(description="A virtual clinic room: its waiting room, providers and prices.")
+class Room:
+    id: strawberry.ID | None
+    code: str | None = strawberry.field(description="Room code, as used in room_code.")
+    name: str | None
+    slug: str | None
+    domain: str | None
+    created: datetime | None
+    modified: datetime | None
+    _raw: strawberry.Private[Raw]
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Room:
+        rid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(rid) if rid else None,
+            code=as_text(raw.get("code")),
+            name=as_text(raw.get("name")),
+            slug=as_text(raw.get("slug")),
+            domain=as_text(raw.get("domain")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+            _raw=raw,
+        )
+
+    async def _detail(self, info: Info) -> Raw:
+        """The full room; a room embedded in a visit carries only id, code and name."""
+        if "payment" in self._raw or "operation_settings" in self._raw or not self.code:
+            return self._raw
+        return await info.context.loaders.room.load(self.code)
+
+    @strawberry.field(description="Specialties offered in this room.")
+    async def specialties(self, info: Info) -> list[Specialty]:
+        raw = await self._detail(info)
+        return [
+            Specialty(
+                code=as_text(s.get("code")),
+                name=as_text(s.get("name")),
+                duration=as_int(s.get("duration")),
+            )
+            for s in as_list(raw.get("specialties"))
+            if isinstance(s, dict)
+        ]
+
+    @strawberry.field(description="Consultations members can book here, with prices.")
+    async def consultations(self, info: Info) -> list[Consultation]:
+        payment = as_dict((await self._detail(info)).get("payment")) or {}
+        currency = payment.get("currency")
+        return [
+            Consultation.from_raw(c, currency)
+            for c in as_list(payment.get("consultations"))
+            if isinstance(c, dict)
+        ]
+
+    @strawberry.field(description="Whether the room is closed to new visits now.")
+    async def is_closed(self, info: Info) -> bool | None:
+        settings = as_dict((await self._detail(info)).get("operation_settings")) or {}
+        return as_bool(settings.get("is_closed"))
+
+    @strawberry.field(description="Message shown to members while the room is closed.")
+    async def close_message(self, info: Info) -> str | None:
+        settings = as_dict((await self._detail(info)).get("operation_settings")) or {}
+        return as_text(settings.get("close_msg"))
+
+    @strawberry.field(description="The room's default IANA time zone.")
+    async def timezone(self, info: Info) -> str | None:
+        settings = as_dict((await self._detail(info)).get("operation_settings")) or {}
+        return as_text(settings.get("default_timezone"))
+
+    @strawberry.field(description="Whether members can walk in.")
+    async def walkin_enabled(self, info: Info) -> bool | None:
+        visits = as_dict((await self._detail(info)).get("visits")) or {}
+        return as_bool((as_dict(visits.get("walkin")) or {}).get("enabled"))
+
+    @strawberry.field(description="Whether members can book appointments.")
+    async def appointment_enabled(self, info: Info) -> bool | None:
+        visits = as_dict((await self._detail(info)).get("visits")) or {}
+        return as_bool((as_dict(visits.get("appointment")) or {}).get("enabled"))
+
+    @strawberry.field(description="Providers who see members in this room.")
+    async def providers(self, info: Info) -> list[Provider]:
+        if not self.code:
+            return []
+        rows = await info.context.loaders.room_providers.load(self.code)
+        return [Provider.from_raw(row) for row in rows]
+
+
+async def load_provider(info: Info, provider_id: str, room_code: str | None) -> Provider | None:
+    loaders = info.context.loaders
+    if room_code:
+        return Provider.from_raw(await loaders.provider.load((room_code, provider_id)))
+    raw = await loaders.provider_anywhere(provider_id)
+    return None if raw is None else Provider.from_raw(raw)
+
+
+@strawberry.type(description="A bookable time with the providers free at that time.")
+class Slot:
+    start: datetime
+    end: datetime
+    duration_minutes: int
+    provider_ids: list[strawberry.ID]
+    room_code: strawberry.Private[str | None]
+
+    @strawberry.field(description="The providers free in this slot (each fetched once a request).")
+    async def providers(self, info: Info) -> list[Provider]:
+        found = await asyncio.gather(
+            *(load_provider(info, str(pid), self.room_code) for pid in self.provider_ids)
+        )
+        return [provider for provider in found if provider is not None]
+
+
+@strawberry.type(description="A walk-in, appointment or e-consult between a member and a provider.")
+class Visit:
+    id: strawberry.ID
+    code: str | None = strawberry.field(description="VSee's visit code (used in join links).")
+    type: VisitType
+    type_code: int | None = strawberry.field(description="VSee's raw `type` code.")
+    subtype: int | None = strawberry.field(description="VSee's `subtype`/`subType` code.")
+    status: VisitStatus
+    status_code: int | None = strawberry.field(description="VSee's raw `status` code.")
+    start: datetime | None = strawberry.field(description="Scheduled start (UTC).")
+    end: datetime | None = strawberry.field(description="Scheduled end (UTC).")
+    actual_start: datetime | None = strawberry.field(description="When the call really started.")
+    actual_end: datetime | None
+    expiry: datetime | None = strawberry.field(description="When an e-consult offer expires.")
+    created: datetime | None
+    modified: datetime | None
+    state: str | None = strawberry.field(description="US state the member is in, when known.")
+    account_code: str | None
+    room_code: str | None
+    member_id: strawberry.ID | None
+    provider_id: strawberry.ID | None = strawberry.field(
+        description="Null while no provider is assigned (VSee sends 0)."
+    )
+    intake_id: strawberry.ID | None
+    invoice_id: strawberry.ID | None
+    visit_group_id: strawberry.ID | None = strawberry.field(
+        description="Set only on group appointments."
+    )
+    related_walkin_id: strawberry.ID | None
+    is_group: bool = strawberry.field(description="Whether this is a group appointment.")
+    is_test: bool | None
+    is_edit_expired: bool | None = strawberry.field(
+        description="Whether the visit can no longer be edited."
+    )
+    payment: Payment | None
+    invoice: Invoice | None
+    meeting: Meeting | None
+    post_visit: PostVisit | None
+    call_log: CallLog | None
+    hosts: list[Host]
+    creator: UserRef | None
+    account: Account | None
+    prescriptions: list[Prescription]
+    prescriptions_before_visit: list[Prescription]
+    _raw: strawberry.Private[Raw]
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Visit:
+        def _id(key: str) -> strawberry.ID | None:
+            value = as_ref_id(raw.get(key))
+            return strawberry.ID(value) if value else None
+
+        payment = as_dict(raw.get("payment"))
+        invoice = as_dict(raw.get("invoice"))
+        meeting = as_dict(raw.get("meeting"))
+        postvisit = as_dict(raw.get("postvisit"))
+        call_logs = as_dict(raw.get("call_logs"))
+        creator = as_dict(raw.get("creator"))
+        account = as_dict(raw.get("account"))
+        invoice_currency = invoice.get("currency") if invoice else None
+        subtype = raw.get("subtype", raw.get("subType"))
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or as_id(raw.get("_id")) or ""),
+            code=as_text(raw.get("code")),
+            type=from_code(VisitType, raw.get("type")),
+            type_code=as_int(raw.get("type")),
+            subtype=as_int(subtype),
+            status=from_code(VisitStatus, raw.get("status")),
+            status_code=as_int(raw.get("status")),
+            start=as_datetime(raw.get("start")),
+            end=as_datetime(raw.get("end")),
+            actual_start=as_datetime(raw.get("actual_start")),
+            actual_end=as_datetime(raw.get("actual_end")),
+            expiry=as_datetime(raw.get("expiry")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+            state=as_text(raw.get("state")),
+            account_code=as_text(raw.get("account_code")),
+            room_code=as_text(raw.get("room_code")),
+            member_id=_id("member_id"),
+            provider_id=_id("provider_id"),
+            intake_id=_id("intake_id"),
+            invoice_id=_id("invoice_id"),
+            visit_group_id=_id("visit_group_id"),
+            related_walkin_id=_id("related_walkin_id"),
+            is_group="visit_group_id" in raw,
+            is_test=as_bool(raw.get("is_test")),
+            is_edit_expired=as_bool(raw.get("isEditExpired")),
+            payment=Payment.from_raw(payment, invoice_currency) if payment else None,
+            invoice=Invoice.from_raw(invoice) if invoice else None,
+            meeting=Meeting.from_raw(meeting) if meeting else None,
+            post_visit=PostVisit.from_raw(postvisit) if postvisit else None,
+            call_log=CallLog.from_raw(call_logs) if call_logs else None,
+            hosts=[Host.from_raw(h) for h in as_list(raw.get("hosts")) if isinstance(h, dict)],
+            creator=UserRef.from_raw(creator) if creator else None,
+            account=Account.from_raw(account) if account else None,
+            prescriptions=[
+                Prescription.from_raw(p)
+                for p in as_list(raw.get("prescriptions"))
+                if isinstance(p, dict)
+            ],
+            prescriptions_before_visit=[
+                Prescription.from_raw(p)
+                for p in as_list(raw.get("prescriptionsBeforeVisit"))
+                if isinstance(p, dict)
+            ],
+            _raw=raw,
+        )
+
+    @strawberry.field(description="The member's intake for this visit.")
+    async def intake(self, info: Info) -> Intake | None:
+        embedded = as_dict(self._raw.get("intake"))
+        if embedded and as_id(embedded.get("id")):
+            return Intake.from_raw(embedded)
+        if self.intake_id is None:
+            return None
+        return Intake.from_raw(await info.context.loaders.intake.load(str(self.intake_id)))
+
+    @strawberry.field(description="The provider seeing the member; null while unassigned.")
+    async def provider(self, info: Info) -> Provider | None:
+        embedded = as_dict(self._raw.get("provider"))
+        if embedded and as_id(embedded.get("id")):
+            return Provider.from_raw(embedded)
+        if self.provider_id is None:
+            return None
+        return await load_provider(info, str(self.provider_id), self.room_code)
+
+    @strawberry.field(
+        description="The member (patient). VSee has no member endpoint: when a visit does not "
+        "embed the member, only `id` is known."
+    )
+    def member(self) -> Member | None:
+        embedded = as_dict(self._raw.get("member"))
+        if embedded and as_id(embedded.get("id")):
+            return Member.from_raw(embedded)
+        if self.member_id is None:
+            return None
+        return Member.from_raw({"id": self.member_id})
+
+    @strawberry.field(description="The room the visit takes place in.")
+    async def room(self, info: Info) -> Room | None:
+        embedded = as_dict(self._raw.get("room"))
+        if embedded and (embedded.get("code") or embedded.get("id")):
+            return Room.from_raw(embedded)
+        if not self.room_code:
+            return None
+        return Room.from_raw(await info.context.loaders.room.load(self.room_code))
+
+    @strawberry.field(description="Whether the visit starts in the future (VSee's own rule).")
+    def is_upcoming(self) -> bool:
+        if self.start is None:
+            return False
+        return self.start > datetime.now(tz=UTC)

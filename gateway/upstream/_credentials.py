@@ -1,0 +1,48 @@
+"""A caller's VSee credentials, taken from their request and never shared with another."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ._errors import MissingCredentials
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What the caller sent; forwarded to VSee untouched on every call made for them."""
+
+    token: str = field(repr=False)
+    account_code: str
+    api_key: str | None = field(default=None, repr=False)
+
+    @property
+    def scope(self) -> str:
+        """Cache-key prefix: the account plus a one-way hash of token and key, never the token.
+
+        Everything cached from a caller's answers is keyed by this, so two callers can only share
+        an entry when they present exactly the same credentials.
+        """
+        digest = hashlib.sha256(f"{self.token}\0{self.api_key or ''}".encode()).hexdigest()
+        return f"{self.account_code}:{digest[:32]}"
+
+    def headers(self) -> dict[str, str]:
+        out = {"X-ApiToken": self.token, "X-AccountCode": self.account_code}
+        if self.api_key:
+            out["X-ApiKey"] = self.api_key
+        return out
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Credentials:
+        """Read ``X-ApiToken`` (or ``Authorization: Bearer``), ``X-AccountCode``, ``X-ApiKey``."""
+        token = (headers.get("x-apitoken") or "").strip()
+        if not token:
+            scheme, _, value = (headers.get("authorization") or "").partition(" ")
+            if scheme.lower() == "bearer":
+                token = value.strip()
+        account = (headers.get("x-accountcode") or "").strip()
+        if not token or not account:
+            raise MissingCredentials()
+        api_key = (headers.get("x-apikey") or "").strip() or None
+        return cls(token=token, account_code=account, api_key=api_key)

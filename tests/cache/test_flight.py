@@ -1,0 +1,75 @@
+"""Single flight: concurrent identical misses share one fetch; failures are not remembered."""
+
+import asyncio
+
+import pytest
+
+from gateway.cache import SingleFlight
+
+
+async def test_concurrent_callers_share_one_fetch() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    calls = 0
+
+    async def fetch() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return 42
+
+    results = await asyncio.gather(*(flight.run("k", fetch) for _ in range(20)))
+    assert results == [42] * 20
+    assert calls == 1
+    assert len(flight) == 0
+
+
+async def test_different_keys_fetch_separately() -> None:
+    flight: SingleFlight[str] = SingleFlight()
+
+    async def fetch_for(key: str) -> str:
+        await asyncio.sleep(0.01)
+        return key
+
+    a, b = await asyncio.gather(
+        flight.run("a", lambda: fetch_for("a")), flight.run("b", lambda: fetch_for("b"))
+    )
+    assert (a, b) == ("a", "b")
+
+
+async def test_failure_reaches_every_waiter_and_is_forgotten() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+    calls = 0
+
+    async def failing() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.02)
+        raise RuntimeError("upstream down")
+
+    results = await asyncio.gather(
+        *(flight.run("k", failing) for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert calls == 1
+
+    async def ok() -> int:
+        return 7
+
+    assert await flight.run("k", ok) == 7
+
+
+async def test_cancelled_leader_cancels_followers_without_leaking() -> None:
+    flight: SingleFlight[int] = SingleFlight()
+
+    async def slow() -> int:
+        await asyncio.sleep(10)
+        return 1
+
+    leader = asyncio.create_task(flight.run("k", slow))
+    await asyncio.sleep(0)
+    follower = asyncio.create_task(flight.run("k", slow))
+    await asyncio.sleep(0)
+    leader.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await follower
+    assert len(flight) == 0

@@ -1,0 +1,103 @@
+"""AvailabilityService: scoped keys, single flight, TTL, no caching of failures, invalidation."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from gateway.cache import MemoryCache
+from gateway.loaders import AvailabilityQuery, AvailabilityService
+from gateway.upstream import Credentials, UpstreamClient, UpstreamUnavailable
+
+ALICE = Credentials(token="alice-token", account_code="vclinic")
+BOB = Credentials(token="bob-token", account_code="vclinic")
+QUERY = AvailabilityQuery(start=1_900_000_000, end=1_900_086_400, duration=15, room_code="r1")
+
+
+class Upstream:
+    """A MockTransport handler that counts calls and can be told to fail."""
+
+    def __init__(self) -> None:
+        self.calls: list[httpx.Request] = []
+        self.fail = False
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        await asyncio.sleep(0.02)
+        if self.fail:
+            return httpx.Response(503, json={"code": 503, "message": "down"})
+        token = request.headers["x-apitoken"]
+        return httpx.Response(
+            200,
+            json={"data": [{"start": 1_900_000_000, "end": 1_900_000_900, "providers": [token]}]},
+        )
+
+
+def service(upstream: Upstream, ttl: float = 30) -> AvailabilityService:
+    client = UpstreamClient("https://vsee.test", transport=httpx.MockTransport(upstream))
+    return AvailabilityService(client, MemoryCache(), ttl)
+
+
+async def test_cached_within_ttl_and_sends_the_parameters() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    first = await avail.slots(ALICE, QUERY)
+    second = await avail.slots(ALICE, QUERY)
+    assert first == second
+    assert len(upstream.calls) == 1
+    params = dict(upstream.calls[0].url.params)
+    assert params == {
+        "start": "1900000000",
+        "end": "1900086400",
+        "duration": "15",
+        "room_code": "r1",
+    }
+
+
+async def test_concurrent_misses_share_one_call() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    results = await asyncio.gather(*(avail.slots(ALICE, QUERY) for _ in range(25)))
+    assert len({str(r) for r in results}) == 1
+    assert len(upstream.calls) == 1
+
+
+async def test_callers_never_share_entries() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    alice = await avail.slots(ALICE, QUERY)
+    bob = await avail.slots(BOB, QUERY)
+    assert alice[0]["providers"] == ["alice-token"]
+    assert bob[0]["providers"] == ["bob-token"]
+    assert len(upstream.calls) == 2
+
+
+async def test_failures_are_not_cached() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    upstream.fail = True
+    with pytest.raises(UpstreamUnavailable):
+        await avail.slots(ALICE, QUERY)
+    upstream.fail = False
+    assert await avail.slots(ALICE, QUERY)
+    assert len(upstream.calls) == 2
+
+
+async def test_ttl_expiry_and_invalidation() -> None:
+    upstream = Upstream()
+    avail = service(upstream, ttl=0.2)
+    await avail.slots(ALICE, QUERY)
+    await asyncio.sleep(0.3)
+    await avail.slots(ALICE, QUERY)
+    assert len(upstream.calls) == 2
+    await avail.slots(BOB, QUERY)
+    await avail.invalidate(ALICE)
+    await avail.slots(ALICE, QUERY)
+    await avail.slots(BOB, QUERY)
+    assert len(upstream.calls) == 4
+
+
+def test_equal_questions_make_equal_keys() -> None:
+    again = AvailabilityQuery(start=1_900_000_000, end=1_900_086_400, room_code="r1")
+    assert QUERY.key_part() == again.key_part()
+    assert QUERY.key_part() != AvailabilityQuery(start=1, end=2).key_part()
