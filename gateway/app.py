@@ -8,41 +8,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from gateway.cache import MemoryCache
+from gateway.http import GraphQLView
 from gateway.loaders import AvailabilityService
-from gateway.schema import GatewayContext, Services, build_schema
+from gateway.schema import Services, build_schema
 from gateway.settings import Settings, load_settings
-from gateway.upstream import Credentials, Limits, MissingCredentials, Timeouts, UpstreamClient
+from gateway.upstream import Limits, Timeouts, UpstreamClient
 
 logger = logging.getLogger("gateway.app")
-
-
-class GraphQLView(GraphQL[GatewayContext, None]):
-    """Strawberry's ASGI view, with our context and orjson encoding."""
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> GatewayContext:
-        try:
-            credentials: Credentials | None = Credentials.from_headers(request.headers)
-        except MissingCredentials:
-            # Resolvers raise UNAUTHENTICATED when they need VSee; nothing is called upstream.
-            credentials = None
-        services: Services = request.app.state.services
-        return GatewayContext(
-            services=services, credentials=credentials, request=request, response=response
-        )
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
 
 
 def create_app(

@@ -33,9 +33,10 @@ def _loader(
     """
 
     async def batch(keys: list[K]) -> list[V]:
-        results = await asyncio.gather(*(fetch_one(key) for key in keys), return_exceptions=True)
         # aiodataloader rejects exactly the keys whose slot holds an exception.
-        return results  # type: ignore[return-value]
+        return await asyncio.gather(  # type: ignore[return-value]
+            *(fetch_one(key) for key in keys), return_exceptions=True
+        )
 
     return DataLoader(batch, loop=asyncio.get_running_loop())
 

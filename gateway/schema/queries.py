@@ -11,7 +11,7 @@ import strawberry
 from gateway.loaders import AvailabilityQuery, Raw, safe_segment
 from gateway.upstream import InvalidInput
 
-from ._convert import as_datetime, as_int, to_epoch
+from ._convert import as_datetime, as_int, as_list, to_epoch
 from .context import Info
 from .enums import VisitStatus, VisitType
 from .types import Intake, Room, Slot, Visit
@@ -135,10 +135,8 @@ class Query:
             VisitEdge(cursor=encode_cursor(offset + i), node=Visit.from_raw(row))
             for i, row in enumerate(rows)
         ]
-        if total is not None:
-            has_next = offset + len(rows) < total
-        else:
-            has_next = len(answers[-1][0]) == first
+        # Without a total, a full last page is the only hint that more may follow.
+        has_next = offset + len(rows) < total if total is not None else len(answers[-1][0]) == first
         return VisitConnection(
             edges=edges,
             page_info=PageInfo(
@@ -213,10 +211,7 @@ class Query:
             slot_start, slot_end = as_datetime(raw.get("start")), as_datetime(raw.get("end"))
             if slot_start is None or slot_end is None:
                 continue
-            providers = raw.get("providers")
-            ids = (
-                [str(p) for p in providers if p is not None] if isinstance(providers, list) else []
-            )
+            ids = [str(p) for p in as_list(raw.get("providers")) if p is not None]
             slots.append(
                 Slot(
                     start=slot_start,

@@ -1,0 +1,59 @@
+"""Shared fixtures: a real sandbox upstream and a real gateway on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.servers import Gateway, Sandbox, ServerThread
+
+MEMBER = "demo-member-token"
+PROVIDER = "demo-provider-token"
+ADMIN = "demo-admin-token"
+SUN_MEMBER = "sun-member-token"
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    from gateway.sandbox import SandboxConfig
+    from gateway.sandbox import create_app as create_sandbox
+
+    with ServerThread(create_sandbox(SandboxConfig(seed=7))) as server:
+        yield Sandbox(server.url)
+
+
+def gateway_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
+    return Settings(api_url=sandbox.api_url, **overrides)
+
+
+@pytest.fixture(scope="session")
+def gateway(sandbox: Sandbox) -> Iterator[Gateway]:
+    with ServerThread(create_app(gateway_settings(sandbox))) as server:
+        yield Gateway(server.url)
+
+
+@pytest.fixture
+def make_gateway(sandbox: Sandbox) -> Iterator[Callable[..., Gateway]]:
+    """A gateway of its own (own caches), for tests that need fresh or different settings."""
+    started: list[ServerThread] = []
+
+    def make(**overrides: Any) -> Gateway:
+        server = ServerThread(create_app(gateway_settings(sandbox, **overrides))).start()
+        started.append(server)
+        return Gateway(server.url)
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def upstream(sandbox: Sandbox) -> Sandbox:
+    """The sandbox with an empty request log and no faults, so a test counts only its calls."""
+    sandbox.faults()
+    sandbox.clear_log()
+    return sandbox

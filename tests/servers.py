@@ -1,0 +1,133 @@
+"""Real servers for integration tests: uvicorn on 127.0.0.1, each in its own thread and loop."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerThread:
+    """A uvicorn server speaking real HTTP on loopback, started and stopped by a test."""
+
+    def __init__(self, app: Any, *, port: int | None = None) -> None:
+        self.port = port or free_port()
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Sandbox:
+    """Test-side handle on a running sandbox: its API base, request log and knobs."""
+
+    url: str
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/vc/next/api_v3"
+
+    def log(self) -> dict[str, Any]:
+        body: dict[str, Any] = self.http.get(f"{self.url}/_sandbox/requests").json()
+        return body
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.log()["counts"]
+        return counts
+
+    def total(self) -> int:
+        return int(self.log()["total"])
+
+    def clear_log(self) -> None:
+        self.http.delete(f"{self.url}/_sandbox/requests").raise_for_status()
+
+    def reset(self) -> None:
+        self.http.post(f"{self.url}/_sandbox/reset").raise_for_status()
+
+    def faults(self, **faults: Any) -> None:
+        self.http.put(f"{self.url}/_sandbox/faults", json=faults).raise_for_status()
+
+    def users(self) -> list[dict[str, Any]]:
+        body = self.http.get(f"{self.url}/_sandbox/users").json()
+        users: list[dict[str, Any]] = []
+        for account in body if isinstance(body, list) else body.get("accounts", []):
+            users.extend(account.get("users", []))
+        return users
+
+
+@dataclass
+class Gateway:
+    """Test-side handle on a running gateway: sends GraphQL over real HTTP."""
+
+    url: str
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        account: str | None = "vclinic",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["X-ApiToken"] = token
+        if account is not None:
+            sent["X-AccountCode"] = account
+        payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            payload["variables"] = variables
+        return self.http.post(f"{self.url}/graphql", json=payload, headers=sent)
+
+    def query(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        response = self.post(query, variables, **kwargs)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
