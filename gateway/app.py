@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from gateway.cache import MemoryCache
 from gateway.http import GraphQLView
-from gateway.loaders import AvailabilityService
+from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.schema import Services, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.upstream import Limits, Timeouts, UpstreamClient
@@ -46,9 +46,11 @@ def create_app(
             transport=upstream_transport or settings.upstream_transport,
         )
         cache = MemoryCache(maxsize=settings.availability_cache_size)
+        idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
         app.state.services = Services(
             client=client,
             availability=AvailabilityService(client, cache, settings.availability_ttl),
+            idempotency=IdempotencyStore(idempotency_cache, settings.idempotency_ttl),
             max_page_size=settings.max_page_size,
         )
         app.state.cache = cache
@@ -57,6 +59,7 @@ def create_app(
         finally:
             await client.aclose()
             await cache.aclose()
+            await idempotency_cache.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         default=30.0, ge=0, le=3600, description="Seconds an availability answer is reused."
     )
     availability_cache_size: int = Field(default=10_000, ge=1)
+    idempotency_ttl: float = Field(
+        default=86_400, gt=0, description="Seconds a mutation's answer is kept per Idempotency-Key."
+    )
+    idempotency_cache_size: int = Field(default=10_000, ge=1)
 
     # GraphQL.
     graphiql: bool = True

@@ -25,7 +25,11 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             credentials = None
         services: Services = request.app.state.services
         return GatewayContext(
-            services=services, credentials=credentials, request=request, response=response
+            services=services,
+            credentials=credentials,
+            request=request,
+            response=response,
+            idempotency_key=request.headers.get("idempotency-key"),
         )
 
     def encode_json(self, data: object) -> bytes:

@@ -19,6 +19,7 @@ from gateway.upstream import GatewayError
 
 from .context import GatewayContext, Info, Services
 from .errors import CodedErrors
+from .mutations import Mutation
 from .queries import Query
 
 __all__ = ["GatewayContext", "Info", "Services", "build_schema", "export_sdl"]
@@ -47,7 +48,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(query=Query, extensions=extensions)
+    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def export_sdl() -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.types import Info as _Info
 
-from gateway.loaders import AvailabilityService, RequestLoaders
+from gateway.loaders import AvailabilityService, IdempotencyStore, RequestLoaders, RequestWrites
 from gateway.upstream import Credentials, MissingCredentials, UpstreamClient
 
 
@@ -17,6 +17,7 @@ class Services:
 
     client: UpstreamClient
     availability: AvailabilityService
+    idempotency: IdempotencyStore
     max_page_size: int = 100
 
 
@@ -28,7 +29,9 @@ class GatewayContext:
     credentials: Credentials | None
     request: Any = None
     response: Any = None
+    idempotency_key: str | None = None
     _loaders: RequestLoaders | None = field(default=None, repr=False)
+    _writes: RequestWrites | None = field(default=None, repr=False)
 
     @property
     def loaders(self) -> RequestLoaders:
@@ -37,6 +40,15 @@ class GatewayContext:
         if self._loaders is None:
             self._loaders = RequestLoaders(self.services.client, self.credentials)
         return self._loaders
+
+    @property
+    def writes(self) -> RequestWrites:
+        if self._writes is None:
+            loaders = self.loaders
+            self._writes = RequestWrites(
+                self.services.client, loaders.credentials, loaders, self.services.availability
+            )
+        return self._writes
 
 
 Info = _Info[GatewayContext, None]

@@ -1,6 +1,14 @@
 """The VSee api_v3 client: credentials, the shared HTTP client and its error hierarchy."""
 
-from ._client import Envelope, FormFields, Limits, Timeouts, TransportName, UpstreamClient
+from ._client import (
+    CallObserver,
+    Envelope,
+    FormFields,
+    Limits,
+    Timeouts,
+    TransportName,
+    UpstreamClient,
+)
 from ._credentials import Credentials
 from ._errors import (
     BadRequest,
@@ -16,9 +24,21 @@ from ._errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from ._resilience import (
+    BreakerState,
+    CircuitBreaker,
+    Retry,
+    deadline_scope,
+    remaining,
+    request_deadline,
+    request_id,
+)
 
 __all__ = [
     "BadRequest",
+    "BreakerState",
+    "CallObserver",
+    "CircuitBreaker",
     "Conflict",
     "Credentials",
     "Envelope",
@@ -29,6 +49,7 @@ __all__ = [
     "Limits",
     "MissingCredentials",
     "NotFound",
+    "Retry",
     "Timeouts",
     "TransportName",
     "Unauthenticated",
@@ -37,4 +58,8 @@ __all__ = [
     "UpstreamRejected",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "deadline_scope",
+    "remaining",
+    "request_deadline",
+    "request_id",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 import orjson
@@ -18,6 +19,7 @@ from ._errors import (
     UpstreamUnavailable,
     rejected_for_status,
 )
+from ._resilience import BreakerState, CircuitBreaker, Retry, remaining, request_id
 
 logger = logging.getLogger("gateway.upstream")
 
@@ -69,6 +71,14 @@ def make_transport(name: TransportName, limits: Limits) -> httpx.AsyncBaseTransp
     return httpx.AsyncHTTPTransport(limits=limits.to_httpx())
 
 
+class CallObserver(Protocol):
+    """Told about every upstream call (for metrics and traces); must not raise."""
+
+    def upstream_call(self, endpoint: str, outcome: str, seconds: float) -> None: ...
+
+    def breaker_changed(self, state: BreakerState) -> None: ...
+
+
 class UpstreamClient:
     """One per process; every call carries the credentials of the caller it is made for."""
 
@@ -78,10 +88,18 @@ class UpstreamClient:
         *,
         timeouts: Timeouts | None = None,
         limits: Limits | None = None,
+        retry: Retry | None = None,
+        breaker: CircuitBreaker | None = None,
         transport: TransportName | httpx.AsyncBaseTransport = "aiohttp",
+        observer: CallObserver | None = None,
     ) -> None:
         limits = limits or Limits()
         self._timeouts = timeouts or Timeouts()
+        self._retry = retry or Retry()
+        self._observer = observer
+        self.breaker = breaker or CircuitBreaker(
+            on_change=observer.breaker_changed if observer else None
+        )
         if isinstance(transport, str):
             transport = make_transport(transport, limits)
         self._http = httpx.AsyncClient(
@@ -141,6 +159,9 @@ class UpstreamClient:
         json: Mapping[str, Any] | None = None,
     ) -> Envelope:
         headers = credentials.headers() if credentials is not None else {}
+        rid = request_id.get()
+        if rid:
+            headers["X-Request-ID"] = rid
         files: list[tuple[str, tuple[None, str]]] | None = None
         content: bytes | None = None
         if form is not None:
@@ -149,22 +170,79 @@ class UpstreamClient:
         elif json is not None:
             content = orjson.dumps(json)
             headers["Content-Type"] = "application/json"
-        started = time.perf_counter()
-        try:
-            response = await self._http.request(
-                method, path, params=params, headers=headers, files=files, content=content
-            )
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeout("VSee did not answer in time", endpoint=endpoint) from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamUnavailable("VSee could not be reached", endpoint=endpoint) from exc
-        finally:
-            elapsed = time.perf_counter() - started
-        logger.debug(
-            "upstream call",
-            extra={"endpoint": endpoint, "elapsed_ms": round(elapsed * 1000, 2)},
+        attempts = self._retry.attempts if method == "GET" else 1
+        for attempt in range(attempts):
+            self.breaker.before_call()
+            timeout = self._timeout_within_deadline(endpoint)
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method,
+                    path,
+                    params=params,
+                    headers=headers,
+                    files=files,
+                    content=content,
+                    timeout=timeout,
+                )
+            except httpx.TimeoutException as exc:
+                self._failed(endpoint, "timeout", started)
+                raise UpstreamTimeout("VSee did not answer in time", endpoint=endpoint) from exc
+            except httpx.HTTPError as exc:
+                self._failed(endpoint, "connection_error", started)
+                if await self._may_retry(attempt, attempts):
+                    continue
+                raise UpstreamUnavailable("VSee could not be reached", endpoint=endpoint) from exc
+            status = response.status_code
+            self._observe(endpoint, str(status), started)
+            if status >= 500:
+                self.breaker.record_failure()
+                if status in self._retry.statuses and await self._may_retry(attempt, attempts):
+                    continue
+            else:
+                self.breaker.record_success()
+            return _decode(response, endpoint)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _timeout_within_deadline(self, endpoint: str) -> httpx.Timeout:
+        left = remaining()
+        if left is None:
+            return self._timeouts.to_httpx()
+        if left <= 0:
+            raise UpstreamTimeout("the request ran out of time", endpoint=endpoint)
+        t = self._timeouts
+        return httpx.Timeout(
+            connect=min(t.connect, left),
+            read=min(t.read, left),
+            write=min(t.read, left),
+            pool=min(t.pool, left),
         )
-        return _decode(response, endpoint)
+
+    async def _may_retry(self, attempt: int, attempts: int) -> bool:
+        if attempt + 1 >= attempts:
+            return False
+        delay = self._retry.delay(attempt)
+        left = remaining()
+        if left is not None and left <= delay:
+            return False
+        await asyncio.sleep(delay)
+        return True
+
+    def _failed(self, endpoint: str, outcome: str, started: float) -> None:
+        self.breaker.record_failure()
+        self._observe(endpoint, outcome, started)
+
+    def _observe(self, endpoint: str, outcome: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        if self._observer is not None:
+            self._observer.upstream_call(endpoint, outcome, elapsed)
+        logger.debug(
+            "upstream %s -> %s in %.1f ms",
+            endpoint,
+            outcome,
+            elapsed * 1000,
+            extra={"endpoint": endpoint, "outcome": outcome, "elapsed_ms": round(elapsed * 1e3, 2)},
+        )
 
 
 def _decode(response: httpx.Response, endpoint: str) -> Envelope:

@@ -1,0 +1,89 @@
+"""The write endpoints, each one upstream call, sent the way VSee's own examples send them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.upstream import Credentials, FormFields, UpstreamClient
+
+from ._availability import AvailabilityService
+from ._loaders import Raw, RequestLoaders
+from ._paths import intake_path, visit_path
+
+
+def _object(data: Any) -> Raw:
+    return data if isinstance(data, dict) else {}
+
+
+class RequestWrites:
+    """Mutations for one caller; keeps that request's loaders and the availability cache honest."""
+
+    def __init__(
+        self,
+        client: UpstreamClient,
+        credentials: Credentials,
+        loaders: RequestLoaders,
+        availability: AvailabilityService,
+    ) -> None:
+        self._client = client
+        self._credentials = credentials
+        self._loaders = loaders
+        self._availability = availability
+
+    async def create_intake(self, form: FormFields) -> Raw:
+        envelope = await self._client.post(
+            "/intakes", self._credentials, endpoint="POST /intakes", form=form
+        )
+        return _object(envelope.data)
+
+    async def update_intake(self, intake_id: str, form: FormFields) -> Raw:
+        envelope = await self._client.post(
+            intake_path(intake_id), self._credentials, endpoint="POST /intakes/{id}", form=form
+        )
+        self._loaders.intake.clear(intake_id)
+        return _object(envelope.data)
+
+    async def add_walkin(self, form: FormFields) -> Raw:
+        envelope = await self._client.post(
+            "/visits/add_walkin", self._credentials, endpoint="POST /visits/add_walkin", form=form
+        )
+        return _object(envelope.data)
+
+    async def add_econsult(self, body: Mapping[str, Any]) -> Raw:
+        # VSee's example for this endpoint alone sends JSON.
+        envelope = await self._client.post(
+            "/visits/add_econsult",
+            self._credentials,
+            endpoint="POST /visits/add_econsult",
+            json=body,
+        )
+        return _object(envelope.data)
+
+    async def create_appointment(self, form: FormFields) -> Raw:
+        envelope = await self._client.post(
+            "/appointments", self._credentials, endpoint="POST /appointments", form=form
+        )
+        await self._availability.invalidate(self._credentials)
+        return _object(envelope.data)
+
+    async def update_visit(self, visit_id: str, form: FormFields) -> Raw:
+        envelope = await self._client.post(
+            visit_path(visit_id),
+            self._credentials,
+            endpoint="POST /visits/{id}",
+            params={"version": 2},
+            form=form,
+        )
+        await self._availability.invalidate(self._credentials)
+        self._loaders.visit.clear(visit_id)
+        return _object(envelope.data)
+
+    async def close_visit(self, form: FormFields, visit_id: str) -> Raw:
+        envelope = await self._client.post(
+            "/visits/close", self._credentials, endpoint="POST /visits/close", form=form
+        )
+        await self._availability.invalidate(self._credentials)
+        # A later read in this request must show the closed visit, not the one loaded before.
+        self._loaders.visit.clear(visit_id)
+        return _object(envelope.data)

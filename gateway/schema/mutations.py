@@ -1,0 +1,520 @@
+"""Root mutation fields: intake, walk-in, e-consult, appointment, update and close.
+
+Every mutation validates its input before calling VSee (bad input costs no upstream call and
+comes back as ``userErrors``), makes exactly one upstream call, and is never retried: a retry could
+book twice. An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.loaders import InvalidId, Raw, safe_segment
+from gateway.upstream import (
+    BadRequest,
+    Conflict,
+    FormFields,
+    NotFound,
+    UpstreamTimeout,
+)
+
+from ._convert import as_id, to_epoch
+from .context import GatewayContext, Info
+from .enums import CloseReason, IntakeType, VisitType
+from .types import INTAKE_KNOWN_KEYS, Intake, Visit
+
+MAX_TEXT = 2000
+MAX_CUSTOM_FIELDS = 50
+MAX_CUSTOM_BYTES = 16_384
+MAX_ATTACHMENTS = 20
+MAX_VISIT_HOURS = 12
+
+
+@strawberry.enum(description="Why an input was refused.")
+class UserErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    NOT_FOUND = "NOT_FOUND"
+    SLOT_TAKEN = "SLOT_TAKEN"
+    CONFLICT = "CONFLICT"
+    REJECTED = "REJECTED"
+
+
+@strawberry.type(description="A problem the caller can fix, naming the input field.")
+class UserError:
+    field: str | None = strawberry.field(description='Path of the input field, e.g. "input.start".')
+    message: str
+    code: UserErrorCode
+
+
+class _Invalid(Exception):
+    def __init__(self, errors: list[UserError]) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
+
+
+class _Checker:
+    """Collects every problem in an input at once, so one round trip reports them all."""
+
+    def __init__(self) -> None:
+        self.errors: list[UserError] = []
+
+    def add(self, field: str, message: str, code: UserErrorCode = UserErrorCode.INVALID) -> None:
+        self.errors.append(UserError(field=field, message=message, code=code))
+
+    def id(self, what: str, value: object | None, field: str, *, required: bool = False) -> str:
+        if value is None or str(value).strip() == "":
+            if required:
+                self.add(field, f"{field} is required", UserErrorCode.REQUIRED)
+            return ""
+        try:
+            return safe_segment(what, value, field=field)
+        except InvalidId as exc:
+            self.add(field, exc.message)
+            return ""
+
+    def text(self, value: str | None, field: str, *, limit: int = MAX_TEXT) -> str | None:
+        if value is not None and len(value) > limit:
+            self.add(field, f"{field} is longer than {limit} characters", UserErrorCode.TOO_LONG)
+        return value
+
+    def done(self) -> None:
+        if self.errors:
+            raise _Invalid(self.errors)
+
+
+@strawberry.input(description="A consultation chosen from the room's `consultations`.")
+class ConsultationInput:
+    id: strawberry.ID
+    description: str | None = None
+    duration: int | None = None
+    amount: str | None = strawberry.field(default=None, description='Decimal, e.g. "25.00".')
+    currency: str | None = None
+    charge: bool | None = None
+    group: bool | None = None
+    slots: int | None = None
+
+
+@strawberry.input(description="What a member tells the clinic before a visit.")
+class IntakeInput:
+    reason_for_visit: str | None = None
+    type: IntakeType | None = strawberry.field(default=None, description="WALK_IN or SCHEDULED.")
+    provider_id: strawberry.ID | None = None
+    member_code: str | None = strawberry.field(
+        default=None, description="Create on behalf of this member (their code)."
+    )
+    room_code: str | None = None
+    attachment_ids: list[strawberry.ID] | None = None
+    location: str | None = strawberry.field(default=None, description="US state code, e.g. CA.")
+    phone: str | None = None
+    consultation: ConsultationInput | None = None
+    reset: bool | None = strawberry.field(
+        default=None, description="Start from a blank intake instead of the member's last one."
+    )
+    custom_fields: JSON | None = strawberry.field(
+        default=None,
+        description="Extra fields saved on the intake as given, e.g. "
+        '{"custom_symptoms": "Rash"}. Keys: letters, digits, underscores.',
+    )
+
+
+def _intake_form(check: _Checker, data: IntakeInput, prefix: str) -> list[tuple[str, Any]]:
+    form: list[tuple[str, Any]] = []
+
+    def put(key: str, value: Any) -> None:
+        if value is not None and value != "":
+            form.append((key, value))
+
+    put("reason_for_visit", check.text(data.reason_for_visit, f"{prefix}.reasonForVisit"))
+    if data.type is IntakeType.UNKNOWN:
+        check.add(f"{prefix}.type", "type must be WALK_IN or SCHEDULED")
+    elif data.type is not None:
+        put("type", data.type.value)
+    put("provider_id", check.id("provider id", data.provider_id, f"{prefix}.providerId") or None)
+    put("member_id", check.id("member code", data.member_code, f"{prefix}.memberCode") or None)
+    put("room_code", check.id("room code", data.room_code, f"{prefix}.roomCode") or None)
+    if data.attachment_ids is not None:
+        if len(data.attachment_ids) > MAX_ATTACHMENTS:
+            check.add(
+                f"{prefix}.attachmentIds",
+                f"at most {MAX_ATTACHMENTS} attachments",
+                UserErrorCode.OUT_OF_RANGE,
+            )
+        ids = [
+            check.id("attachment id", a, f"{prefix}.attachmentIds.{i}")
+            for i, a in enumerate(data.attachment_ids)
+        ]
+        # VSee accepts a comma-separated string for attachments.
+        put("attachments", ",".join(i for i in ids if i))
+    if data.location is not None and not (
+        len(data.location) == 2 and data.location.isalpha() and data.location.isupper()
+    ):
+        check.add(f"{prefix}.location", "location must be a US state code such as CA")
+    put("location", data.location)
+    if data.phone is not None:
+        digits = [c for c in data.phone if c.isdigit()]
+        if not 7 <= len(digits) <= 15 or any(c not in "0123456789+-() ." for c in data.phone):
+            check.add(f"{prefix}.phone", "phone must be 7 to 15 digits")
+    put("phone", data.phone)
+    if data.consultation is not None:
+        c = data.consultation
+        cid = check.id("consultation id", c.id, f"{prefix}.consultation.id", required=True)
+        consultation = {
+            "id": cid,
+            "description": c.description,
+            "duration": c.duration,
+            "amount": c.amount,
+            "currency": c.currency,
+            "charge": c.charge,
+            "group": c.group,
+            "slots": c.slots,
+        }
+        put("consultation", orjson.dumps({k: v for k, v in consultation.items() if v is not None}))
+    if data.reset is not None:
+        put("reset", data.reset)
+    form.extend(_custom_fields(check, data.custom_fields, f"{prefix}.customFields"))
+    return [(k, v.decode() if isinstance(v, bytes) else v) for k, v in form]
+
+
+def _custom_fields(check: _Checker, value: object, field: str) -> list[tuple[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        check.add(field, "customFields must be a JSON object")
+        return []
+    if len(value) > MAX_CUSTOM_FIELDS or len(orjson.dumps(value)) > MAX_CUSTOM_BYTES:
+        check.add(
+            field,
+            f"at most {MAX_CUSTOM_FIELDS} custom fields and {MAX_CUSTOM_BYTES} bytes",
+            UserErrorCode.OUT_OF_RANGE,
+        )
+        return []
+    out: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        if not (key[:1].isalpha() and key.replace("_", "a").isalnum() and len(key) <= 64):
+            check.add(f"{field}.{key}", "custom field names are letters, digits and underscores")
+        elif key in INTAKE_KNOWN_KEYS:
+            check.add(f"{field}.{key}", f"{key} is a standard intake field, not a custom one")
+        elif item is None:
+            continue
+        elif isinstance(item, (str, int, float, bool)):
+            out.append((key, item))
+        else:
+            out.append((key, orjson.dumps(item).decode()))
+    return out
+
+
+@strawberry.input(description="A walk-in: the member joins a room's waiting queue now.")
+class AddWalkinInput:
+    provider_id: strawberry.ID
+    intake_id: strawberry.ID
+    room_code: str
+
+
+@strawberry.input(description="An e-consult: asynchronous, accepted later by a provider.")
+class AddEconsultInput:
+    intake_id: strawberry.ID
+    room_code: str
+
+
+@strawberry.input(description="Book a slot from `availability`.")
+class CreateAppointmentInput:
+    member_id: strawberry.ID
+    start: datetime
+    end: datetime
+    intake_id: strawberry.ID | None = None
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A provider free in the slot; VSee picks one when omitted."
+    )
+    room_code: str | None = None
+    type: VisitType = VisitType.APPOINTMENT
+
+
+@strawberry.input(
+    description="Changes to an appointment. Set `assignProviderId` to give a to-be-decided visit "
+    "its provider, or `removeProvider: true` to take the provider off."
+)
+class UpdateAppointmentInput:
+    start: datetime | None = None
+    end: datetime | None = None
+    assign_provider_id: strawberry.ID | None = None
+    remove_provider: bool = False
+
+
+@strawberry.type(description="The result of an intake mutation.")
+class IntakePayload:
+    intake_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+    @strawberry.field(description="The intake as it is now.")
+    async def intake(self, info: Info) -> Intake | None:
+        if self.intake_id is None:
+            return None
+        return Intake.from_raw(await info.context.loaders.intake.load(str(self.intake_id)))
+
+
+@strawberry.type(description="The result of a visit mutation.")
+class VisitPayload:
+    visit_id: strawberry.ID | None
+    user_errors: list[UserError]
+
+    @strawberry.field(description="The visit as it is now.")
+    async def visit(self, info: Info) -> Visit | None:
+        if self.visit_id is None:
+            return None
+        return Visit.from_raw(await info.context.loaders.visit.load(str(self.visit_id)))
+
+
+def _epoch(check: _Checker, value: datetime | None, field: str) -> int | None:
+    if value is None:
+        return None
+    epoch = to_epoch(value)
+    if epoch <= 0:
+        check.add(field, f"{field} is not a valid time", UserErrorCode.OUT_OF_RANGE)
+    return epoch
+
+
+def _check_window(check: _Checker, start: int | None, end: int | None, prefix: str) -> None:
+    if start is None or end is None:
+        return
+    if end <= start:
+        check.add(f"{prefix}.end", "end must be after start", UserErrorCode.OUT_OF_RANGE)
+    elif end - start > MAX_VISIT_HOURS * 3600:
+        check.add(
+            f"{prefix}.end",
+            f"a visit lasts at most {MAX_VISIT_HOURS} hours",
+            UserErrorCode.OUT_OF_RANGE,
+        )
+
+
+async def _call(
+    ctx: GatewayContext,
+    operation: str,
+    fingerprint: object,
+    call: Callable[[], Awaitable[Raw]],
+    *,
+    conflict: UserErrorCode = UserErrorCode.CONFLICT,
+    conflict_field: str | None = None,
+) -> tuple[Raw | None, list[UserError]]:
+    """One upstream write; caller-fixable refusals become ``userErrors``, the rest raise."""
+    credentials = ctx.loaders.credentials
+    try:
+        data: Raw = await ctx.services.idempotency.run(
+            credentials, ctx.idempotency_key, operation, fingerprint, call
+        )
+    except Conflict as exc:
+        return None, [UserError(field=conflict_field, message=exc.message, code=conflict)]
+    except NotFound as exc:
+        return None, [UserError(field=None, message=exc.message, code=UserErrorCode.NOT_FOUND)]
+    except BadRequest as exc:
+        return None, [UserError(field=None, message=exc.message, code=UserErrorCode.REJECTED)]
+    except UpstreamTimeout as exc:
+        raise UpstreamTimeout(
+            "VSee did not answer in time; the change may or may not have been made. "
+            "Read it back before trying again, or retry with the same Idempotency-Key.",
+            endpoint=exc.endpoint,
+        ) from exc
+    return data, []
+
+
+def _visit_payload(ctx: GatewayContext, data: Raw | None, errors: list[UserError]) -> VisitPayload:
+    visit_id = as_id(data.get("id")) if data else None
+    if data and visit_id and len(data) > 1:
+        ctx.loaders.prime_visit(data)
+    return VisitPayload(visit_id=strawberry.ID(visit_id) if visit_id else None, user_errors=errors)
+
+
+def _invalid_visit(errors: list[UserError]) -> VisitPayload:
+    return VisitPayload(visit_id=None, user_errors=errors)
+
+
+def _form(pairs: list[tuple[str, Any]]) -> FormFields:
+    return [(k, v) for k, v in pairs if v is not None and v != ""]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an intake (POST /intakes).")
+    async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload:
+        check = _Checker()
+        form = _intake_form(check, input, "input")
+        try:
+            check.done()
+        except _Invalid as bad:
+            return IntakePayload(intake_id=None, user_errors=bad.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx, "createIntake", form, lambda: ctx.writes.create_intake(form)
+        )
+        intake_id = as_id(data.get("id")) if data else None
+        if data and intake_id and len(data) > 1:
+            ctx.loaders.intake.clear(intake_id).prime(intake_id, data)
+        return IntakePayload(
+            intake_id=strawberry.ID(intake_id) if intake_id else None, user_errors=errors
+        )
+
+    @strawberry.mutation(description="Change fields of an intake (POST /intakes/:id).")
+    async def update_intake(
+        self, info: Info, id: strawberry.ID, input: IntakeInput
+    ) -> IntakePayload:
+        check = _Checker()
+        intake_id = check.id("intake id", id, "id", required=True)
+        form = _intake_form(check, input, "input")
+        if not form and not check.errors:
+            check.add("input", "nothing to change", UserErrorCode.REQUIRED)
+        try:
+            check.done()
+        except _Invalid as bad:
+            return IntakePayload(intake_id=None, user_errors=bad.errors)
+        ctx = info.context
+        _, errors = await _call(
+            ctx,
+            "updateIntake",
+            [intake_id, form],
+            lambda: ctx.writes.update_intake(intake_id, form),
+        )
+        return IntakePayload(
+            intake_id=None if errors else strawberry.ID(intake_id), user_errors=errors
+        )
+
+    @strawberry.mutation(description="Put the member in a room's walk-in queue.")
+    async def add_walkin(self, info: Info, input: AddWalkinInput) -> VisitPayload:
+        check = _Checker()
+        form = _form(
+            [
+                (
+                    "provider_id",
+                    check.id("provider id", input.provider_id, "input.providerId", required=True),
+                ),
+                (
+                    "intake_id",
+                    check.id("intake id", input.intake_id, "input.intakeId", required=True),
+                ),
+                (
+                    "room_code",
+                    check.id("room code", input.room_code, "input.roomCode", required=True),
+                ),
+            ]
+        )
+        try:
+            check.done()
+        except _Invalid as bad:
+            return _invalid_visit(bad.errors)
+        ctx = info.context
+        data, errors = await _call(ctx, "addWalkin", form, lambda: ctx.writes.add_walkin(form))
+        return _visit_payload(ctx, data, errors)
+
+    @strawberry.mutation(description="Create an asynchronous e-consult for providers to accept.")
+    async def add_econsult(self, info: Info, input: AddEconsultInput) -> VisitPayload:
+        check = _Checker()
+        body = {
+            "intake_id": check.id("intake id", input.intake_id, "input.intakeId", required=True),
+            "room_code": check.id("room code", input.room_code, "input.roomCode", required=True),
+        }
+        try:
+            check.done()
+        except _Invalid as bad:
+            return _invalid_visit(bad.errors)
+        ctx = info.context
+        data, errors = await _call(ctx, "addEconsult", body, lambda: ctx.writes.add_econsult(body))
+        return _visit_payload(ctx, data, errors)
+
+    @strawberry.mutation(description="Book an appointment in a free slot (POST /appointments).")
+    async def create_appointment(self, info: Info, input: CreateAppointmentInput) -> VisitPayload:
+        check = _Checker()
+        member_id = check.id("member id", input.member_id, "input.memberId", required=True)
+        start = _epoch(check, input.start, "input.start")
+        end = _epoch(check, input.end, "input.end")
+        _check_window(check, start, end, "input")
+        if start is not None and start < int(datetime.now(tz=UTC).timestamp()):
+            check.add("input.start", "start is in the past", UserErrorCode.OUT_OF_RANGE)
+        if input.type is VisitType.UNKNOWN:
+            check.add("input.type", "type must be a known visit type")
+        form = _form(
+            [
+                ("member_id", member_id),
+                ("slot_start", start),
+                ("slot_end", end),
+                ("type", input.type.value),
+                # VSee's example spells this one in camelCase.
+                ("intakeId", check.id("intake id", input.intake_id, "input.intakeId")),
+                ("provider_id", check.id("provider id", input.provider_id, "input.providerId")),
+                ("room_code", check.id("room code", input.room_code, "input.roomCode")),
+            ]
+        )
+        try:
+            check.done()
+        except _Invalid as bad:
+            return _invalid_visit(bad.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx,
+            "createAppointment",
+            form,
+            lambda: ctx.writes.create_appointment(form),
+            conflict=UserErrorCode.SLOT_TAKEN,
+            conflict_field="input.start",
+        )
+        return _visit_payload(ctx, data, errors)
+
+    @strawberry.mutation(
+        description="Move an appointment, or assign or remove its provider "
+        "(POST /visits/:id?version=2)."
+    )
+    async def update_appointment(
+        self, info: Info, id: strawberry.ID, input: UpdateAppointmentInput
+    ) -> VisitPayload:
+        check = _Checker()
+        visit_id = check.id("visit id", id, "id", required=True)
+        start = _epoch(check, input.start, "input.start")
+        end = _epoch(check, input.end, "input.end")
+        _check_window(check, start, end, "input")
+        provider = check.id("provider id", input.assign_provider_id, "input.assignProviderId")
+        if provider and input.remove_provider:
+            check.add("input.removeProvider", "assign a provider or remove it, not both")
+        # VSee's own encoding of "no provider" is provider_id=0.
+        provider_field = "0" if input.remove_provider else provider
+        form = _form([("start", start), ("end", end), ("provider_id", provider_field)])
+        if not form and not check.errors:
+            check.add("input", "nothing to change", UserErrorCode.REQUIRED)
+        try:
+            check.done()
+        except _Invalid as bad:
+            return _invalid_visit(bad.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx,
+            "updateAppointment",
+            [visit_id, form],
+            lambda: ctx.writes.update_visit(visit_id, form),
+            conflict=UserErrorCode.SLOT_TAKEN,
+            conflict_field="input.start",
+        )
+        return _visit_payload(ctx, data, errors)
+
+    @strawberry.mutation(description="Close or cancel a visit or appointment (POST /visits/close).")
+    async def close_visit(
+        self, info: Info, id: strawberry.ID, reason: CloseReason | None = None
+    ) -> VisitPayload:
+        check = _Checker()
+        visit_id = check.id("visit id", id, "id", required=True)
+        try:
+            check.done()
+        except _Invalid as bad:
+            return _invalid_visit(bad.errors)
+        form = _form([("id", visit_id), ("reason", reason.value if reason else None)])
+        ctx = info.context
+        data, errors = await _call(
+            ctx, "closeVisit", form, lambda: ctx.writes.close_visit(form, visit_id)
+        )
+        closed = None if errors else strawberry.ID(as_id((data or {}).get("id")) or visit_id)
+        return VisitPayload(visit_id=closed, user_errors=errors)
