@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql, health and readiness, and the shared services."""
+"""The ASGI application: GraphQL at /graphql, health, readiness, metrics, and shared services."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,9 +18,22 @@ from starlette.routing import Route
 from gateway.cache import MemoryCache
 from gateway.http import GraphQLView
 from gateway.loaders import AvailabilityService, IdempotencyStore
-from gateway.schema import Services, build_schema
+from gateway.observability import (
+    Metrics,
+    RequestContextMiddleware,
+    build_tracer,
+    configure_logging,
+)
+from gateway.schema import QueryLimits, Services, build_schema
 from gateway.settings import Settings, load_settings
-from gateway.upstream import Limits, Timeouts, UpstreamClient
+from gateway.upstream import (
+    CircuitBreaker,
+    Limits,
+    Retry,
+    Timeouts,
+    UpstreamClient,
+    UpstreamError,
+)
 
 logger = logging.getLogger("gateway.app")
 
@@ -27,10 +42,25 @@ def create_app(
     settings: Settings | None = None,
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    span_exporter: Any = None,
 ) -> Starlette:
-    """Build the gateway; ``upstream_transport`` lets unit tests plug in ``httpx.MockTransport``."""
+    """Build the gateway.
+
+    ``upstream_transport`` lets unit tests plug in ``httpx.MockTransport``; ``span_exporter``
+    receives OpenTelemetry spans instead of OTLP when tracing is on.
+    """
     settings = settings or load_settings()
-    schema = build_schema(introspection=settings.introspection)
+    schema = build_schema(
+        introspection=settings.introspection,
+        limits=QueryLimits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_cost=settings.max_cost,
+        ),
+        max_tokens=settings.max_tokens,
+    )
+    metrics = Metrics()
+    tracer = build_tracer(span_exporter) if settings.otel or span_exporter is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -43,30 +73,60 @@ def create_app(
                 max_connections=settings.upstream_max_connections,
                 max_keepalive=settings.upstream_max_keepalive,
             ),
+            retry=Retry(attempts=settings.upstream_retries + 1),
+            breaker=CircuitBreaker(
+                threshold=settings.breaker_threshold,
+                cooldown=settings.breaker_cooldown,
+                on_change=metrics.breaker_changed,
+            ),
             transport=upstream_transport or settings.upstream_transport,
+            observer=metrics,
+            tracer=tracer,
         )
         cache = MemoryCache(maxsize=settings.availability_cache_size)
         idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
         app.state.services = Services(
             client=client,
-            availability=AvailabilityService(client, cache, settings.availability_ttl),
+            availability=AvailabilityService(
+                client, cache, settings.availability_ttl, observer=metrics
+            ),
             idempotency=IdempotencyStore(idempotency_cache, settings.idempotency_ttl),
             max_page_size=settings.max_page_size,
+            observer=metrics,
         )
-        app.state.cache = cache
+        app.state.client = client
+        app.state.caches = [cache, idempotency_cache]
         try:
             yield
         finally:
+            # Runs after uvicorn has drained in-flight requests on SIGTERM.
             await client.aclose()
-            await cache.aclose()
-            await idempotency_cache.aclose()
+            for each in app.state.caches:
+                await each.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        ok = await request.app.state.cache.ping()
-        return JSONResponse({"status": "ok" if ok else "degraded"}, status_code=200 if ok else 503)
+        """Ready when VSee answers (any HTTP answer counts) and every cache is usable."""
+        checks: dict[str, str] = {}
+        client: UpstreamClient = request.app.state.client
+        try:
+            await client.get("/rooms", None, endpoint="GET /rooms (readiness)")
+            checks["upstream"] = "ok"
+        except UpstreamError as exc:
+            # A 4xx (e.g. no account code) still proves VSee is reachable.
+            checks["upstream"] = "ok" if getattr(exc, "status", 0) else "unavailable"
+        for index, cache in enumerate(request.app.state.caches):
+            checks[f"cache_{index}"] = "ok" if await cache.ping() else "unavailable"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.render(), media_type=metrics.content_type)
 
     view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     routes: list[Any] = [
@@ -74,11 +134,44 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
+    middleware = [
+        Middleware(
+            RequestContextMiddleware,
+            deadline=settings.request_deadline,
+            max_body_bytes=settings.max_body_bytes,
+            tracer=tracer,
+        )
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=[
+                    "Content-Type",
+                    "Accept",
+                    "X-ApiToken",
+                    "X-AccountCode",
+                    "X-ApiKey",
+                    "Authorization",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                ],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics = metrics
     return app
 
 
 def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (multi-worker): settings from ``VSEE_*`` only."""
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

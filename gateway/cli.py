@@ -55,6 +55,10 @@ def _sandbox_process(seed: int) -> Iterator[str]:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
+    from gateway.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+
     host, port = settings.gateway_host, settings.gateway_port
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
     print(f"VSee GraphQL gateway on http://{shown}:{port}/graphql", flush=True)
@@ -72,6 +76,7 @@ def _serve(settings: Settings) -> None:
             port=port,
             workers=settings.workers,
             log_level=settings.log_level,
+            log_config=None,
             timeout_graceful_shutdown=20,
         )
         return
@@ -82,6 +87,7 @@ def _serve(settings: Settings) -> None:
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=None,
         timeout_graceful_shutdown=20,
     )
 

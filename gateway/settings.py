@@ -41,10 +41,33 @@ class Settings(BaseSettings):
     )
     idempotency_cache_size: int = Field(default=10_000, ge=1)
 
-    # GraphQL.
+    # Resilience: reads are retried, writes never; the breaker fails fast while VSee is down.
+    request_deadline: float = Field(
+        default=20.0, gt=0, le=300, description="Seconds one GraphQL request may spend upstream."
+    )
+    upstream_retries: int = Field(default=2, ge=0, le=10, description="Extra tries for reads.")
+    breaker_threshold: int = Field(default=5, ge=1, le=1000)
+    breaker_cooldown: float = Field(default=10.0, gt=0, le=600)
+
+    # GraphQL and its limits; defaults fit the mobile and dashboard screens in the docs.
     graphiql: bool = True
     introspection: bool = True
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    max_depth: int = Field(default=12, ge=1, le=100)
+    max_aliases: int = Field(default=30, ge=0, le=1000)
+    max_cost: int = Field(default=1000, ge=1, le=1_000_000)
+    max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    max_batch_size: int = Field(default=10, ge=1, le=100)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call from a browser (JSON list in VSEE_CORS_ORIGINS).",
+    )
+
+    # Observability.
+    log_format: Literal["json", "text"] = "json"
+    metrics: bool = True
+    otel: bool = Field(default=False, description="Export OpenTelemetry traces (OTLP).")
 
     @field_validator("api_url")
     @classmethod

@@ -23,7 +23,9 @@ def sandbox() -> Iterator[Sandbox]:
     from gateway.sandbox import create_app as create_sandbox
 
     with ServerThread(create_sandbox(SandboxConfig(seed=7))) as server:
-        yield Sandbox(server.url)
+        handle = Sandbox(server.url)
+        yield handle
+        handle.http.close()
 
 
 def gateway_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
@@ -33,21 +35,25 @@ def gateway_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
 @pytest.fixture(scope="session")
 def gateway(sandbox: Sandbox) -> Iterator[Gateway]:
     with ServerThread(create_app(gateway_settings(sandbox))) as server:
-        yield Gateway(server.url)
+        handle = Gateway(server.url)
+        yield handle
+        handle.http.close()
 
 
 @pytest.fixture
 def make_gateway(sandbox: Sandbox) -> Iterator[Callable[..., Gateway]]:
     """A gateway of its own (own caches), for tests that need fresh or different settings."""
-    started: list[ServerThread] = []
+    started: list[tuple[ServerThread, Gateway]] = []
 
     def make(**overrides: Any) -> Gateway:
         server = ServerThread(create_app(gateway_settings(sandbox, **overrides))).start()
-        started.append(server)
-        return Gateway(server.url)
+        handle = Gateway(server.url)
+        started.append((server, handle))
+        return handle
 
     yield make
-    for server in started:
+    for server, handle in started:
+        handle.http.close()
         server.stop()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -47,14 +47,30 @@ def scope_prefix(credentials: Credentials) -> str:
     return f"{NAMESPACE}:{credentials.scope}:"
 
 
+class CacheObserver(Protocol):
+    def cache_lookup(self, cache: str, result: str) -> None: ...
+
+
 class AvailabilityService:
     """Shared by all requests of a process; every key carries the caller's credential scope."""
 
-    def __init__(self, client: UpstreamClient, cache: AsyncCache, ttl: float) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        cache: AsyncCache,
+        ttl: float,
+        *,
+        observer: CacheObserver | None = None,
+    ) -> None:
         self._client = client
         self._cache = cache
         self._ttl = ttl
+        self._observer = observer
         self._flight: SingleFlight[list[Mapping[str, Any]]] = SingleFlight()
+
+    def _observe(self, result: str) -> None:
+        if self._observer is not None:
+            self._observer.cache_lookup("availability", result)
 
     async def slots(
         self, credentials: Credentials, query: AvailabilityQuery
@@ -62,8 +78,10 @@ class AvailabilityService:
         key = scope_prefix(credentials) + query.key_part()
         cached = await self._cache.get(key)
         if cached is not None:
+            self._observe("hit")
             slots: list[Mapping[str, Any]] = orjson.loads(cached)
             return slots
+        self._observe("miss")
 
         async def fetch() -> list[Mapping[str, Any]]:
             envelope = await self._client.get(

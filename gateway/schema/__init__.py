@@ -3,31 +3,68 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Callable
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
+    MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from gateway.upstream import GatewayError
 
 from .context import GatewayContext, Info, Services
-from .errors import CodedErrors
+from .errors import coded
+from .limits import QueryLimits, limits_rule
 from .mutations import Mutation
 from .queries import Query
 
-__all__ = ["GatewayContext", "Info", "Services", "build_schema", "export_sdl"]
+__all__ = [
+    "GatewayContext",
+    "Info",
+    "QueryLimits",
+    "Services",
+    "build_schema",
+    "export_sdl",
+]
 
 logger = logging.getLogger("gateway.schema")
 
 
 class GatewaySchema(strawberry.Schema):
+    async def execute(  # type: ignore[override]
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        started = time.perf_counter()
+        result = await super().execute(
+            query, variable_values, context_value, root_value, operation_name, **kwargs
+        )
+        # Here rather than in an extension: parse errors raised under ParserCache skip
+        # extensions' on_operation exit, and every error must leave with a code.
+        if result.errors:
+            result.errors = [coded(error) for error in result.errors]
+        observer = getattr(getattr(context_value, "services", None), "observer", None)
+        if observer is not None:
+            outcome = "ok" if not result.errors else "partial" if result.data else "error"
+            name = operation_name or _operation_name(query)
+            observer.operation(name, outcome, time.perf_counter() - started)
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -36,11 +73,27 @@ class GatewaySchema(strawberry.Schema):
         for error in errors:
             if isinstance(error.original_error, GatewayError):
                 logger.debug("request error: %s", error.original_error.code)
+            # Everything else is logged once, with its trace, by errors.coded().
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+_OPERATION_NAME = re.compile(r"^\s*(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _operation_name(query: str | None) -> str | None:
+    match = _OPERATION_NAME.match(query or "")
+    return match.group(1) if match else None
+
+
+def build_schema(
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    max_tokens: int = 5000,
+) -> strawberry.Schema:
+    rules: list[type[ASTValidationRule]] = [limits_rule(limits or QueryLimits())]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        CodedErrors,
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(rules),
         # Parse and validation dominate small queries (performance-notes.md). The factories
         # share one module-level LRU per maxsize, so the caches outlive each request.
         lambda: ParserCache(maxsize=512),

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.types import Info as _Info
 
 from gateway.loaders import AvailabilityService, IdempotencyStore, RequestLoaders, RequestWrites
 from gateway.upstream import Credentials, MissingCredentials, UpstreamClient
+
+
+class OperationObserver(Protocol):
+    """Told about every executed operation (for metrics); must not raise."""
+
+    def operation(self, name: str | None, outcome: str, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +25,7 @@ class Services:
     availability: AvailabilityService
     idempotency: IdempotencyStore
     max_page_size: int = 100
+    observer: OperationObserver | None = None
 
 
 @dataclass

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
-from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from gateway.upstream import GatewayError
 
@@ -18,10 +16,14 @@ INTERNAL_MESSAGE = "Internal error; it has been logged."
 def coded(error: GraphQLError) -> GraphQLError:
     """The error as the caller sees it: our message and code, or an opaque internal error."""
     original = error.original_error
-    if original is None:
+    if original is None or isinstance(original, GraphQLSyntaxError):
         # Parse and validation errors from graphql-core: their text is about the query itself.
         if error.extensions and "code" in error.extensions:
             return error
+        if "Document contains more than" in error.message:
+            return _with(error, error.message, "TOO_MANY_TOKENS")
+        if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
+            return _with(error, error.message, "GRAPHQL_PARSE_FAILED")
         return _with(error, error.message, "GRAPHQL_VALIDATION_FAILED")
     if isinstance(original, GatewayError):
         extensions: dict[str, object] = {"code": original.code}
@@ -51,14 +53,3 @@ def _with(error: GraphQLError, message: str, code: str | dict[str, object]) -> G
         original_error=None,
         extensions=extensions,
     )
-
-
-class CodedErrors(SchemaExtension):
-    """Runs after execution; every error leaves with a code and a safe message."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [coded(error) for error in errors]

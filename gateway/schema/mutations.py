@@ -231,7 +231,7 @@ class CreateAppointmentInput:
     member_id: strawberry.ID
     start: datetime
     end: datetime
-    intake_id: strawberry.ID | None = None
+    intake_id: strawberry.ID = strawberry.field(description="The intake made for this visit.")
     provider_id: strawberry.ID | None = strawberry.field(
         default=None, description="A provider free in the slot; VSee picks one when omitted."
     )
@@ -446,7 +446,10 @@ class Mutation:
                 ("slot_end", end),
                 ("type", input.type.value),
                 # VSee's example spells this one in camelCase.
-                ("intakeId", check.id("intake id", input.intake_id, "input.intakeId")),
+                (
+                    "intakeId",
+                    check.id("intake id", input.intake_id, "input.intakeId", required=True),
+                ),
                 ("provider_id", check.id("provider id", input.provider_id, "input.providerId")),
                 ("room_code", check.id("room code", input.room_code, "input.roomCode")),
             ]

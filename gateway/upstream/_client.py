@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -92,11 +93,14 @@ class UpstreamClient:
         breaker: CircuitBreaker | None = None,
         transport: TransportName | httpx.AsyncBaseTransport = "aiohttp",
         observer: CallObserver | None = None,
+        tracer: Any = None,
     ) -> None:
         limits = limits or Limits()
         self._timeouts = timeouts or Timeouts()
         self._retry = retry or Retry()
         self._observer = observer
+        # An OpenTelemetry tracer (optional): one client span per upstream attempt.
+        self._tracer = tracer
         self.breaker = breaker or CircuitBreaker(
             on_change=observer.breaker_changed if observer else None
         )
@@ -176,15 +180,21 @@ class UpstreamClient:
             timeout = self._timeout_within_deadline(endpoint)
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=params,
-                    headers=headers,
-                    files=files,
-                    content=content,
-                    timeout=timeout,
+                span = (
+                    self._tracer.start_as_current_span(f"VSee {endpoint}")
+                    if self._tracer is not None
+                    else contextlib.nullcontext()
                 )
+                with span:
+                    response = await self._http.request(
+                        method,
+                        path,
+                        params=params,
+                        headers=headers,
+                        files=files,
+                        content=content,
+                        timeout=timeout,
+                    )
             except httpx.TimeoutException as exc:
                 self._failed(endpoint, "timeout", started)
                 raise UpstreamTimeout("VSee did not answer in time", endpoint=endpoint) from exc

@@ -156,10 +156,10 @@ def test_update_intake_needs_a_change(gateway: Gateway, fresh: Sandbox) -> None:
     assert fresh.total() == 0
 
 
-def _new_intake(gateway: Gateway, room: str) -> str:
+def _new_intake(gateway: Gateway, room: str | None) -> str:
     intake_id: str = gateway.query(
         CREATE_INTAKE,
-        {"input": {"reasonForVisit": "cough", "roomCode": room}},
+        {"input": {"reasonForVisit": "cough", "roomCode": room, "reset": True}},
         token=MEMBER,
     )["data"]["createIntake"]["intakeId"]
     return intake_id
@@ -217,12 +217,18 @@ BOOK = """mutation($input: CreateAppointmentInput!) { createAppointment(input: $
 def _booking(gateway: Gateway, fresh: Sandbox) -> dict[str, Any]:
     current = me(gateway, fresh)
     slot = next_slot(gateway)
+    intake = gateway.query(
+        CREATE_INTAKE,
+        {"input": {"reasonForVisit": "follow-up", "type": "SCHEDULED", "reset": True}},
+        token=MEMBER,
+    )["data"]["createIntake"]["intakeId"]
     fresh.clear_log()
     return {
         "memberId": current["member"]["id"],
         "start": slot["start"],
         "end": slot["end"],
         "providerId": slot["providerIds"][0],
+        "intakeId": intake,
     }
 
 
@@ -241,7 +247,10 @@ def test_create_appointment_consumes_the_slot_and_a_second_booking_is_a_user_err
     )
     assert entry["body"]["type"] == "2"
     fresh.clear_log()
-    second = gateway.query(BOOK, {"input": booking}, token=MEMBER)["data"]["createAppointment"]
+    # Same slot and provider with a new intake: only the slot can be the problem now.
+    retry = {**booking, "intakeId": _new_intake(gateway, None)}
+    fresh.clear_log()
+    second = gateway.query(BOOK, {"input": retry}, token=MEMBER)["data"]["createAppointment"]
     assert second["visitId"] is None
     assert second["userErrors"][0]["code"] == "SLOT_TAKEN"
     assert second["userErrors"][0]["field"] == "input.start"
@@ -262,7 +271,12 @@ def test_idempotency_key_books_once(gateway: Gateway, fresh: Sandbox) -> None:
     )
     assert other["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     # Another caller's identical key is their own key.
-    third = gateway.query(BOOK, {"input": booking}, token=ADMIN, headers=key)
+    third = gateway.query(
+        BOOK,
+        {"input": {**booking, "intakeId": _new_intake(gateway, None)}},
+        token=ADMIN,
+        headers=key,
+    )
     assert third["data"]["createAppointment"]["userErrors"][0]["code"] == "SLOT_TAKEN"
 
 
@@ -281,6 +295,7 @@ def test_bad_booking_costs_no_call(
     start = datetime.now(tz=UTC) + timedelta(days=3)
     booking = {
         "memberId": "1",
+        "intakeId": "abc-123",
         "start": start.isoformat(),
         "end": (start + timedelta(minutes=15)).isoformat(),
         **change,
@@ -374,9 +389,9 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
     entry = only_post(fresh, "POST /visits/close")
     assert entry["body"] == {"id": appt["id"], "reason": "patient_cancel_appointment"}
     # The freed slot is bookable again, and the cache was invalidated to show it.
-    again = gateway.query(
-        BOOK, {"input": {k: v for k, v in appt.items() if k != "id"}}, token=MEMBER
-    )
+    rebook = {k: v for k, v in appt.items() if k != "id"}
+    rebook["intakeId"] = _new_intake(gateway, None)
+    again = gateway.query(BOOK, {"input": rebook}, token=MEMBER)
     assert again["data"]["createAppointment"]["userErrors"] == []
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from gateway.cache import MemoryCache
 from gateway.loaders import AvailabilityQuery, AvailabilityService
-from gateway.upstream import Credentials, UpstreamClient, UpstreamUnavailable
+from gateway.upstream import Credentials, Retry, UpstreamClient, UpstreamUnavailable
 
 ALICE = Credentials(token="alice-token", account_code="vclinic")
 BOB = Credentials(token="bob-token", account_code="vclinic")
@@ -34,7 +34,9 @@ class Upstream:
 
 
 def service(upstream: Upstream, ttl: float = 30) -> AvailabilityService:
-    client = UpstreamClient("https://vsee.test", transport=httpx.MockTransport(upstream))
+    client = UpstreamClient(
+        "https://vsee.test", transport=httpx.MockTransport(upstream), retry=Retry(attempts=1)
+    )
     return AvailabilityService(client, MemoryCache(), ttl)
 
 

@@ -1,0 +1,15 @@
+"""Metrics, structured logs, request ids and optional tracing for the gateway."""
+
+from ._logging import JsonFormatter, RequestIdFilter, configure_logging
+from ._metrics import Metrics
+from ._middleware import RequestContextMiddleware
+from ._tracing import build_tracer
+
+__all__ = [
+    "JsonFormatter",
+    "Metrics",
+    "RequestContextMiddleware",
+    "RequestIdFilter",
+    "build_tracer",
+    "configure_logging",
+]

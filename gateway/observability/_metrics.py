@@ -1,0 +1,100 @@
+"""Prometheus metrics for requests, upstream calls, caches and the circuit breaker."""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from gateway.upstream import BreakerState
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+MAX_OPERATION_NAMES = 200
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """One registry per app, so several apps in one process (tests, workers) never collide.
+
+    Label values are bounded: endpoints are route templates, operation names are capped at
+    ``MAX_OPERATION_NAMES`` distinct values (then "other"), and nothing carries a credential.
+    """
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "gateway_graphql_requests",
+            "GraphQL operations by operation name and outcome (ok, partial, error).",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "gateway_graphql_request_seconds",
+            "Time to execute a GraphQL operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.upstream_calls = Counter(
+            "gateway_upstream_calls",
+            "Calls to VSee by endpoint and outcome (HTTP status, timeout, connection_error).",
+            ["endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.upstream_seconds = Histogram(
+            "gateway_upstream_call_seconds",
+            "Latency of calls to VSee by endpoint.",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.cache_lookups = Counter(
+            "gateway_cache_lookups",
+            "Cache lookups by cache and result (hit, miss, error).",
+            ["cache", "result"],
+            registry=self.registry,
+        )
+        self.breaker_state = Gauge(
+            "gateway_upstream_breaker_state",
+            "Circuit breaker towards VSee: 0 closed, 1 half-open, 2 open.",
+            registry=self.registry,
+        )
+        self._operations: set[str] = set()
+
+    def operation(self, name: str | None, outcome: str, seconds: float) -> None:
+        label = self._operation_label(name)
+        self.requests.labels(label, outcome).inc()
+        self.request_seconds.labels(label).observe(seconds)
+
+    def upstream_call(self, endpoint: str, outcome: str, seconds: float) -> None:
+        self.upstream_calls.labels(endpoint, outcome).inc()
+        self.upstream_seconds.labels(endpoint).observe(seconds)
+
+    def breaker_changed(self, state: BreakerState) -> None:
+        self.breaker_state.set(state.value)
+
+    def cache_lookup(self, cache: str, result: str) -> None:
+        self.cache_lookups.labels(cache, result).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def _operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if not _NAME.fullmatch(name):
+            return "other"
+        if name not in self._operations:
+            if len(self._operations) >= MAX_OPERATION_NAMES:
+                return "other"
+            self._operations.add(name)
+        return name

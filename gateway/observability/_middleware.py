@@ -1,0 +1,138 @@
+"""Per-request plumbing as pure ASGI middleware: request id, deadline, body limit, access log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.upstream import deadline_scope, request_id
+
+logger = logging.getLogger("gateway.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Past the deadline, upstream calls already fail; this margin only catches a stuck response.
+_HARD_STOP_MARGIN = 2.0
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _error_body(message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (taken from ``X-Request-ID`` when sane), returned in the
+    response and forwarded upstream; bounds the body size and the time spent; logs one line."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        deadline: float,
+        max_body_bytes: int,
+        tracer: Any = None,
+    ) -> None:
+        self.app = app
+        self.deadline = deadline
+        self.max_body_bytes = max_body_bytes
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        offered = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        async def reply(status_code: int, body: bytes) -> None:
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": status_code,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
+
+        try:
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                await reply(413, _error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body_bytes:
+                        raise _BodyTooLarge
+                return message
+
+            with deadline_scope(self.deadline):
+                try:
+                    await asyncio.wait_for(
+                        self._call(scope, limited_receive, send_with_id),
+                        timeout=self.deadline + _HARD_STOP_MARGIN,
+                    )
+                except _BodyTooLarge:
+                    if not response_started:
+                        await reply(
+                            413, _error_body("Request body is too large.", "PAYLOAD_TOO_LARGE")
+                        )
+                except TimeoutError:
+                    if not response_started:
+                        await reply(
+                            504, _error_body("The request ran out of time.", "UPSTREAM_TIMEOUT")
+                        )
+        finally:
+            logger.info(
+                "%s %s %s",
+                scope.get("method"),
+                scope.get("path"),
+                status,
+                extra={
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id.reset(token)
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.tracer is None:
+            await self.app(scope, receive, send)
+            return
+        name = f"{scope.get('method')} {scope.get('path')}"
+        with self.tracer.start_as_current_span(name, kind=_server_kind()):
+            await self.app(scope, receive, send)
+
+
+def _server_kind() -> Any:
+    from opentelemetry.trace import SpanKind
+
+    return SpanKind.SERVER
