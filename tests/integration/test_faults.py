@@ -1,0 +1,75 @@
+"""Faults injected into the sandbox: coded errors, partial data, the breaker, the deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tests.conftest import MEMBER
+from tests.servers import Gateway, Sandbox
+
+HOME = "{ currentVisit { id } rooms { code } }"
+
+
+def test_partial_data_when_one_endpoint_fails(gateway: Gateway, upstream: Sandbox) -> None:
+    upstream.faults(fail={"GET /visits/current": 503})
+    body = gateway.query(HOME, token=MEMBER)
+    assert body["data"]["currentVisit"] is None
+    assert body["data"]["rooms"]
+    assert body["errors"][0]["path"] == ["currentVisit"]
+    assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    # Reads were retried before giving up (three tries), writes never are.
+    assert upstream.counts()["GET /visits/current"] == 3
+
+
+def test_breaker_opens_fails_fast_and_recovers(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0)
+    upstream.faults(error_rate=1.0)
+    for _ in range(3):
+        body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+        assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    calls_when_open = upstream.total()
+    assert calls_when_open == 3
+    for _ in range(5):
+        body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+        assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert upstream.total() == calls_when_open, "an open breaker must not call upstream"
+    metrics = gateway.http.get(f"{gateway.url}/metrics").text
+    assert "gateway_upstream_breaker_state 2.0" in metrics
+    upstream.faults()
+    time.sleep(1.2)  # the cool-down, after which one probe is let through
+    body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+    assert "errors" not in body, body
+    assert "gateway_upstream_breaker_state 0.0" in gateway.http.get(f"{gateway.url}/metrics").text
+
+
+def test_no_request_hangs_past_the_deadline(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(request_deadline=1.0, upstream_read_timeout=30)
+    upstream.faults(latency_ms=4000)
+    started = time.monotonic()
+    body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+    elapsed = time.monotonic() - started
+    assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
+    # A bound, not a benchmark: the 4 s upstream answer is never waited for.
+    assert elapsed < 3.0
+    upstream.faults()
+
+
+def test_random_errors_give_coded_errors_never_a_500(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(upstream_retries=0, breaker_threshold=1000)
+    upstream.faults(error_rate=0.5)
+    codes: set[str] = set()
+    for _ in range(20):
+        response = gateway.post(HOME, token=MEMBER)
+        assert response.status_code == 200
+        for error in response.json().get("errors", []):
+            codes.add(error["extensions"]["code"])
+            assert "Traceback" not in error["message"]
+    assert codes <= {"UPSTREAM_UNAVAILABLE"}
+    assert codes

@@ -1,0 +1,78 @@
+"""Graceful shutdown: on SIGTERM the gateway finishes what it started, then exits cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from tests.conftest import MEMBER
+from tests.servers import Sandbox, free_port
+
+
+def test_sigterm_drains_in_flight_requests(upstream: Sandbox) -> None:
+    port = free_port()
+    env = {**os.environ, "VSEE_LOG_LEVEL": "info"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--port",
+            str(port),
+            "--upstream-url",
+            upstream.api_url,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "gateway did not start"
+            time.sleep(0.1)
+        upstream.faults(latency_ms=1500)
+        result: dict[str, httpx.Response] = {}
+
+        def in_flight() -> None:
+            result["response"] = httpx.post(
+                f"{url}/graphql",
+                json={"query": "{ currentVisit { id } }"},
+                headers={"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"},
+                timeout=30,
+            )
+
+        worker = threading.Thread(target=in_flight)
+        worker.start()
+        time.sleep(0.5)  # the request is now waiting on the slow upstream
+        process.send_signal(signal.SIGTERM)
+        worker.join(timeout=30)
+        response = result["response"]
+        assert response.status_code == 200
+        assert response.json()["data"]["currentVisit"]["id"]
+        # uvicorn re-raises the signal once it has shut down cleanly, so -SIGTERM is a clean exit.
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert process.stderr is not None
+        log = process.stderr.read().decode()
+        assert "Traceback" not in log
+        assert "Application shutdown complete" in log  # lifespan ran: upstream client closed
+    finally:
+        upstream.faults()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()

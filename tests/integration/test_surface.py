@@ -1,0 +1,139 @@
+"""The production surface around GraphQL: health, metrics, request ids, limits, CORS, tracing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from gateway.app import create_app
+from tests.conftest import MEMBER, gateway_settings
+from tests.servers import Gateway, Sandbox, ServerThread
+
+
+def test_health_and_readiness(gateway: Gateway) -> None:
+    assert gateway.http.get(f"{gateway.url}/healthz").json() == {"status": "ok"}
+    ready = gateway.http.get(f"{gateway.url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["upstream"] == "ok"
+
+
+def test_readiness_fails_when_the_upstream_is_gone(sandbox: Sandbox) -> None:
+    from tests.servers import free_port
+
+    settings = gateway_settings(sandbox).model_copy(
+        update={"api_url": f"http://127.0.0.1:{free_port()}/vc/next/api_v3"}
+    )
+    with ServerThread(create_app(settings)) as server:
+        response = httpx.get(f"{server.url}/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["upstream"] == "unavailable"
+
+
+def test_metrics_count_operations_and_upstream_calls(gateway: Gateway, upstream: Sandbox) -> None:
+    gateway.query("query MobileHome { currentVisit { id } }", token=MEMBER)
+    text = gateway.http.get(f"{gateway.url}/metrics").text
+    assert 'gateway_graphql_requests_total{operation="MobileHome",outcome="ok"}' in text
+    assert 'gateway_upstream_calls_total{endpoint="GET /visits/current",outcome="200"}' in text
+    assert MEMBER not in text
+
+
+def test_request_id_is_returned_and_forwarded(gateway: Gateway, upstream: Sandbox) -> None:
+    response = gateway.post(
+        "{ currentVisit { id } }", token=MEMBER, headers={"X-Request-ID": "trace-me-42"}
+    )
+    assert response.headers["x-request-id"] == "trace-me-42"
+    assert upstream.log()["entries"][0]["headers"]["x-request-id"] == "trace-me-42"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        (
+            "{ visit(id: 1) { intake { visit { intake { visit { intake { id } } } } } } }",
+            "QUERY_TOO_DEEP",
+        ),
+        (
+            "{ " + " ".join(f"a{i}: currentVisit {{ id }}" for i in range(5)) + " }",
+            "TOO_MANY_ALIASES",
+        ),
+        (
+            "{ visits(first: 100) { nodes { intake { id } provider { id } room { code } } } }",
+            "QUERY_TOO_COSTLY",
+        ),
+        ("{ " + "currentVisit { id } " * 200 + "}", "TOO_MANY_TOKENS"),
+    ],
+)
+def test_limits_refuse_with_a_code_and_no_upstream_call(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox, query: str, code: str
+) -> None:
+    gateway = make_gateway(max_depth=5, max_aliases=3, max_cost=100, max_tokens=500)
+    response = gateway.post(query, token=MEMBER)
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == code
+    assert body.get("data") is None
+    assert upstream.total() == 0
+
+
+def test_default_limits_admit_the_dashboard_page(gateway: Gateway, upstream: Sandbox) -> None:
+    body = gateway.query(
+        """query Dashboard($first: Int = 100) { visits(first: $first) { nodes {
+             id member { id fullName } provider { id fullName }
+             intake { id reasonForVisit } } } }""",
+        token=MEMBER,
+    )
+    assert "errors" not in body, body
+
+
+def test_oversized_bodies_are_refused_before_parsing(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(max_body_bytes=2048)
+    response = gateway.post("{ currentVisit { id } }" + " " * 4096, token=MEMBER)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert upstream.total() == 0
+
+
+def test_introspection_can_be_switched_off(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(introspection=False)
+    body = gateway.post("{ __schema { types { name } } }", token=MEMBER).json()
+    assert body["errors"]
+    assert "data" not in body or body["data"] is None
+
+
+def test_cors_allows_only_configured_origins(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(cors_origins=["https://dash.example"])
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-apitoken,x-accountcode",
+    }
+    ok = gateway.http.options(
+        f"{gateway.url}/graphql", headers={"Origin": "https://dash.example", **preflight}
+    )
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://dash.example"
+    denied = gateway.http.options(
+        f"{gateway.url}/graphql", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in denied.headers
+
+
+def test_tracing_spans_per_request_and_per_upstream_call(sandbox: Sandbox) -> None:
+    exporter = InMemorySpanExporter()
+    app = create_app(gateway_settings(sandbox), span_exporter=exporter)
+    with ServerThread(app) as server:
+        handle = Gateway(server.url)
+        handle.query("{ currentVisit { id } }", token=MEMBER)
+        handle.http.close()
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert "POST /graphql" in names
+    assert "VSee GET /visits/current" in names
+    # No per-field spans: they would multiply execution time.
+    assert len(names) == 2
