@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.cache import MemoryCache
+from gateway.cache import MemoryCache, open_cache
 from gateway.http import GraphQLView
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
@@ -83,8 +83,15 @@ def create_app(
             observer=metrics,
             tracer=tracer,
         )
-        cache = MemoryCache(maxsize=settings.availability_cache_size)
-        idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
+        cache = open_cache(
+            settings.cache_url,
+            maxsize=settings.availability_cache_size,
+            on_error=metrics.cache_error,
+        )
+        # With Redis both share one connection pool; namespaces keep their keys apart.
+        idempotency_cache = (
+            cache if settings.cache_url else MemoryCache(maxsize=settings.idempotency_cache_size)
+        )
         app.state.services = Services(
             client=client,
             availability=AvailabilityService(
@@ -95,7 +102,7 @@ def create_app(
             observer=metrics,
         )
         app.state.client = client
-        app.state.caches = [cache, idempotency_cache]
+        app.state.caches = list({id(c): c for c in (cache, idempotency_cache)}.values())
         try:
             yield
         finally:
@@ -108,7 +115,11 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        """Ready when VSee answers (any HTTP answer counts) and every cache is usable."""
+        """Ready when VSee answers (any HTTP answer counts).
+
+        A shared cache that is down is reported as degraded but does not fail readiness: the
+        gateway serves without it, and failing every replica at once would be an outage.
+        """
         checks: dict[str, str] = {}
         client: UpstreamClient = request.app.state.client
         try:
@@ -117,9 +128,9 @@ def create_app(
         except UpstreamError as exc:
             # A 4xx (e.g. no account code) still proves VSee is reachable.
             checks["upstream"] = "ok" if getattr(exc, "status", 0) else "unavailable"
-        for index, cache in enumerate(request.app.state.caches):
-            checks[f"cache_{index}"] = "ok" if await cache.ping() else "unavailable"
-        ready = all(value == "ok" for value in checks.values())
+        caches_ok = [await cache.ping() for cache in request.app.state.caches]
+        checks["cache"] = "ok" if all(caches_ok) else "degraded"
+        ready = checks["upstream"] == "ok"
         return JSONResponse(
             {"status": "ok" if ready else "unavailable", "checks": checks},
             status_code=200 if ready else 503,

@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     upstream_max_connections: int = Field(default=100, ge=1, le=10_000)
     upstream_max_keepalive: int = Field(default=20, ge=0, le=10_000)
 
-    # Caches.
+    # Caches: in-process by default; a redis:// URL shares them across replicas.
+    cache_url: str | None = Field(
+        default=None, description="redis://host:6379/0 to share caches between replicas."
+    )
     availability_ttl: float = Field(
         default=30.0, ge=0, le=3600, description="Seconds an availability answer is reused."
     )

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.redis_server import RedisServer
 from tests.servers import Gateway, Sandbox, ServerThread
 
 MEMBER = "demo-member-token"
@@ -55,6 +56,13 @@ def make_gateway(sandbox: Sandbox) -> Iterator[Callable[..., Gateway]]:
     for server, handle in started:
         handle.http.close()
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -30,3 +30,14 @@ class AsyncCache(Protocol):
 
     async def aclose(self) -> None:
         """Release connections."""
+
+
+@runtime_checkable
+class DistributedLocks(Protocol):
+    """Short locks shared by every replica (Redis), for single flight across processes."""
+
+    async def acquire_lock(self, key: str, ttl: float) -> str | None:
+        """A token if now held; ``None`` if another holds it; ``""`` if locks are unavailable."""
+
+    async def release_lock(self, key: str, token: str) -> None:
+        """Release a lock this caller holds (a no-op once it expired or passed on)."""

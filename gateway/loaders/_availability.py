@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
-from gateway.cache import AsyncCache, SingleFlight
+from gateway.cache import AsyncCache, DistributedLocks, SingleFlight
 from gateway.upstream import Credentials, UpstreamClient
 
 NAMESPACE = "avail"
+# Cross-replica single flight: hold the lock no longer than one upstream call may take, and
+# wait for another replica's answer only briefly before fetching independently.
+LOCK_TTL = 10.0
+LOCK_WAIT = 3.0
+LOCK_POLL = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,7 @@ class AvailabilityService:
             return slots
         self._observe("miss")
 
-        async def fetch() -> list[Mapping[str, Any]]:
+        async def fetch_upstream() -> list[Mapping[str, Any]]:
             envelope = await self._client.get(
                 "/availability", credentials, endpoint="GET /availability", params=query.params()
             )
@@ -95,7 +101,44 @@ class AvailabilityService:
             await self._cache.set(key, orjson.dumps(fresh), self._ttl)
             return fresh
 
+        async def fetch() -> list[Mapping[str, Any]]:
+            if isinstance(self._cache, DistributedLocks) and self._ttl > 0:
+                shared = await self._fetch_once_across_replicas(key, self._cache, fetch_upstream)
+                if shared is not None:
+                    return shared
+            return await fetch_upstream()
+
+        # In-process single flight first; the Redis lock then spans replicas.
         return await self._flight.run(key, fetch)
+
+    async def _fetch_once_across_replicas(
+        self,
+        key: str,
+        locks: DistributedLocks,
+        fetch_upstream: Callable[[], Awaitable[list[Mapping[str, Any]]]],
+    ) -> list[Mapping[str, Any]] | None:
+        """Fetch under a short shared lock; if another replica holds it, wait for its answer.
+
+        The wait is bounded: past it (or if the holder failed) this replica fetches itself, so
+        a crashed holder costs at most ``LOCK_WAIT`` seconds, never a failed query.
+        """
+        token = await locks.acquire_lock(key, LOCK_TTL)
+        if token is None:
+            waited = 0.0
+            while waited < LOCK_WAIT:
+                await asyncio.sleep(LOCK_POLL)
+                waited += LOCK_POLL
+                cached = await self._cache.get(key)
+                if cached is not None:
+                    self._observe("hit")
+                    slots: list[Mapping[str, Any]] = orjson.loads(cached)
+                    return slots
+            return None
+        try:
+            return await fetch_upstream()
+        finally:
+            if token:
+                await locks.release_lock(key, token)
 
     async def invalidate(self, credentials: Credentials) -> None:
         """Forget this scope's answers after a write that changes availability."""

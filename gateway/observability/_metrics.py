@@ -63,6 +63,12 @@ class Metrics:
             ["cache", "result"],
             registry=self.registry,
         )
+        self.cache_errors = Counter(
+            "gateway_cache_errors",
+            "Shared-cache (Redis) failures by operation; each one served as a miss.",
+            ["operation"],
+            registry=self.registry,
+        )
         self.breaker_state = Gauge(
             "gateway_upstream_breaker_state",
             "Circuit breaker towards VSee: 0 closed, 1 half-open, 2 open.",
@@ -84,6 +90,9 @@ class Metrics:
 
     def cache_lookup(self, cache: str, result: str) -> None:
         self.cache_lookups.labels(cache, result).inc()
+
+    def cache_error(self, operation: str) -> None:
+        self.cache_errors.labels(operation).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
