@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GraphiQL's assets, installed from the npm registry at the versions web/package-lock.json pins.
+WEB_STAMP := web/node_modules/.package-lock.json
 
 .PHONY: run test lint types unit schema bench clean
 
@@ -12,7 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+run: $(STAMP) $(WEB_STAMP)
 	$(BIN)/vsee-gateway serve --sandbox
 
 test: lint types unit
@@ -24,7 +30,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy gateway
 
-unit: $(STAMP)
+unit: $(STAMP) $(WEB_STAMP)
 	$(BIN)/pytest
 
 schema: $(STAMP)
@@ -35,4 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sandbox_load.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) web/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.cache import MemoryCache, open_cache
-from gateway.http import GraphQLView
+from gateway.http import PersistedQueries, graphql_routes
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
     Metrics,
@@ -101,6 +101,11 @@ def create_app(
             max_page_size=settings.max_page_size,
             observer=metrics,
         )
+        # Query documents, not caller data: shared by all callers (see PersistedQueries).
+        app.state.persisted = PersistedQueries(
+            idempotency_cache if settings.cache_url else MemoryCache(maxsize=10_000),
+            ttl=settings.persisted_query_ttl,
+        )
         app.state.client = client
         app.state.caches = list({id(c): c for c in (cache, idempotency_cache)}.values())
         try:
@@ -139,9 +144,8 @@ def create_app(
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
-    view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     routes: list[Any] = [
-        Route("/graphql", view, methods=["GET", "POST"]),
+        *graphql_routes(schema, settings),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     max_batch_size: int = Field(default=10, ge=1, le=100)
+    persisted_query_ttl: float = Field(
+        default=7 * 86_400, gt=0, description="Seconds an automatic persisted query is kept."
+    )
+    web_dir: str | None = Field(
+        default=None, description="Where GraphiQL's npm assets were installed (web/ by default)."
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to call from a browser (JSON list in VSEE_CORS_ORIGINS).",

@@ -1,19 +1,82 @@
-"""The GraphQL HTTP endpoint: strawberry's ASGI view with our context and fast JSON."""
+"""The GraphQL endpoint: GraphQL-over-HTTP on strawberry's ASGI view, with our context."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import orjson
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import GraphQL_IDE
+from strawberry.schema.base import BaseSchema
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from gateway.schema import GatewayContext, Services
 from gateway.upstream import Credentials, MissingCredentials
 
+from ._apq import PersistedQueries, PersistedQueryError
+from ._graphiql import GraphiQL
+from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
+
+MAX_BODY_BYTES = 1 << 20
+"""Largest POST body read; a screen's query with variables is a few KiB."""
+
+_GET_OPERATIONS = frozenset({OperationType.QUERY})
+# Subscriptions would need a streaming transport, which this endpoint does not offer.
+_POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+class RequestProblem(Exception):
+    """A request this endpoint refuses before executing anything; becomes a 4xx answer."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str = "BAD_REQUEST",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = dict(headers or {})
+
 
 class GraphQLView(GraphQL[GatewayContext, None]):
-    """One per app; builds a fresh ``GatewayContext`` (and so fresh loaders) per request."""
+    """One per app; builds a fresh ``GatewayContext`` (and so fresh loaders) per request.
+
+    Strawberry's own request handling answers every malformed request with plain text and
+    every GraphQL error with 200; clients of this gateway get what the GraphQL-over-HTTP spec
+    asks instead, so HTTP requests are handled here and strawberry is used for execution.
+    """
+
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        graphiql: GraphiQL | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_batch_size: int = 1,
+        graphql_ide: GraphQL_IDE | None = None,
+    ) -> None:
+        # Strawberry's own IDE page loads its scripts from a CDN; ours is served locally.
+        super().__init__(schema, graphql_ide=None)
+        if graphiql is None and graphql_ide == "graphiql":
+            # Strawberry's way of asking for GraphiQL, as app.py did before graphql_routes().
+            graphiql = GraphiQL()
+        self.graphiql = graphiql
+        self.max_body_bytes = max_body_bytes
+        self.max_batch_size = max_batch_size
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -34,3 +97,269 @@ class GraphQLView(GraphQL[GatewayContext, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one HTTP request to the endpoint; never raises for a client's mistake."""
+        media_type = JSON
+        try:
+            if request.method not in ("GET", "POST"):
+                raise RequestProblem(
+                    405,
+                    "GraphQL is served over GET (queries) and POST.",
+                    "METHOD_NOT_ALLOWED",
+                    {"Allow": "GET, POST"},
+                )
+            accept = request.headers.get("accept")
+            if (
+                self.graphiql is not None
+                and request.method == "GET"
+                and not request.query_params.get("query")
+                and prefers_html(accept)
+            ):
+                return self.graphiql.page(request)
+            negotiated = negotiate(accept)
+            if negotiated is None:
+                raise RequestProblem(
+                    406,
+                    f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.",
+                    "NOT_ACCEPTABLE",
+                )
+            media_type = negotiated
+            params = await self._params(request)
+            if isinstance(params, list):
+                return await self._execute_batch(request, params, media_type)
+            params["query"] = await self._persisted_query(request, params)
+            return await self._execute(request, params, media_type)
+        except RequestProblem as problem:
+            return self._problem(problem, media_type)
+
+    async def _persisted_query(self, request: Request, params: Mapping[str, Any]) -> str:
+        """The query text, looked up by hash for automatic persisted queries."""
+        query: str | None = params["query"]
+        # Built in the app's lifespan, beside the other shared services.
+        persisted: PersistedQueries | None = getattr(request.app.state, "persisted", None)
+        if persisted is not None:
+            try:
+                query = await persisted.resolve(query, params["extensions"])
+            except PersistedQueryError as exc:
+                raise RequestProblem(exc.status, exc.message, exc.code) from None
+        if query is None:
+            raise RequestProblem(400, "The request has no `query`.")
+        return query
+
+    async def _execute_batch(
+        self, request: Request, batch: list[dict[str, Any]], media_type: str
+    ) -> Response:
+        """Several operations in one POST, each run as its own request, answered in order."""
+        bodies: list[Any] = []
+        for params in batch:
+            try:
+                params["query"] = await self._persisted_query(request, params)
+                response = await self._execute(request, params, media_type)
+                bodies.append(orjson.loads(response.body))
+            except RequestProblem as problem:
+                bodies.append(
+                    {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
+                )
+        return Response(
+            self.encode_json(bodies),
+            status_code=200,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"Vary": "Accept"},
+        )
+
+    async def _params(self, request: Request) -> dict[str, Any] | list[dict[str, Any]]:
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query_params)
+            for name in ("variables", "extensions"):
+                if name in raw:
+                    raw[name] = self._json_param(name, raw[name]) if raw[name] else None
+            return self._checked(raw)
+        content_type, _, parameters = request.headers.get("content-type", "").partition(";")
+        if content_type.strip().lower() != JSON:
+            raise RequestProblem(
+                415,
+                f"POST a JSON object with Content-Type: {JSON}.",
+                "UNSUPPORTED_MEDIA_TYPE",
+            )
+        charset = _charset(parameters)
+        if charset not in (None, "utf-8", "utf8"):
+            raise RequestProblem(
+                415, f"Send the JSON body as utf-8, not {charset}.", "UNSUPPORTED_MEDIA_TYPE"
+            )
+        body = await self._body(request)
+        if not body.strip():
+            raise RequestProblem(400, "The request body is empty; POST a JSON object.")
+        try:
+            data = self.decode_json(body)
+        except orjson.JSONDecodeError:
+            raise RequestProblem(400, "The request body is not valid JSON.") from None
+        if isinstance(data, list):
+            if not data or len(data) > self.max_batch_size:
+                raise RequestProblem(
+                    400,
+                    f"A batch holds 1 to {self.max_batch_size} operations.",
+                    "BATCH_TOO_LARGE" if data else "BAD_REQUEST",
+                )
+            if not all(isinstance(item, dict) for item in data):
+                raise RequestProblem(400, "Each operation in a batch must be a JSON object.")
+            return [self._checked(item) for item in data]
+        if not isinstance(data, dict):
+            raise RequestProblem(400, "The request body must be a JSON object.")
+        return self._checked(data)
+
+    async def _body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise RequestProblem(413, self._too_large(), "PAYLOAD_TOO_LARGE")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise RequestProblem(413, self._too_large(), "PAYLOAD_TOO_LARGE")
+        return bytes(body)
+
+    def _too_large(self) -> str:
+        return f"The request body is over {self.max_body_bytes} bytes."
+
+    def _json_param(self, name: str, value: str) -> object:
+        try:
+            return self.decode_json(value)
+        except orjson.JSONDecodeError:
+            raise RequestProblem(400, f"The `{name}` parameter is not valid JSON.") from None
+
+    @staticmethod
+    def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
+        query = data.get("query")
+        extensions = data.get("extensions")
+        hashed = isinstance(extensions, dict) and "persistedQuery" in extensions
+        if (query is None or query == "") and not hashed:
+            raise RequestProblem(400, "The request has no `query`.")
+        if query is not None and not isinstance(query, str):
+            raise RequestProblem(400, "`query` must be a string.")
+        operation_name = data.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestProblem(400, "`operationName` must be a string or null.")
+        for name in ("variables", "extensions"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, dict):
+                raise RequestProblem(400, f"`{name}` must be an object (map) or null.")
+        return {
+            "query": query or None,
+            "operation_name": operation_name,
+            "variables": data.get("variables"),
+            "extensions": data.get("extensions"),
+        }
+
+    async def _execute(self, request: Request, params: dict[str, Any], media_type: str) -> Response:
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        is_get = request.method == "GET"
+        try:
+            result = await self.schema.execute(
+                params["query"],
+                variable_values=params["variables"],
+                context_value=context,
+                root_value=None,
+                operation_name=params["operation_name"],
+                allowed_operation_types=_GET_OPERATIONS if is_get else _POST_OPERATIONS,
+                operation_extensions=params["extensions"],
+            )
+        except InvalidOperationTypeError as exc:
+            if is_get and exc.operation_type is OperationType.MUTATION:
+                # Safe methods must not change anything (GraphQL-over-HTTP, "GET").
+                raise RequestProblem(
+                    405,
+                    "Mutations must be sent with POST.",
+                    "METHOD_NOT_ALLOWED",
+                    {"Allow": "POST"},
+                ) from None
+            return self._request_error(
+                exc.as_http_error_reason(request.method), "OPERATION_NOT_SUPPORTED", media_type
+            )
+        except CannotGetOperationTypeError as exc:
+            return self._request_error(
+                exc.as_http_error_reason(), "OPERATION_RESOLUTION_FAILURE", media_type
+            )
+        except MissingQueryError:
+            raise RequestProblem(400, "The request has no `query`.") from None
+
+        body = await self.process_result(request, result)
+        if result.errors:
+            self._handle_errors(result.errors, body)
+        status = 200
+        if _is_request_error(result):
+            # The document never ran: the spec's "request error", which has no data entry.
+            body.pop("data", None)
+            if _is_internal(result.errors or []):
+                status = 500
+            elif media_type == GRAPHQL_RESPONSE_JSON:
+                status = 400
+        response = Response(
+            self.encode_json(body),
+            status_code=status,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"Vary": "Accept"},
+        )
+        # Resolvers may set headers, cookies or a status on info.context.response.
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
+
+    def _request_error(self, message: str, code: str, media_type: str) -> Response:
+        """A GraphQL request error found by strawberry before execution (no data entry)."""
+        status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+        return self._problem(RequestProblem(status, message, code), media_type)
+
+    def _problem(self, problem: RequestProblem, media_type: str) -> Response:
+        body = {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
+        return Response(
+            self.encode_json(body),
+            status_code=problem.status,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"Vary": "Accept", **problem.headers},
+        )
+
+
+def _charset(parameters: str) -> str | None:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Parsing, validation or variable coercion failed, so nothing was executed.
+
+    Strawberry marks parse and validation failures; graphql-core reports bad variables as a
+    result without data whose errors, unlike every field error, have no path.
+    """
+    if isinstance(result, PreExecutionError):
+        return True
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def _is_internal(errors: list[GraphQLError]) -> bool:
+    """A failure of ours before execution (e.g. an extension crashed), not the client's."""
+    for error in errors:
+        original = error.original_error
+        if original is not None and not isinstance(original, GraphQLError):
+            return True
+        if (error.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR":
+            return True
+    return False

@@ -313,22 +313,21 @@ class ApiMiddleware:
             except ApiError as exc:
                 body_error = exc  # answered after faults and auth, like any other 400
         match = self.router.match(method, path)
-        status = 500  # what the log keeps if answering crashes
-        try:
-            status, payload = await self._answer(match, headers, query, body, body_error)
-        finally:
-            self.log.record(
-                LogEntry(
-                    method=method,
-                    path=path,
-                    route=match.key,
-                    query=query,
-                    headers=headers,
-                    content_type=media_type(content_type),
-                    body=body,
-                    status=status,
-                )
-            )
+        # Logged on arrival, so a request is counted once it reached the sandbox: a slow answer
+        # finishing later never lands in a log a test cleared in the meantime.
+        entry = LogEntry(
+            method=method,
+            path=path,
+            route=match.key,
+            query=query,
+            headers=headers,
+            content_type=media_type(content_type),
+            body=body,
+            status=500,  # what the log keeps if answering crashes
+        )
+        self.log.record(entry)
+        status, payload = await self._answer(match, headers, query, body, body_error)
+        entry.status = status
         await send_json(send, status, payload)
 
     async def _answer(

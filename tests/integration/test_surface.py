@@ -137,3 +137,52 @@ def test_tracing_spans_per_request_and_per_upstream_call(sandbox: Sandbox) -> No
     assert "VSee GET /visits/current" in names
     # No per-field spans: they would multiply execution time.
     assert len(names) == 2
+
+
+def test_automatic_persisted_queries_by_post_and_get(gateway: Gateway, upstream: Sandbox) -> None:
+    import hashlib
+    import json
+
+    query = "query PersistedHome { currentVisit { id status } }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    headers = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
+    unknown = gateway.http.post(
+        f"{gateway.url}/graphql", json={"extensions": extensions}, headers=headers
+    )
+    assert unknown.status_code == 200
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert upstream.total() == 0
+    registered = gateway.http.post(
+        f"{gateway.url}/graphql", json={"query": query, "extensions": extensions}, headers=headers
+    )
+    assert registered.json()["data"]["currentVisit"]["id"]
+    by_get = gateway.http.get(
+        f"{gateway.url}/graphql",
+        params={"extensions": json.dumps(extensions)},
+        headers={**headers, "Accept": "application/graphql-response+json"},
+    )
+    assert by_get.status_code == 200
+    assert by_get.json() == registered.json()
+    mismatch = gateway.http.post(
+        f"{gateway.url}/graphql",
+        json={"query": "{ rooms { code } }", "extensions": extensions},
+        headers=headers,
+    )
+    assert mismatch.status_code == 400
+
+
+def test_batches_up_to_the_limit(make_gateway: Callable[..., Gateway], upstream: Sandbox) -> None:
+    gateway = make_gateway(max_batch_size=2)
+    headers = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
+    ops = [{"query": "{ currentVisit { id } }"}, {"query": "{ rooms { code } }"}]
+    answer = gateway.http.post(f"{gateway.url}/graphql", json=ops, headers=headers)
+    assert answer.status_code == 200
+    first, second = answer.json()
+    assert first["data"]["currentVisit"]["id"]
+    assert second["data"]["rooms"]
+    upstream.clear_log()
+    too_many = gateway.http.post(f"{gateway.url}/graphql", json=ops * 2, headers=headers)
+    assert too_many.status_code == 400
+    assert too_many.json()["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
+    assert upstream.total() == 0

@@ -1,0 +1,313 @@
+"""GraphiQL served from the gateway itself: the page, its example tabs and its local assets."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+"""web/ in the source tree; ``npm ci`` there fills ``node_modules`` with the files served."""
+
+STATIC_PATH = "/graphiql/static"
+
+# The only files served, by public name: prebuilt bundles that need no bundler. GraphiQL 4's
+# UMD build is the last that runs from plain <script> tags; it needs React 18's UMD builds
+# (React 19 ships none). Versions are pinned in web/package-lock.json.
+ASSETS: Mapping[str, str] = {
+    "react.production.min.js": "react/umd/react.production.min.js",
+    "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
+    "graphiql.min.js": "graphiql/graphiql.min.js",
+    "graphiql.min.css": "graphiql/graphiql.min.css",
+}
+
+DEMO_HEADERS = {"X-ApiToken": "demo-member-token", "X-AccountCode": "vclinic"}
+
+MOBILE_HOME = """\
+# Mobile home screen: the visit in progress, the next five visits and
+# the open slots of the coming week, in one round trip.
+query MobileHome($start: DateTime!, $end: DateTime!) {
+  currentVisit {
+    id
+    code
+    status
+    start
+    provider { id fullName title suffix photo }
+    meeting { meetingId }
+  }
+  upcoming: visits(first: 5, filter: {upcoming: true}) {
+    totalCount
+    nodes {
+      id
+      type
+      status
+      start
+      end
+      provider { id fullName title suffix photo }
+      intake { id reasonForVisit location }
+    }
+  }
+  availability(start: $start, end: $end, durationMinutes: 15) {
+    start
+    end
+    providers { id fullName }
+  }
+}
+"""
+
+VISIT_DETAIL = """\
+# Visit detail screen. Set `id` in Variables to a visit id,
+# e.g. one from the Mobile home or Dashboard tab.
+query VisitDetail($id: ID!) {
+  visit(id: $id) {
+    id
+    code
+    type
+    status
+    start
+    end
+    actualStart
+    actualEnd
+    isUpcoming
+    room { code name timezone }
+    provider { id fullName title suffix photo }
+    member { id fullName dob gender email phone }
+    intake {
+      id
+      reasonForVisit
+      location
+      consent
+      attachments { id name ext size }
+      medicalProfile {
+        conditions { entries }
+        allergies { entries }
+        medications { entries }
+      }
+    }
+    payment { amount { amount currency } duration }
+    meeting { meetingId conferencePin expiry }
+    postVisit { id diagnosis assessmentPlan patientInstructions }
+    prescriptions { drug directions quantity refills }
+  }
+}
+"""
+
+DASHBOARD = """\
+# Provider dashboard: one page of visits with member, provider and intake.
+# Page on with `after: <pageInfo.endCursor>`.
+query Dashboard($first: Int! = 20, $after: String, $filter: VisitFilter) {
+  visits(first: $first, after: $after, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id
+        type
+        status
+        start
+        end
+        roomCode
+        member { id fullName dob gender }
+        provider { id fullName }
+        intake { id reasonForVisit location }
+      }
+    }
+  }
+}
+"""
+
+
+def example_tabs(now: datetime) -> list[dict[str, str]]:
+    """The tabs a fresh GraphiQL opens with, as GraphiQL's ``defaultTabs`` takes them."""
+    start = now.astimezone(UTC).replace(microsecond=0)
+    headers = json.dumps(DEMO_HEADERS, indent=2)
+
+    def tab(query: str, variables: dict[str, object]) -> dict[str, str]:
+        return {"query": query, "variables": json.dumps(variables, indent=2), "headers": headers}
+
+    return [
+        tab(
+            MOBILE_HOME,
+            {
+                "start": start.isoformat().replace("+00:00", "Z"),
+                "end": (start + timedelta(days=7)).isoformat().replace("+00:00", "Z"),
+            },
+        ),
+        tab(VISIT_DETAIL, {"id": "PASTE-A-VISIT-ID"}),
+        tab(DASHBOARD, {"first": 20, "filter": {"upcoming": True}}),
+    ]
+
+
+_PAGE = """\
+<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>VSee GraphQL gateway · GraphiQL</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="{css}">
+  <style>
+    html, body, #graphiql {{ height: 100%; margin: 0; }}
+    .graphiql-unavailable {{ font: 16px/1.5 system-ui, sans-serif; max-width: 44rem;
+      margin: 3rem auto; padding: 1.5rem; border: 2px solid #b00020; border-radius: 8px; }}
+    .graphiql-unavailable h1 {{ font-size: 1.25rem; margin-top: 0; color: #b00020; }}
+  </style>
+</head>
+<body>
+  <div id="graphiql"><noscript>GraphiQL needs JavaScript.</noscript></div>
+  <script id="graphiql-config" type="application/json">{config}</script>
+  <script src="{react}"></script>
+  <script src="{react_dom}"></script>
+  <script src="{graphiql}"></script>
+  <script>
+  (function () {{
+    var config = JSON.parse(document.getElementById("graphiql-config").textContent);
+    var root = document.getElementById("graphiql");
+    function unavailable(detail) {{
+      root.innerHTML = "";
+      var box = document.createElement("div");
+      box.className = "graphiql-unavailable";
+      box.setAttribute("role", "alert");
+      var title = document.createElement("h1");
+      title.textContent = "GraphiQL could not start";
+      var text = document.createElement("p");
+      text.textContent = detail;
+      box.appendChild(title);
+      box.appendChild(text);
+      root.appendChild(box);
+    }}
+    if (!window.React || !window.ReactDOM || !window.GraphiQL) {{
+      unavailable("Its scripts did not load from " + config.staticPath + "/. " + config.hint);
+      return;
+    }}
+    try {{
+      var fetcher = GraphiQL.createFetcher({{ url: config.endpoint }});
+      ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {{
+        fetcher: fetcher,
+        defaultTabs: config.tabs,
+        // GraphiQL 4 fills the first tab's query from defaultTabs but not its variables.
+        variables: config.tabs[0].variables,
+        defaultHeaders: config.headers,
+        defaultEditorToolsVisibility: "headers"
+      }}));
+    }} catch (error) {{
+      unavailable(String(error));
+    }}
+  }})();
+  </script>
+</body>
+</html>
+"""
+
+_MISSING_PAGE = """\
+<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>GraphiQL is not installed</title>
+  <style>
+    body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 3rem auto;
+      padding: 0 1rem; }}
+    h1 {{ color: #b00020; font-size: 1.5rem; }}
+    code {{ background: #f3f3f3; padding: 0 .25em; }}
+  </style>
+</head>
+<body>
+  <h1>GraphiQL is not installed on this gateway</h1>
+  <p>The gateway serves GraphiQL's files itself, so it works without internet access, but
+  these files are missing:</p>
+  <ul>{missing}</ul>
+  <p>{hint}</p>
+  <p>The GraphQL endpoint itself works: POST queries to <code>{endpoint}</code>.</p>
+</body>
+</html>
+"""
+
+
+@dataclass(frozen=True)
+class GraphiQL:
+    """GraphiQL's page and asset files, looked up under ``node_modules`` on every request.
+
+    Looking up per request (a few ``stat`` calls, only when a person opens the page) means a
+    gateway started before ``npm ci`` ran picks the files up without a restart.
+    """
+
+    node_modules: Path = WEB_DIR / "node_modules"
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def hint(self) -> str:
+        return f"Install them with `npm ci` in {self.node_modules.parent}, then reload this page."
+
+    def missing(self) -> list[str]:
+        """Asset files that are not installed, as paths under ``node_modules``."""
+        return [path for path in ASSETS.values() if not (self.node_modules / path).is_file()]
+
+    def page(self, request: Request) -> Response:
+        """The GraphiQL page for a browser that opened the endpoint; 503 if not installed."""
+        root_path = request.scope.get("root_path", "")
+        endpoint = request.url.path  # ASGI paths already include root_path
+        headers = {"Cache-Control": "no-store", "Vary": "Accept"}
+        missing = self.missing()
+        if missing:
+            items = "".join(
+                f"<li><code>node_modules/{html.escape(path)}</code></li>" for path in missing
+            )
+            body = _MISSING_PAGE.format(
+                missing=items, hint=html.escape(self.hint), endpoint=html.escape(endpoint)
+            )
+            return HTMLResponse(body, status_code=503, headers=headers)
+        static = root_path + STATIC_PATH
+        config = {
+            "endpoint": endpoint,
+            "staticPath": static,
+            "hint": self.hint,
+            "tabs": example_tabs(self.clock()),
+            "headers": json.dumps(DEMO_HEADERS, indent=2),
+        }
+        body = _PAGE.format(
+            config=_script_json(config),
+            css=html.escape(self._asset_url(static, "graphiql.min.css")),
+            react=html.escape(self._asset_url(static, "react.production.min.js")),
+            react_dom=html.escape(self._asset_url(static, "react-dom.production.min.js")),
+            graphiql=html.escape(self._asset_url(static, "graphiql.min.js")),
+        )
+        return HTMLResponse(body, headers=headers)
+
+    def _asset_url(self, static: str, name: str) -> str:
+        # The file's mtime in the URL: browsers may cache an asset for long, and a new
+        # `npm ci` (new version) changes the URL.
+        stamp = int((self.node_modules / ASSETS[name]).stat().st_mtime)
+        return f"{static}/{name}?v={stamp}"
+
+    async def asset(self, request: Request) -> Response:
+        """One allow-listed asset file; anything else under ``node_modules`` is a 404."""
+        relative = ASSETS.get(request.path_params["name"])
+        if relative is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        path = self.node_modules / relative
+        if not path.is_file():
+            return PlainTextResponse(f"Not installed: {self.hint}", status_code=404)
+        return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(
+                STATIC_PATH + "/{name}", self.asset, methods=["GET", "HEAD"], name="graphiql-static"
+            )
+        ]
+
+
+def _script_json(data: object) -> str:
+    # Inside <script>, "</script>" or "<!--" in a string would end or derail the element;
+    # with every "<" escaped (and non-ASCII escaped by json.dumps) neither can occur.
+    return json.dumps(data).replace("<", "\\u003c")

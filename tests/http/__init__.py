@@ -1,0 +1,1 @@
+"""Tests of the HTTP surface: GraphQL-over-HTTP, GraphiQL, and what a browser sees."""
