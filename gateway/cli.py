@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -103,9 +104,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not args.sandbox:
         _serve(settings)
         return
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down; turning that into SystemExit lets
+    # the sandbox child be stopped too instead of outliving us.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_on_signal)
     with _sandbox_process(args.seed) as base:
         print("  (embedded sandbox upstream; demo tokens are listed in README.md)", flush=True)
         _serve(load_settings(**{**overrides, "api_url": base}))
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:

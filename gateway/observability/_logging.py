@@ -16,6 +16,7 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "request_id",
+    "color_message",  # uvicorn's ANSI-coloured duplicate of the message
 }
 
 

@@ -57,6 +57,17 @@ def next_slot(gateway: Gateway, room: str | None = None) -> dict[str, Any]:
     return slots[0]
 
 
+def read_back(gateway: Gateway, visit_id: str) -> dict[str, Any]:
+    """The visit as the upstream now holds it, read through the gateway."""
+    body = gateway.query(
+        "query($id: ID!) { visit(id: $id) { type status intakeId } }",
+        {"id": visit_id},
+        token=ADMIN,
+    )
+    visit: dict[str, Any] = body["data"]["visit"]
+    return visit
+
+
 CREATE_INTAKE = """mutation($input: IntakeInput!) {
   createIntake(input: $input) {
     intakeId userErrors { field message code }
@@ -187,6 +198,11 @@ def test_add_walkin(gateway: Gateway, fresh: Sandbox) -> None:
     assert entry["content_type"].startswith("multipart/form-data")
     assert entry["body"] == {"provider_id": provider, "intake_id": intake, "room_code": room}
     assert fresh.total() == 1
+    assert read_back(gateway, payload["visit"]["id"]) == {
+        "type": "WALK_IN",
+        "status": "WAITING",
+        "intakeId": intake,
+    }
 
 
 def test_add_econsult_is_json(gateway: Gateway, fresh: Sandbox) -> None:
@@ -207,6 +223,11 @@ def test_add_econsult_is_json(gateway: Gateway, fresh: Sandbox) -> None:
     assert entry["content_type"] == "application/json"
     assert entry["body"] == {"intake_id": intake, "room_code": room}
     assert entry["headers"]["x-apikey"] == "app-key"
+    assert read_back(gateway, visit["id"]) == {
+        "type": "E_CONSULT",
+        "status": "SCHEDULED",
+        "intakeId": intake,
+    }
 
 
 BOOK = """mutation($input: CreateAppointmentInput!) { createAppointment(input: $input) {
@@ -246,6 +267,11 @@ def test_create_appointment_consumes_the_slot_and_a_second_booking_is_a_user_err
         int(datetime.fromisoformat(booking["start"]).timestamp())
     )
     assert entry["body"]["type"] == "2"
+    assert read_back(gateway, first["visitId"]) == {
+        "type": "APPOINTMENT",
+        "status": "SCHEDULED",
+        "intakeId": booking["intakeId"],
+    }
     fresh.clear_log()
     # Same slot and provider with a new intake: only the slot can be the problem now.
     retry = {**booking, "intakeId": _new_intake(gateway, None)}
