@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -131,3 +134,20 @@ class Gateway:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Poll ``url``/healthz until it answers 200; fail fast if ``process`` exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        assert process.poll() is None, "the server exited during start-up"
+        assert time.monotonic() < deadline, "the server did not start in time"
+        time.sleep(0.1)
+
+
+def gateway_command(*args: str) -> list[str]:
+    """``vsee-gateway`` as an operator runs it, from this interpreter."""
+    return [sys.executable, "-m", "gateway", *args]

@@ -5,19 +5,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
-import time
 
 import httpx
 
 from gateway.schema import export_sdl
 from tests.conftest import MEMBER
-from tests.servers import free_port
+from tests.servers import free_port, gateway_command, wait_until_healthy
 
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
+        gateway_command(*args),
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -50,7 +48,7 @@ def test_serve_with_the_embedded_sandbox_answers_queries() -> None:
     """What `make run` does on a fresh machine: gateway plus sandbox, demo tokens working."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--sandbox", "--port", str(port)],
+        gateway_command("serve", "--sandbox", "--port", str(port)),
         env={**os.environ, "VSEE_LOG_LEVEL": "warning"},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -58,16 +56,7 @@ def test_serve_with_the_embedded_sandbox_answers_queries() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "serve --sandbox exited"
-            assert time.monotonic() < deadline, "serve --sandbox did not start"
-            time.sleep(0.2)
+        wait_until_healthy(url, process)
         answer = httpx.post(
             f"{url}/graphql",
             json={"query": "{ currentVisit { id status provider { fullName } } }"},

@@ -56,12 +56,6 @@ class UserError:
     code: UserErrorCode
 
 
-class _Invalid(Exception):
-    def __init__(self, errors: list[UserError]) -> None:
-        super().__init__("invalid input")
-        self.errors = errors
-
-
 class _Checker:
     """Collects every problem in an input at once, so one round trip reports them all."""
 
@@ -87,9 +81,6 @@ class _Checker:
             self.add(field, f"{field} is longer than {limit} characters", UserErrorCode.TOO_LONG)
         return value
 
-    def done(self) -> None:
-        if self.errors:
-            raise _Invalid(self.errors)
 
 
 @strawberry.input(description="A consultation chosen from the room's `consultations`.")
@@ -347,10 +338,8 @@ class Mutation:
     async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload:
         check = _Checker()
         form = _intake_form(check, input, "input")
-        try:
-            check.done()
-        except _Invalid as bad:
-            return IntakePayload(intake_id=None, user_errors=bad.errors)
+        if check.errors:
+            return IntakePayload(intake_id=None, user_errors=check.errors)
         ctx = info.context
         data, errors = await _call(
             ctx, "createIntake", form, lambda: ctx.writes.create_intake(form)
@@ -371,10 +360,8 @@ class Mutation:
         form = _intake_form(check, input, "input")
         if not form and not check.errors:
             check.add("input", "nothing to change", UserErrorCode.REQUIRED)
-        try:
-            check.done()
-        except _Invalid as bad:
-            return IntakePayload(intake_id=None, user_errors=bad.errors)
+        if check.errors:
+            return IntakePayload(intake_id=None, user_errors=check.errors)
         ctx = info.context
         _, errors = await _call(
             ctx,
@@ -405,10 +392,8 @@ class Mutation:
                 ),
             ]
         )
-        try:
-            check.done()
-        except _Invalid as bad:
-            return _invalid_visit(bad.errors)
+        if check.errors:
+            return _invalid_visit(check.errors)
         ctx = info.context
         data, errors = await _call(ctx, "addWalkin", form, lambda: ctx.writes.add_walkin(form))
         return _visit_payload(ctx, data, errors)
@@ -420,10 +405,8 @@ class Mutation:
             "intake_id": check.id("intake id", input.intake_id, "input.intakeId", required=True),
             "room_code": check.id("room code", input.room_code, "input.roomCode", required=True),
         }
-        try:
-            check.done()
-        except _Invalid as bad:
-            return _invalid_visit(bad.errors)
+        if check.errors:
+            return _invalid_visit(check.errors)
         ctx = info.context
         data, errors = await _call(ctx, "addEconsult", body, lambda: ctx.writes.add_econsult(body))
         return _visit_payload(ctx, data, errors)
@@ -454,10 +437,8 @@ class Mutation:
                 ("room_code", check.id("room code", input.room_code, "input.roomCode")),
             ]
         )
-        try:
-            check.done()
-        except _Invalid as bad:
-            return _invalid_visit(bad.errors)
+        if check.errors:
+            return _invalid_visit(check.errors)
         ctx = info.context
         data, errors = await _call(
             ctx,
@@ -489,10 +470,8 @@ class Mutation:
         form = _form([("start", start), ("end", end), ("provider_id", provider_field)])
         if not form and not check.errors:
             check.add("input", "nothing to change", UserErrorCode.REQUIRED)
-        try:
-            check.done()
-        except _Invalid as bad:
-            return _invalid_visit(bad.errors)
+        if check.errors:
+            return _invalid_visit(check.errors)
         ctx = info.context
         data, errors = await _call(
             ctx,
@@ -510,10 +489,8 @@ class Mutation:
     ) -> VisitPayload:
         check = _Checker()
         visit_id = check.id("visit id", id, "id", required=True)
-        try:
-            check.done()
-        except _Invalid as bad:
-            return _invalid_visit(bad.errors)
+        if check.errors:
+            return _invalid_visit(check.errors)
         form = _form([("id", visit_id), ("reason", reason.value if reason else None)])
         ctx = info.context
         data, errors = await _call(

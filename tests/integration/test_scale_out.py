@@ -5,18 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from tests.conftest import MEMBER, PROVIDER
 from tests.redis_server import RedisServer
-from tests.servers import Gateway, Sandbox, free_port
+from tests.servers import Gateway, Sandbox, free_port, gateway_command, wait_until_healthy
 
 AVAILABILITY = """query($start: DateTime!, $end: DateTime!) {
   availability(start: $start, end: $end) { start providerIds } }"""
@@ -33,7 +29,7 @@ def gateway_process(upstream: Sandbox, *args: str, **env: str) -> Iterator[Gatew
     """``vsee-gateway serve`` in its own process, as an operator would run it."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port), *args],
+        gateway_command("serve", "--port", str(port), *args),
         env={
             **os.environ,
             "VSEE_API_URL": upstream.api_url,
@@ -45,14 +41,7 @@ def gateway_process(upstream: Sandbox, *args: str, **env: str) -> Iterator[Gatew
     )
     handle = Gateway(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if handle.http.get(f"{handle.url}/healthz", timeout=1).status_code == 200:
-                    break
-            assert process.poll() is None, "gateway exited during start-up"
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.1)
+        wait_until_healthy(handle.url, process)
         yield handle
     finally:
         handle.http.close()

@@ -5,45 +5,27 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import httpx
 
 from tests.conftest import MEMBER
-from tests.servers import Sandbox, free_port
+from tests.servers import Sandbox, free_port, gateway_command, wait_until_healthy
 
 
 def test_sigterm_drains_in_flight_requests(upstream: Sandbox) -> None:
     port = free_port()
     env = {**os.environ, "VSEE_LOG_LEVEL": "info"}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gateway",
-            "serve",
-            "--port",
-            str(port),
-            "--upstream-url",
-            upstream.api_url,
-        ],
+        gateway_command("serve", "--port", str(port), "--upstream-url", upstream.api_url),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "gateway did not start"
-            time.sleep(0.1)
+        wait_until_healthy(url, process)
         upstream.faults(latency_ms=1500)
         result: dict[str, httpx.Response] = {}
 

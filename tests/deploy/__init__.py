@@ -1,0 +1,1 @@
+"""Tests of deploy/: the image, the compose cluster and the Kubernetes manifests."""
