@@ -82,7 +82,6 @@ class _Checker:
         return value
 
 
-
 @strawberry.input(description="A consultation chosen from the room's `consultations`.")
 class ConsultationInput:
     id: strawberry.ID

@@ -71,7 +71,7 @@ class Account:
 
 @strawberry.type(description="A patient.")
 class Member:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="VSee's member (patient) id.")
     code: str | None = strawberry.field(description="The member's code (external id).")
     first_name: str | None
     last_name: str | None
@@ -106,12 +106,14 @@ class Member:
 
 @strawberry.type(description="A clinician who sees members in a room.")
 class Provider:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="VSee's provider id, as used in provider_id.")
     code: str | None
-    username: str | None
+    username: str | None = strawberry.field(description="Login name (often the email).")
     first_name: str | None
     last_name: str | None
-    full_name: str | None
+    full_name: str | None = strawberry.field(
+        description="VSee's full_name, or first and last name joined when it sends none."
+    )
     title: str | None = strawberry.field(description='Title shown before the name, e.g. "Dr."')
     suffix: str | None = strawberry.field(description='Suffix after the name, e.g. "MD".')
     email: str | None
@@ -536,19 +538,25 @@ INTAKE_KNOWN_KEYS = frozenset(
 
 @strawberry.type(description="What a member told the clinic before a visit.")
 class Intake:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="VSee's intake id (UUID-like).")
     type: IntakeType
-    reason_for_visit: str | None
+    reason_for_visit: str | None = strawberry.field(description="Why the member seeks care.")
     location: str | None = strawberry.field(description="US state code, e.g. CA.")
     phone: str | None
-    consent: bool | None
-    member_id: strawberry.ID | None
-    provider_id: strawberry.ID | None
-    room_code: str | None
-    visit_id: strawberry.ID | None
-    attachments: list[Attachment]
-    consultation: Consultation | None
-    medical_profile: MedicalProfile | None
+    consent: bool | None = strawberry.field(description="Whether the member gave consent.")
+    member_id: strawberry.ID | None = strawberry.field(description="The member it is for.")
+    provider_id: strawberry.ID | None = strawberry.field(description="The provider asked for.")
+    room_code: str | None = strawberry.field(description="The room it was made for.")
+    visit_id: strawberry.ID | None = strawberry.field(
+        description="The visit it belongs to, once one was created from it."
+    )
+    attachments: list[Attachment] = strawberry.field(description="Files the member attached.")
+    consultation: Consultation | None = strawberry.field(
+        description="The consultation chosen from the room's (needed where visits are paid)."
+    )
+    medical_profile: MedicalProfile | None = strawberry.field(
+        description="The member's medical history, when VSee embeds it."
+    )
     custom_fields: JSON = strawberry.field(
         description="Every field beyond the standard ones, as the partner sent it (e.g. custom_*)."
     )
@@ -696,10 +704,12 @@ async def load_provider(info: Info, provider_id: str, room_code: str | None) -> 
 
 @strawberry.type(description="A bookable time with the providers free at that time.")
 class Slot:
-    start: datetime
-    end: datetime
+    start: datetime = strawberry.field(description="When the slot starts (UTC).")
+    end: datetime = strawberry.field(description="When the slot ends (UTC).")
     duration_minutes: int
-    provider_ids: list[strawberry.ID]
+    provider_ids: list[strawberry.ID] = strawberry.field(
+        description="Providers free for the whole slot, as VSee lists them."
+    )
     room_code: strawberry.Private[str | None]
 
     @strawberry.field(description="The providers free in this slot (each fetched once a request).")
@@ -712,7 +722,7 @@ class Slot:
 
 @strawberry.type(description="A walk-in, appointment or e-consult between a member and a provider.")
 class Visit:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="VSee's visit id.")
     code: str | None = strawberry.field(description="VSee's visit code (used in join links).")
     type: VisitType
     type_code: int | None = strawberry.field(description="VSee's raw `type` code.")
@@ -729,11 +739,11 @@ class Visit:
     state: str | None = strawberry.field(description="US state the member is in, when known.")
     account_code: str | None
     room_code: str | None
-    member_id: strawberry.ID | None
+    member_id: strawberry.ID | None = strawberry.field(description="The member (patient).")
     provider_id: strawberry.ID | None = strawberry.field(
         description="Null while no provider is assigned (VSee sends 0)."
     )
-    intake_id: strawberry.ID | None
+    intake_id: strawberry.ID | None = strawberry.field(description="The intake it was made from.")
     invoice_id: strawberry.ID | None
     visit_group_id: strawberry.ID | None = strawberry.field(
         description="Set only on group appointments."
@@ -744,16 +754,22 @@ class Visit:
     is_edit_expired: bool | None = strawberry.field(
         description="Whether the visit can no longer be edited."
     )
-    payment: Payment | None
+    payment: Payment | None = strawberry.field(description="What the visit costs.")
     invoice: Invoice | None
-    meeting: Meeting | None
-    post_visit: PostVisit | None
-    call_log: CallLog | None
-    hosts: list[Host]
-    creator: UserRef | None
-    account: Account | None
-    prescriptions: list[Prescription]
-    prescriptions_before_visit: list[Prescription]
+    meeting: Meeting | None = strawberry.field(description="The video meeting behind the visit.")
+    post_visit: PostVisit | None = strawberry.field(
+        description="The provider's note after the visit."
+    )
+    call_log: CallLog | None = strawberry.field(description="Call statistics, once it started.")
+    hosts: list[Host] = strawberry.field(description="Providers hosting the meeting.")
+    creator: UserRef | None = strawberry.field(description="Who created the visit.")
+    account: Account | None = strawberry.field(description="The clinic account.")
+    prescriptions: list[Prescription] = strawberry.field(
+        description="Prescriptions written in this visit."
+    )
+    prescriptions_before_visit: list[Prescription] = strawberry.field(
+        description="The member's prescriptions from before this visit."
+    )
     _raw: strawberry.Private[Raw]
 
     @classmethod
