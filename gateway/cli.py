@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -69,7 +70,12 @@ def _serve(settings: Settings) -> None:
     if settings.workers > 1:
         # Each worker builds its own app (own client and caches) from VSEE_* settings.
         for key, value in settings.model_dump(mode="json").items():
-            os.environ[f"VSEE_{key.upper()}"] = str(value)
+            name = f"VSEE_{key.upper()}"
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                # pydantic-settings reads lists and booleans back from JSON.
+                os.environ[name] = value if isinstance(value, str) else json.dumps(value)
         uvicorn.run(
             "gateway.app:app_from_env",
             factory=True,

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     metrics: bool = True
     otel: bool = Field(default=False, description="Export OpenTelemetry traces (OTLP).")
 
+    @field_validator("cache_url")
+    @classmethod
+    def _redis_only(cls, value: str | None) -> str | None:
+        # A typo here would silently stop replicas sharing caches: refuse it instead.
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
+        return value or None
+
     @field_validator("api_url")
     @classmethod
     def _no_trailing_slash(cls, value: AnyHttpUrl) -> AnyHttpUrl:

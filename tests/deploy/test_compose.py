@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import importlib.resources
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -255,9 +257,43 @@ def test_nginx_waits_longer_than_the_gateway_deadline(nginx: str) -> None:
     assert int(read_timeout[0].rstrip("s")) > 20
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="no nginx binary on this machine")
+NGINX_CACHE = Path(tempfile.gettempdir()) / "vsee-gateway-deploy-tests" / "nginx"
+
+
+def nginx_binary() -> str | None:
+    """nginx from PATH, else Debian's package unpacked (not installed: no service starts)."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if found:
+        return found
+    unpacked = NGINX_CACHE / "root" / "usr" / "sbin" / "nginx"
+    if unpacked.is_file():
+        return str(unpacked)
+    if os.geteuid() != 0 or not (shutil.which("apt-get") and shutil.which("dpkg")):
+        return None
+    NGINX_CACHE.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        download = ["apt-get", "download", "-qq", "nginx"]
+        if subprocess.run(download, cwd=NGINX_CACHE, capture_output=True, timeout=300).returncode:
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=300)
+            continue
+        break
+    packages = sorted(NGINX_CACHE.glob("nginx_*.deb"))
+    if not packages:
+        return None
+    subprocess.run(
+        ["dpkg", "-x", str(packages[-1]), str(NGINX_CACHE / "root")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return str(unpacked) if unpacked.is_file() else None
+
+
 def test_nginx_accepts_the_config(nginx: str, tmp_path: Path) -> None:
     """``nginx -t`` on the config, with the replicas' name swapped for a local address."""
+    binary = nginx_binary()
+    if binary is None:
+        pytest.skip("no nginx here, and Debian's package cannot be fetched (needs root and apt)")
     temp_paths = " ".join(
         f"{kind}_temp_path {tmp_path / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -267,20 +303,8 @@ def test_nginx_accepts_the_config(nginx: str, tmp_path: Path) -> None:
     )
     conf = tmp_path / "nginx.conf"
     conf.write_text(local)
-    done = subprocess.run(
-        [
-            "nginx",
-            "-t",
-            "-p",
-            str(tmp_path),
-            "-c",
-            str(conf),
-            "-g",
-            f"pid {tmp_path / 'nginx.pid'};",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    command = [binary, "-t", "-e", "stderr", "-p", str(tmp_path), "-c", str(conf)]
+    command += ["-g", f"pid {tmp_path / 'nginx.pid'};"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
+    assert "test is successful" in done.stderr

@@ -123,6 +123,17 @@ def test_builder_installs_the_wheel_and_graphiql_assets_into_the_venv(stages: li
     assert "web" in sources
 
 
+def test_graphiql_assets_land_in_the_runtime_web_dir(stages: list[Stage]) -> None:
+    """The builder writes VSEE_WEB_DIR/node_modules; the runtime copies it and points there."""
+    builder, runtime = stages[1], stages[2]
+    web_dir = runtime.env()["VSEE_WEB_DIR"]
+    assert web_dir.startswith("/"), web_dir
+    (run,) = [each.value for each in builder.all("RUN") if "graphiql_assets.py" in each.value]
+    assert run.split("--dest", 1)[1].split()[0] == f"{web_dir}/node_modules"
+    copied = [each.flags_and_rest()[1].split() for each in runtime.all("COPY")]
+    assert [web_dir, web_dir] in copied
+
+
 def test_pip_extras_cover_every_runtime_extra(stages: list[Stage]) -> None:
     """Every optional feature (e.g. VSEE_OTEL=true) works in the image."""
     args: dict[str, str] = {}
@@ -153,10 +164,11 @@ def test_runtime_has_no_build_tools_and_takes_only_the_venv(runtime: Stage) -> N
             assert tool not in each.value, f"line {each.line}: {tool.strip()} in the final stage"
     copies = runtime.all("COPY")
     assert copies, "the final stage copies nothing"
+    allowed = (["/opt/venv", "/opt/venv"], [runtime.env()["VSEE_WEB_DIR"]] * 2)
     for each in copies:
         flags, rest = each.flags_and_rest()
         assert flags.get("from") == "builder", f"line {each.line}: {each.value}"
-        assert rest.split() == ["/opt/venv", "/opt/venv"], f"line {each.line}: {each.value}"
+        assert rest.split() in allowed, f"line {each.line}: {each.value}"
     assert runtime.env()["PATH"].startswith("/opt/venv/bin:")
 
 
