@@ -36,8 +36,10 @@ unit: $(STAMP) $(WEB_STAMP)
 schema: $(STAMP)
 	$(BIN)/vsee-gateway schema > schema.graphql
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/transport.py
+bench: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/transport.py --markdown benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/run.py --markdown benchmarks/RESULTS.md --chart benchmarks/latency.png
 	$(BIN)/python benchmarks/sandbox_load.py
 
 clean:

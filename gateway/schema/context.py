@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,6 +38,10 @@ class GatewayContext:
     request: Any = None
     response: Any = None
     idempotency_key: str | None = None
+    # Slot.providers: one converted Provider per (room, provider id) and request.
+    provider_futures: dict[tuple[str | None, str], asyncio.Future[Any]] = field(
+        default_factory=dict, repr=False
+    )
     _loaders: RequestLoaders | None = field(default=None, repr=False)
     _writes: RequestWrites | None = field(default=None, repr=False)
 

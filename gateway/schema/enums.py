@@ -67,8 +67,7 @@ class CloseReason(Enum):
 
 
 def from_code(enum: type[E], value: Any) -> E:
-    code = as_int(value)
-    for member in enum:
-        if member.value == code:
-            return member
-    return enum["UNKNOWN"]
+    # A dict lookup: iterating an Enum class builds a generator over its members every call,
+    # and this runs for every visit's type and status, every intake's type, every gender.
+    member = enum._value2member_map_.get(as_int(value))
+    return member if member is not None else enum["UNKNOWN"]  # type: ignore[return-value]

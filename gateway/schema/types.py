@@ -554,14 +554,9 @@ class Intake:
     consultation: Consultation | None = strawberry.field(
         description="The consultation chosen from the room's (needed where visits are paid)."
     )
-    medical_profile: MedicalProfile | None = strawberry.field(
-        description="The member's medical history, when VSee embeds it."
-    )
-    custom_fields: JSON = strawberry.field(
-        description="Every field beyond the standard ones, as the partner sent it (e.g. custom_*)."
-    )
     created: datetime | None
     modified: datetime | None
+    _raw: strawberry.Private[Raw]
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Intake:
@@ -573,7 +568,6 @@ class Intake:
             return None
 
         consultation = as_dict(raw.get("consultation"))
-        profile = as_dict(raw.get("medical_profile"))
         return cls(
             id=strawberry.ID(as_id(raw.get("id")) or ""),
             type=from_code(IntakeType, raw.get("type")),
@@ -587,11 +581,23 @@ class Intake:
             visit_id=_id("visit_id"),
             attachments=attachments_of(raw.get("attachments")),
             consultation=Consultation.from_raw(consultation) if consultation else None,
-            medical_profile=MedicalProfile.from_raw(profile) if profile else None,
-            custom_fields=JSON({k: v for k, v in raw.items() if k not in INTAKE_KNOWN_KEYS}),
             created=as_datetime(raw.get("created")),
             modified=as_datetime(raw.get("modified")),
+            _raw=raw,
         )
+
+    # The two below are converted only when asked for: a medical profile is the largest part of
+    # an intake, and a dashboard loading 100 intakes rarely shows it.
+    @strawberry.field(description="The member's medical history, when VSee embeds it.")
+    def medical_profile(self) -> MedicalProfile | None:
+        profile = as_dict(self._raw.get("medical_profile"))
+        return MedicalProfile.from_raw(profile) if profile else None
+
+    @strawberry.field(
+        description="Every field beyond the standard ones, as the partner sent it (e.g. custom_*)."
+    )
+    def custom_fields(self) -> JSON:
+        return JSON({k: v for k, v in self._raw.items() if k not in INTAKE_KNOWN_KEYS})
 
     @strawberry.field(description="The visit this intake belongs to, once it has one.")
     async def visit(self, info: Info) -> Visit | None:
@@ -714,9 +720,19 @@ class Slot:
 
     @strawberry.field(description="The providers free in this slot (each fetched once a request).")
     async def providers(self, info: Info) -> list[Provider]:
-        found = await asyncio.gather(
-            *(load_provider(info, str(pid), self.room_code) for pid in self.provider_ids)
-        )
+        # One future per distinct provider and request, shared by every slot: a week of slots
+        # names the same few providers hundreds of times, and gathering ready futures costs no
+        # task and no second conversion.
+        memo = info.context.provider_futures
+        futures = []
+        for pid in self.provider_ids:
+            key = (self.room_code, str(pid))
+            future = memo.get(key)
+            if future is None:
+                future = asyncio.ensure_future(load_provider(info, str(pid), self.room_code))
+                memo[key] = future
+            futures.append(future)
+        found = await asyncio.gather(*futures)
         return [provider for provider in found if provider is not None]
 
 
