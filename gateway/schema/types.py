@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -32,6 +33,22 @@ from ._convert import (
 )
 from .context import Info
 from .enums import Gender, IntakeType, VisitStatus, VisitType, from_code
+
+T = TypeVar("T")
+
+
+def later(awaitable: Awaitable[T]) -> T:
+    """Return an awaitable from a plain resolver; graphql-core awaits it itself.
+
+    Relations are resolved by plain functions so that rows whose related object VSee already
+    embedded (the common case in lists) cost no coroutine or task at all; only a real lookup
+    pays for one.
+    """
+    return cast(T, awaitable)
+
+
+async def _converted(pending: Awaitable[Raw], build: Callable[[Raw], T]) -> T:
+    return build(await pending)
 
 
 def _full_name(raw: Raw) -> str | None:
@@ -852,22 +869,24 @@ class Visit:
         )
 
     @strawberry.field(description="The member's intake for this visit.")
-    async def intake(self, info: Info) -> Intake | None:
+    def intake(self, info: Info) -> Intake | None:
         embedded = as_dict(self._raw.get("intake"))
         if embedded and as_id(embedded.get("id")):
             return Intake.from_raw(embedded)
         if self.intake_id is None:
             return None
-        return Intake.from_raw(await info.context.loaders.intake.load(str(self.intake_id)))
+        return later(
+            _converted(info.context.loaders.intake.load(str(self.intake_id)), Intake.from_raw)
+        )
 
     @strawberry.field(description="The provider seeing the member; null while unassigned.")
-    async def provider(self, info: Info) -> Provider | None:
+    def provider(self, info: Info) -> Provider | None:
         embedded = as_dict(self._raw.get("provider"))
         if embedded and as_id(embedded.get("id")):
             return Provider.from_raw(embedded)
         if self.provider_id is None:
             return None
-        return await load_provider(info, str(self.provider_id), self.room_code)
+        return later(load_provider(info, str(self.provider_id), self.room_code))
 
     @strawberry.field(
         description="The member (patient). VSee has no member endpoint: when a visit does not "
@@ -882,13 +901,13 @@ class Visit:
         return Member.from_raw({"id": self.member_id})
 
     @strawberry.field(description="The room the visit takes place in.")
-    async def room(self, info: Info) -> Room | None:
+    def room(self, info: Info) -> Room | None:
         embedded = as_dict(self._raw.get("room"))
         if embedded and (embedded.get("code") or embedded.get("id")):
             return Room.from_raw(embedded)
         if not self.room_code:
             return None
-        return Room.from_raw(await info.context.loaders.room.load(self.room_code))
+        return later(_converted(info.context.loaders.room.load(self.room_code), Room.from_raw))
 
     @strawberry.field(description="Whether the visit starts in the future (VSee's own rule).")
     def is_upcoming(self) -> bool:
