@@ -178,34 +178,20 @@ def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
             }
             measure = _Measure(context, fragments, defaults)
             cost = measure.selection(root, node.selection_set, 1, frozenset())
-            if measure.max_depth > limits.max_depth:
-                context.report_error(
-                    GraphQLError(
-                        f"Query is {measure.max_depth} levels deep; at most {limits.max_depth}.",
-                        node,
-                        extensions={"code": "QUERY_TOO_DEEP", "limit": limits.max_depth},
-                    )
-                )
-            if measure.aliases > limits.max_aliases:
-                context.report_error(
-                    GraphQLError(
-                        f"Query uses {measure.aliases} aliases; at most {limits.max_aliases}.",
-                        node,
-                        extensions={"code": "TOO_MANY_ALIASES", "limit": limits.max_aliases},
-                    )
-                )
-            if cost > limits.max_cost:
-                context.report_error(
-                    GraphQLError(
-                        f"Query may cost {cost} upstream calls; at most {limits.max_cost}. "
-                        "Ask for fewer items (first) or fewer nested objects.",
-                        node,
-                        extensions={
-                            "code": "QUERY_TOO_COSTLY",
-                            "cost": cost,
-                            "limit": limits.max_cost,
-                        },
-                    )
-                )
+            checks = (
+                (measure.max_depth, limits.max_depth, "QUERY_TOO_DEEP",
+                 f"Query is {measure.max_depth} levels deep; at most {limits.max_depth}."),
+                (measure.aliases, limits.max_aliases, "TOO_MANY_ALIASES",
+                 f"Query uses {measure.aliases} aliases; at most {limits.max_aliases}."),
+                (cost, limits.max_cost, "QUERY_TOO_COSTLY",
+                 f"Query may cost {cost} upstream calls; at most {limits.max_cost}. "
+                 "Ask for fewer items (first) or fewer nested objects."),
+            )  # fmt: skip
+            for value, limit, code, message in checks:
+                if value > limit:
+                    extensions: dict[str, object] = {"code": code, "limit": limit}
+                    if code == "QUERY_TOO_COSTLY":
+                        extensions["cost"] = cost
+                    context.report_error(GraphQLError(message, node, extensions=extensions))
 
     return QueryLimitsRule
