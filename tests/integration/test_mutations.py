@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -425,3 +425,28 @@ def test_mutations_need_credentials(gateway: Gateway, fresh: Sandbox) -> None:
     body = gateway.query('mutation { closeVisit(id: "1") { visitId } }', token=None)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert fresh.total() == 0
+
+
+def test_an_unknown_provider_is_a_user_error(gateway: Gateway, fresh: Sandbox) -> None:
+    booking = _booking(gateway, fresh)
+    body = gateway.query(BOOK, {"input": {**booking, "providerId": "999999"}}, token=MEMBER)
+    payload = body["data"]["createAppointment"]
+    assert payload["visitId"] is None
+    assert payload["userErrors"][0]["code"] == "REJECTED"
+    assert payload["userErrors"][0]["message"]
+    assert [e["route"] for e in posts(fresh)] == ["POST /appointments"]
+
+
+def test_a_mutation_timeout_is_reported_and_never_retried(
+    make_gateway: Callable[..., Gateway], fresh: Sandbox
+) -> None:
+    gateway = make_gateway(upstream_read_timeout=0.5, upstream_retries=3)
+    fresh.faults(latency_ms=1500)
+    try:
+        body = gateway.query(CREATE_INTAKE, {"input": {"reasonForVisit": "slow"}}, token=MEMBER)
+    finally:
+        fresh.faults()
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
+    assert "may or may not have been made" in error["message"]
+    assert fresh.counts() == {"POST /intakes": 1}
