@@ -23,7 +23,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from gateway.upstream import GatewayError
 
 from .context import GatewayContext, Info, Services
-from .errors import coded
+from .errors import RequireOperationName, coded
 from .limits import QueryLimits, limits_rule
 from .mutations import Mutation
 from .queries import Query
@@ -98,6 +98,7 @@ def build_schema(
         # share one module-level LRU per maxsize, so the caches outlive each request.
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
+        RequireOperationName,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

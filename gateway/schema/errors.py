@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError, GraphQLSyntaxError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
 
 from gateway.upstream import GatewayError
 
@@ -53,3 +55,22 @@ def _with(error: GraphQLError, message: str, code: str | dict[str, object]) -> G
         original_error=None,
         extensions=extensions,
     )
+
+
+class RequireOperationName(SchemaExtension):
+    """A document with several operations must name the one to run (GraphQL spec,
+    GetOperation); strawberry would otherwise quietly run the first."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        # operation_name falls back to the first operation's; only what the caller sent counts.
+        if document is not None and not getattr(context, "_provided_operation_name", None):
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > 1:
+                error = GraphQLError(
+                    "Must provide operation name if query contains multiple operations.",
+                    extensions={"code": "OPERATION_NAME_REQUIRED"},
+                )
+                context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+        yield
