@@ -6,10 +6,12 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 
@@ -68,6 +70,9 @@ def _serve(settings: Settings) -> None:
     if settings.graphiql:
         print(f"  GraphiQL: open http://{shown}:{port}/graphql in a browser", flush=True)
     if settings.workers > 1:
+        # Workers write metrics to files here, so /metrics on any of them shows all of them.
+        metrics_dir = tempfile.mkdtemp(prefix="vsee-gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         # Each worker builds its own app (own client and caches) from VSEE_* settings.
         for key, value in settings.model_dump(mode="json").items():
             name = f"VSEE_{key.upper()}"
@@ -86,6 +91,7 @@ def _serve(settings: Settings) -> None:
             log_config=None,
             timeout_graceful_shutdown=20,
         )
+        shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from prometheus_client import (
@@ -12,6 +13,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.upstream import BreakerState
 
@@ -71,8 +73,9 @@ class Metrics:
         )
         self.breaker_state = Gauge(
             "gateway_upstream_breaker_state",
-            "Circuit breaker towards VSee: 0 closed, 1 half-open, 2 open.",
+            "Circuit breaker towards VSee: 0 closed, 1 half-open, 2 open (worst live worker).",
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self._operations: set[str] = set()
 
@@ -95,6 +98,16 @@ class Metrics:
         self.cache_errors.labels(operation).inc()
 
     def render(self) -> bytes:
+        """The exposition text; with several workers, summed over all of them.
+
+        ``vsee-gateway serve --workers N`` sets ``PROMETHEUS_MULTIPROC_DIR``, where every worker
+        writes its values, so a scrape reaching any one worker sees the whole process tree.
+        """
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if directory and os.path.isdir(directory):
+            merged = CollectorRegistry()
+            MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+            return generate_latest(merged)
         return generate_latest(self.registry)
 
     def _operation_label(self, name: str | None) -> str:

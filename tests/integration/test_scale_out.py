@@ -107,6 +107,11 @@ def test_a_redis_outage_costs_caching_not_queries(
 
 def test_multiple_workers_serve(upstream: Sandbox) -> None:
     with gateway_process(upstream, "--workers", "2") as gateway:
-        for _ in range(4):
-            body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+        for _ in range(6):
+            body = gateway.query("query WorkerProbe { currentVisit { id } }", token=MEMBER)
             assert body["data"]["currentVisit"]["id"]
+        # Whichever worker answers the scrape, it reports every worker's requests.
+        for _ in range(3):
+            metrics = gateway.http.get(f"{gateway.url}/metrics").text
+            line = 'gateway_graphql_requests_total{operation="WorkerProbe",outcome="ok"} 6.0'
+            assert line in metrics
