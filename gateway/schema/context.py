@@ -38,10 +38,12 @@ class GatewayContext:
     request: Any = None
     response: Any = None
     idempotency_key: str | None = None
-    # Slot.providers: one converted Provider per (room, provider id) and request.
-    provider_futures: dict[tuple[str | None, str], asyncio.Future[Any]] = field(
+    # Slot.providers: one converted Provider per (room, provider id, detail) and request.
+    provider_futures: dict[tuple[str | None, str, bool], asyncio.Future[Any]] = field(
         default_factory=dict, repr=False
     )
+    # Per field node: whether a provider selection needs more than a room's provider list.
+    selection_memo: dict[int, bool] = field(default_factory=dict, repr=False)
     _loaders: RequestLoaders | None = field(default=None, repr=False)
     _writes: RequestWrites | None = field(default=None, repr=False)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.scalars import JSON
 
 from gateway.loaders import Raw
@@ -717,12 +718,76 @@ class Room:
         return [Provider.from_raw(row) for row in rows]
 
 
-async def load_provider(info: Info, provider_id: str, room_code: str | None) -> Provider | None:
+# What GET /rooms/{code}/providers tells of each provider. A selection within these is served
+# from the room's list (one call for all of them); anything more needs each provider's detail.
+PROVIDER_LIST_FIELDS = frozenset(
+    {
+        "__typename",
+        "id",
+        "code",
+        "username",
+        "firstName",
+        "lastName",
+        "fullName",
+        "title",
+        "suffix",
+        "subtype",
+        "vseeId",
+        "photo",
+        "status",
+        "shortBio",
+    }
+)
+
+
+def _selected_names(nodes: Iterable[FieldNode], fragments: Mapping[str, Any]) -> set[str]:
+    names: set[str] = set()
+    stack = [node.selection_set for node in nodes if node.selection_set is not None]
+    seen: set[str] = set()
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in seen and name in fragments:
+                    seen.add(name)
+                    stack.append(fragments[name].selection_set)
+    return names
+
+
+def wants_provider_detail(info: Info) -> bool:
+    """Whether the providers being resolved are asked for more than their room's list holds."""
+    raw = info._raw_info  # the field's AST, to decide once per field and request
+    key = id(raw.field_nodes[0])
+    memo = info.context.selection_memo
+    found = memo.get(key)
+    if found is None:
+        found = not _selected_names(raw.field_nodes, raw.fragments) <= PROVIDER_LIST_FIELDS
+        memo[key] = found
+    return found
+
+
+async def load_provider(
+    info: Info, provider_id: str, room_code: str | None, *, detail: bool
+) -> Provider | None:
+    """A provider through the cheapest call that answers what the query selected."""
     loaders = info.context.loaders
-    if room_code:
-        return Provider.from_raw(await loaders.provider.load((room_code, provider_id)))
-    raw = await loaders.provider_anywhere(provider_id)
-    return None if raw is None else Provider.from_raw(raw)
+    if room_code is None:
+        listed = await loaders.provider_anywhere(provider_id)
+        if listed is None:
+            return None
+        if not detail:
+            return Provider.from_raw(listed)
+        room_code = str(listed["_room_code"])
+    elif not detail:
+        for row in await loaders.room_providers.load(room_code):
+            if str(row.get("id")) == provider_id:
+                return Provider.from_raw(row)
+        # Not in the room's list: the detail call gives VSee's own answer (usually a 404).
+    return Provider.from_raw(await loaders.provider.load((room_code, provider_id)))
 
 
 @strawberry.type(description="A bookable time with the providers free at that time.")
@@ -741,12 +806,15 @@ class Slot:
         # names the same few providers hundreds of times, and gathering ready futures costs no
         # task and no second conversion.
         memo = info.context.provider_futures
+        detail = wants_provider_detail(info)
         futures = []
         for pid in self.provider_ids:
-            key = (self.room_code, str(pid))
+            key = (self.room_code, str(pid), detail)
             future = memo.get(key)
             if future is None:
-                future = asyncio.ensure_future(load_provider(info, str(pid), self.room_code))
+                future = asyncio.ensure_future(
+                    load_provider(info, str(pid), self.room_code, detail=detail)
+                )
                 memo[key] = future
             futures.append(future)
         found = await asyncio.gather(*futures)
@@ -886,7 +954,11 @@ class Visit:
             return Provider.from_raw(embedded)
         if self.provider_id is None:
             return None
-        return later(load_provider(info, str(self.provider_id), self.room_code))
+        return later(
+            load_provider(
+                info, str(self.provider_id), self.room_code, detail=wants_provider_detail(info)
+            )
+        )
 
     @strawberry.field(
         description="The member (patient). VSee has no member endpoint: when a visit does not "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -104,29 +105,61 @@ def test_current_visit(gateway: Gateway, upstream: Sandbox) -> None:
     assert body["data"]["currentVisit"]["status"] == "IN_PROGRESS"
 
 
-def test_same_provider_under_many_slots_is_fetched_once(
-    gateway: Gateway, upstream: Sandbox
-) -> None:
-    rooms = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"]
-    room = rooms[0]["code"]
+SLOTS = """query($start: DateTime!, $end: DateTime!, $room: String) {
+  availability(start: $start, end: $end, roomCode: $room) {
+    start end providerIds providers { id fullName %s } } }"""
+
+
+def _slots(gateway: Gateway, upstream: Sandbox, extra: str, room: str | None) -> list[Any]:
     upstream.clear_log()
-    body = gateway.query(
-        """query($start: DateTime!, $end: DateTime!, $room: String) {
-             availability(start: $start, end: $end, roomCode: $room) {
-               start end providerIds providers { id fullName } } }""",
-        {**week(), "room": room},
-        token=MEMBER,
-    )
+    body = gateway.query(SLOTS % extra, {**week(), "room": room}, token=MEMBER)
     assert "errors" not in body, body
-    slots = body["data"]["availability"]
+    slots: list[Any] = body["data"]["availability"]
     assert len(slots) >= 10
-    distinct = {pid for slot in slots for pid in slot["providerIds"]}
     for slot in slots:
         assert [p["id"] for p in slot["providers"]] == slot["providerIds"]
+    # Many slots name the same few providers.
+    assert len({p for s in slots for p in s["providerIds"]}) < sum(
+        len(s["providerIds"]) for s in slots
+    )
+    return slots
+
+
+def test_slot_providers_come_from_one_room_list_when_that_is_all_asked(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway()
+    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    _slots(gateway, upstream, "", room)
+    assert upstream.counts() == {"GET /availability": 1, "GET /rooms/{code}/providers": 1}
+
+
+def test_same_provider_under_many_slots_is_fetched_once(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway()
+    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    slots = _slots(gateway, upstream, "email phone", room)
+    distinct = {pid for slot in slots for pid in slot["providerIds"]}
+    assert all(p["email"] for slot in slots for p in slot["providers"])
+    assert upstream.counts() == {
+        "GET /availability": 1,
+        "GET /rooms/{code}/providers/{id}": len(distinct),
+    }
+
+
+def test_slot_providers_without_a_room_are_found_through_the_rooms(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway()
+    rooms = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"]
+    slots = _slots(gateway, upstream, "email", None)
     counts = upstream.counts()
-    assert counts["GET /availability"] == 1
-    assert counts["GET /rooms/{code}/providers/{id}"] == len(distinct)
-    assert len(distinct) < sum(len(s["providerIds"]) for s in slots)
+    assert counts.pop("GET /availability") == 1
+    assert counts.pop("GET /rooms") == 1
+    assert counts.pop("GET /rooms/{code}/providers") <= len(rooms)
+    distinct = {pid for slot in slots for pid in slot["providerIds"]}
+    assert counts == {"GET /rooms/{code}/providers/{id}": len(distinct)}
 
 
 def test_availability_is_cached_per_caller_within_the_ttl(
