@@ -476,13 +476,7 @@ class Store:
         self, caller: Caller, *, intake_id: str, provider_id: int | None, room_code: str | None
     ) -> Visit:
         account = caller.account
-        intake = self._referenced_intake(caller, intake_id)
-        member = self._intake_member(caller, intake)
-        _check_usable(intake, member)
-        code = room_code or intake.room_code
-        if not code:
-            raise missing("room_code")
-        room = self._room_ref(account, code)
+        intake, member, room = self._visit_inputs(caller, intake_id, room_code)
         if not room.walkin_enabled or room.is_closed:
             raise unprocessable(f"Room {room.code} does not take walk-ins")
         pid = provider_id if provider_id is not None else (intake.provider_id or 0)
@@ -504,14 +498,20 @@ class Store:
             now + minutes * 60,
         )
 
-    def add_econsult(self, caller: Caller, *, intake_id: str, room_code: str | None) -> Visit:
+    def _visit_inputs(
+        self, caller: Caller, intake_id: str, room_code: str | None
+    ) -> tuple[Intake, User, Room]:
+        """The intake a new visit is made from, its member, and the room (given or the intake's)."""
         intake = self._referenced_intake(caller, intake_id)
         member = self._intake_member(caller, intake)
         _check_usable(intake, member)
         code = room_code or intake.room_code
         if not code:
             raise missing("room_code")
-        room = self._room_ref(caller.account, code)
+        return intake, member, self._room_ref(caller.account, code)
+
+    def add_econsult(self, caller: Caller, *, intake_id: str, room_code: str | None) -> Visit:
+        intake, member, room = self._visit_inputs(caller, intake_id, room_code)
         if intake.location is None:
             intake.location = "--"  # VSee's "no state given"
         now = self.now()
