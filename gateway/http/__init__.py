@@ -43,7 +43,6 @@ def graphql_routes(
     view = GraphQLView(
         schema,
         graphiql=graphiql,
-        max_body_bytes=settings.max_body_bytes,
         max_batch_size=settings.max_batch_size,
     )
     routes: list[BaseRoute] = [Route("/graphql", view)]

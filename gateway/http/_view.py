@@ -13,7 +13,6 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http.ides import GraphQL_IDE
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -26,9 +25,6 @@ from gateway.upstream import Credentials, MissingCredentials
 from ._apq import PersistedQueries, PersistedQueryError
 from ._graphiql import GraphiQL
 from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
-
-MAX_BODY_BYTES = 1 << 20
-"""Largest POST body read; a screen's query with variables is a few KiB."""
 
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # Subscriptions would need a streaming transport, which this endpoint does not offer.
@@ -65,17 +61,11 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         schema: BaseSchema,
         *,
         graphiql: GraphiQL | None = None,
-        max_body_bytes: int = MAX_BODY_BYTES,
         max_batch_size: int = 1,
-        graphql_ide: GraphQL_IDE | None = None,
     ) -> None:
         # Strawberry's own IDE page loads its scripts from a CDN; ours is served locally.
         super().__init__(schema, graphql_ide=None)
-        if graphiql is None and graphql_ide == "graphiql":
-            # Strawberry's way of asking for GraphiQL, as app.py did before graphql_routes().
-            graphiql = GraphiQL()
         self.graphiql = graphiql
-        self.max_body_bytes = max_body_bytes
         self.max_batch_size = max_batch_size
 
     async def get_context(
@@ -219,18 +209,8 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         return self._checked(data)
 
     async def _body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise RequestProblem(413, self._too_large(), "PAYLOAD_TOO_LARGE")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_body_bytes:
-                raise RequestProblem(413, self._too_large(), "PAYLOAD_TOO_LARGE")
-        return bytes(body)
-
-    def _too_large(self) -> str:
-        return f"The request body is over {self.max_body_bytes} bytes."
+        # The size limit is enforced once, for every route, by RequestContextMiddleware.
+        return await request.body()
 
     def _json_param(self, name: str, value: str) -> object:
         try:

@@ -13,7 +13,10 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
-from gateway.http._view import MAX_BODY_BYTES, _is_internal, _is_request_error
+from gateway.http._view import _is_internal, _is_request_error
+from gateway.settings import Settings
+
+MAX_BODY_BYTES = Settings().max_body_bytes
 
 NEW = "application/graphql-response+json"
 OLD = "application/json"
