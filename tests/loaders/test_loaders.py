@@ -1,0 +1,73 @@
+"""Per-request loaders: each id fetched once, distinct ids together, failures kept per id."""
+
+import asyncio
+
+import httpx
+
+from gateway.loaders import RequestLoaders
+from gateway.upstream import Credentials, NotFound, Retry, UpstreamClient
+
+CREDS = Credentials(token="t", account_code="vclinic")
+
+
+class Upstream:
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.in_flight = 0
+        self.peak = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0.02)
+        self.in_flight -= 1
+        if request.url.path.endswith("/404"):
+            return httpx.Response(404, json={"code": 404, "message": "no such visit"})
+        ident = request.url.path.rsplit("/", 1)[-1]
+        return httpx.Response(200, json={"data": {"id": ident}})
+
+
+def loaders(upstream: Upstream) -> RequestLoaders:
+    client = UpstreamClient(
+        "https://vsee.test", transport=httpx.MockTransport(upstream), retry=Retry(attempts=1)
+    )
+    return RequestLoaders(client, CREDS)
+
+
+async def test_same_id_once_distinct_ids_concurrently() -> None:
+    upstream = Upstream()
+    request = loaders(upstream)
+    results = await asyncio.gather(
+        request.visit.load("1"), request.visit.load("2"), request.visit.load("1")
+    )
+    assert [r["id"] for r in results] == ["1", "2", "1"]
+    assert sorted(upstream.paths) == ["/visits/1", "/visits/2"]
+    assert upstream.peak == 2
+    await request.visit.load("2")
+    assert len(upstream.paths) == 2
+
+
+async def test_one_missing_id_does_not_fail_its_siblings() -> None:
+    upstream = Upstream()
+    request = loaders(upstream)
+    good, bad = await asyncio.gather(
+        request.visit.load("7"), request.visit.load("404"), return_exceptions=True
+    )
+    assert good == {"id": "7"}
+    assert isinstance(bad, NotFound)
+
+
+async def test_loaders_do_not_outlive_their_request() -> None:
+    upstream = Upstream()
+    await loaders(upstream).visit.load("1")
+    await loaders(upstream).visit.load("1")
+    assert upstream.paths == ["/visits/1", "/visits/1"]
+
+
+async def test_a_primed_visit_costs_no_call() -> None:
+    upstream = Upstream()
+    request = loaders(upstream)
+    request.prime_visit({"id": 5, "status": 40})
+    assert await request.visit.load("5") == {"id": 5, "status": 40}
+    assert upstream.paths == []
