@@ -28,7 +28,7 @@ from gateway.upstream import (
 from ._convert import as_id, to_epoch
 from .context import GatewayContext, Info
 from .enums import CloseReason, IntakeType, VisitType
-from .types import INTAKE_KNOWN_KEYS, Intake, Visit
+from .types import INTAKE_KNOWN_KEYS, Intake, Visit, later, load_intake, load_visit
 
 MAX_TEXT = 2000
 MAX_CUSTOM_FIELDS = 50
@@ -246,10 +246,10 @@ class IntakePayload:
     user_errors: list[UserError]
 
     @strawberry.field(description="The intake as it is now.")
-    async def intake(self, info: Info) -> Intake | None:
+    def intake(self, info: Info) -> Intake | None:
         if self.intake_id is None:
             return None
-        return Intake.from_raw(await info.context.loaders.intake.load(str(self.intake_id)))
+        return later(load_intake(info, self.intake_id))
 
 
 @strawberry.type(description="The result of a visit mutation.")
@@ -258,10 +258,10 @@ class VisitPayload:
     user_errors: list[UserError]
 
     @strawberry.field(description="The visit as it is now.")
-    async def visit(self, info: Info) -> Visit | None:
+    def visit(self, info: Info) -> Visit | None:
         if self.visit_id is None:
             return None
-        return Visit.from_raw(await info.context.loaders.visit.load(str(self.visit_id)))
+        return later(load_visit(info, self.visit_id))
 
 
 def _epoch(check: _Checker, value: datetime | None, field: str) -> int | None:

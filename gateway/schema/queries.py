@@ -14,7 +14,7 @@ from gateway.upstream import InvalidInput
 from ._convert import as_datetime, as_int, as_list, to_epoch
 from .context import Info
 from .enums import VisitStatus, VisitType
-from .types import Intake, Room, Slot, Visit
+from .types import Intake, Room, Slot, Visit, load_intake, load_room, load_visit
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -105,7 +105,7 @@ def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
 class Query:
     @strawberry.field(description="One visit in full, by id.")
     async def visit(self, info: Info, id: strawberry.ID) -> Visit | None:
-        return Visit.from_raw(await info.context.loaders.visit.load(safe_segment("visit id", id)))
+        return await load_visit(info, safe_segment("visit id", id))
 
     @strawberry.field(
         description="The caller's visits, newest first, a page at a time (`first`/`after`)."
@@ -155,12 +155,11 @@ class Query:
 
     @strawberry.field(description="One intake by id.")
     async def intake(self, info: Info, id: strawberry.ID) -> Intake | None:
-        raw = await info.context.loaders.intake.load(safe_segment("intake id", id))
-        return Intake.from_raw(raw)
+        return await load_intake(info, safe_segment("intake id", id))
 
     @strawberry.field(description="A room by code, with its providers and consultations.")
     async def room(self, info: Info, code: str) -> Room | None:
-        return Room.from_raw(await info.context.loaders.room.load(safe_segment("room code", code)))
+        return await load_room(info, safe_segment("room code", code))
 
     @strawberry.field(description="The account's rooms.")
     async def rooms(self, info: Info) -> list[Room]:

@@ -52,6 +52,19 @@ async def _converted(pending: Awaitable[Raw], build: Callable[[Raw], T]) -> T:
     return build(await pending)
 
 
+# One way to fetch each object by id, through the request's loaders, for every resolver.
+def load_visit(info: Info, visit_id: object) -> Awaitable[Visit]:
+    return _converted(info.context.loaders.visit.load(str(visit_id)), Visit.from_raw)
+
+
+def load_intake(info: Info, intake_id: object) -> Awaitable[Intake]:
+    return _converted(info.context.loaders.intake.load(str(intake_id)), Intake.from_raw)
+
+
+def load_room(info: Info, code: str) -> Awaitable[Room]:
+    return _converted(info.context.loaders.room.load(code), Room.from_raw)
+
+
 def _full_name(raw: Raw) -> str | None:
     full = as_text(raw.get("full_name"))
     if full:
@@ -618,10 +631,10 @@ class Intake:
         return JSON({k: v for k, v in self._raw.items() if k not in INTAKE_KNOWN_KEYS})
 
     @strawberry.field(description="The visit this intake belongs to, once it has one.")
-    async def visit(self, info: Info) -> Visit | None:
+    def visit(self, info: Info) -> Visit | None:
         if self.visit_id is None:
             return None
-        return Visit.from_raw(await info.context.loaders.visit.load(str(self.visit_id)))
+        return later(load_visit(info, self.visit_id))
 
 
 @strawberry.type(description="A specialty a room offers.")
@@ -943,9 +956,7 @@ class Visit:
             return Intake.from_raw(embedded)
         if self.intake_id is None:
             return None
-        return later(
-            _converted(info.context.loaders.intake.load(str(self.intake_id)), Intake.from_raw)
-        )
+        return later(load_intake(info, self.intake_id))
 
     @strawberry.field(description="The provider seeing the member; null while unassigned.")
     def provider(self, info: Info) -> Provider | None:
@@ -979,7 +990,7 @@ class Visit:
             return Room.from_raw(embedded)
         if not self.room_code:
             return None
-        return later(_converted(info.context.loaders.room.load(self.room_code), Room.from_raw))
+        return later(load_room(info, self.room_code))
 
     @strawberry.field(description="Whether the visit starts in the future (VSee's own rule).")
     def is_upcoming(self) -> bool:
