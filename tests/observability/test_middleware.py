@@ -1,5 +1,6 @@
 """Request ids, body limits and the access log, on a tiny app built inline."""
 
+import asyncio
 import logging
 
 import httpx
@@ -72,3 +73,27 @@ async def test_one_access_line_per_request(caplog: pytest.LogCaptureFixture) -> 
     assert len(lines) == 1
     assert lines[0].__dict__["status"] == 200
     assert "secret-query-value" not in lines[0].getMessage()
+
+
+async def stuck(request: Request) -> JSONResponse:
+    await asyncio.sleep(30)
+    return JSONResponse({})
+
+
+async def test_a_stuck_request_is_cut_at_the_deadline() -> None:
+    app = Starlette(
+        routes=[Route("/", stuck)],
+        middleware=[
+            Middleware(
+                RequestContextMiddleware,
+                deadline=0.05,
+                max_body_bytes=100,
+                hard_stop_margin=0.05,
+            )
+        ],
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await asyncio.wait_for(c.get("/"), timeout=5)
+    assert response.status_code == 504
+    assert response.json()["errors"][0]["extensions"]["code"] == "UPSTREAM_TIMEOUT"
