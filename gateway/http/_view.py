@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -151,16 +152,14 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         self, request: Request, batch: list[dict[str, Any]], media_type: str
     ) -> Response:
         """Several operations in one POST, each run as its own request, answered in order."""
-        bodies: list[Any] = []
+        bodies: list[GraphQLHTTPResponse | dict[str, Any]] = []
         for params in batch:
             try:
                 params["query"] = await self._persisted_query(request, params)
-                response = await self._execute(request, params, media_type)
-                bodies.append(orjson.loads(response.body))
+                body, _, _ = await self._run(request, params, media_type)
+                bodies.append(body)
             except RequestProblem as problem:
-                bodies.append(
-                    {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
-                )
+                bodies.append(_problem_body(problem))
         return Response(
             self.encode_json(bodies),
             status_code=200,
@@ -242,6 +241,28 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         }
 
     async def _execute(self, request: Request, params: dict[str, Any], media_type: str) -> Response:
+        body, status, sub_response = await self._run(request, params, media_type)
+        response = Response(
+            self.encode_json(body),
+            status_code=status,
+            media_type=f"{media_type}; charset=utf-8",
+            headers={"Vary": "Accept"},
+        )
+        # Resolvers may set headers, cookies or a status on info.context.response.
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
+
+    async def _run(
+        self, request: Request, params: dict[str, Any], media_type: str
+    ) -> tuple[GraphQLHTTPResponse, int, Response]:
+        """Execute one operation: its response body, HTTP status and the resolvers' sub-response.
+
+        Refusals before execution are raised as ``RequestProblem``.
+        """
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
         is_get = request.method == "GET"
@@ -264,13 +285,13 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                     "METHOD_NOT_ALLOWED",
                     {"Allow": "POST"},
                 ) from None
-            return self._request_error(
+            raise self._request_error(
                 exc.as_http_error_reason(request.method), "OPERATION_NOT_SUPPORTED", media_type
-            )
+            ) from None
         except CannotGetOperationTypeError as exc:
-            return self._request_error(
+            raise self._request_error(
                 exc.as_http_error_reason(), "OPERATION_RESOLUTION_FAILURE", media_type
-            )
+            ) from None
         except MissingQueryError:
             raise RequestProblem(400, "The request has no `query`.") from None
 
@@ -285,33 +306,25 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                 status = 500
             elif media_type == GRAPHQL_RESPONSE_JSON:
                 status = 400
-        response = Response(
-            self.encode_json(body),
-            status_code=status,
-            media_type=f"{media_type}; charset=utf-8",
-            headers={"Vary": "Accept"},
-        )
-        # Resolvers may set headers, cookies or a status on info.context.response.
-        response.headers.raw.extend(sub_response.headers.raw)
-        if sub_response.background:
-            response.background = sub_response.background
-        if sub_response.status_code:
-            response.status_code = sub_response.status_code
-        return response
+        return body, status, sub_response
 
-    def _request_error(self, message: str, code: str, media_type: str) -> Response:
+    @staticmethod
+    def _request_error(message: str, code: str, media_type: str) -> RequestProblem:
         """A GraphQL request error found by strawberry before execution (no data entry)."""
         status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-        return self._problem(RequestProblem(status, message, code), media_type)
+        return RequestProblem(status, message, code)
 
     def _problem(self, problem: RequestProblem, media_type: str) -> Response:
-        body = {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
         return Response(
-            self.encode_json(body),
+            self.encode_json(_problem_body(problem)),
             status_code=problem.status,
             media_type=f"{media_type}; charset=utf-8",
             headers={"Vary": "Accept", **problem.headers},
         )
+
+
+def _problem_body(problem: RequestProblem) -> dict[str, Any]:
+    return {"errors": [{"message": problem.message, "extensions": {"code": problem.code}}]}
 
 
 def _charset(parameters: str) -> str | None:
