@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.cache import MemoryCache, open_cache
+from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.http import PersistedQueries, graphql_routes
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
@@ -83,31 +83,33 @@ def create_app(
             observer=metrics,
             tracer=tracer,
         )
-        cache = open_cache(
-            settings.cache_url,
-            maxsize=settings.availability_cache_size,
-            on_error=metrics.cache_error,
-        )
-        # With Redis both share one connection pool; namespaces keep their keys apart.
-        idempotency_cache = (
-            cache if settings.cache_url else MemoryCache(maxsize=settings.idempotency_cache_size)
-        )
+        availability_cache: AsyncCache
+        idempotency_cache: AsyncCache
+        persisted_cache: AsyncCache
+        caches: list[AsyncCache]
+        if settings.cache_url:
+            # One Redis, one connection pool: every store's keys start with its own namespace.
+            shared = RedisCache(settings.cache_url, on_error=metrics.cache_error)
+            availability_cache = idempotency_cache = persisted_cache = shared
+            caches = [shared]
+        else:
+            availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
+            idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
+            persisted_cache = MemoryCache(maxsize=10_000)
+            caches = [availability_cache, idempotency_cache, persisted_cache]
         app.state.services = Services(
             client=client,
             availability=AvailabilityService(
-                client, cache, settings.availability_ttl, observer=metrics
+                client, availability_cache, settings.availability_ttl, observer=metrics
             ),
             idempotency=IdempotencyStore(idempotency_cache, settings.idempotency_ttl),
             max_page_size=settings.max_page_size,
             observer=metrics,
         )
         # Query documents, not caller data: shared by all callers (see PersistedQueries).
-        app.state.persisted = PersistedQueries(
-            idempotency_cache if settings.cache_url else MemoryCache(maxsize=10_000),
-            ttl=settings.persisted_query_ttl,
-        )
+        app.state.persisted = PersistedQueries(persisted_cache, ttl=settings.persisted_query_ttl)
         app.state.client = client
-        app.state.caches = list({id(c): c for c in (cache, idempotency_cache)}.values())
+        app.state.caches = caches
         try:
             yield
         finally:
