@@ -397,6 +397,15 @@ def _next_week() -> tuple[str, str]:
     return start.isoformat(), (start + timedelta(days=7)).isoformat()
 
 
+def _window_params(variables: dict[str, Any]) -> dict[str, Any]:
+    """GET /availability's parameters for the window a screen's GraphQL variables name."""
+    return {
+        "start": int(datetime.fromisoformat(variables["start"]).timestamp()),
+        "end": int(datetime.fromisoformat(variables["end"]).timestamp()),
+        "duration": 15,
+    }
+
+
 def _distinct(values: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(str(v) for v in values if v))
 
@@ -452,12 +461,7 @@ class HomeScreen(Screen):
             vu,
             "GET",
             "/availability",
-            params={
-                "start": int(datetime.fromisoformat(v["start"]).timestamp()),
-                "end": int(datetime.fromisoformat(v["end"]).timestamp()),
-                "duration": 15,
-                "room_code": v["room"],
-            },
+            params={**_window_params(v), "room_code": v["room"]},
         )
         if slots:
             # One list call names every provider of the room (id, names, title, photo).
@@ -646,11 +650,7 @@ class BurstScreen(Screen):
             vu,
             "GET",
             "/availability",
-            params={
-                "start": int(datetime.fromisoformat(v["start"]).timestamp()),
-                "end": int(datetime.fromisoformat(v["end"]).timestamp()),
-                "duration": 15,
-            },
+            params=_window_params(v),
         )
         out.append(Outcome(time.perf_counter() - started))
         vu.depth = 1
