@@ -8,10 +8,12 @@ WEB_STAMP := web/node_modules/.package-lock.json
 
 .PHONY: run test lint types unit schema bench clean
 
-$(STAMP): pyproject.toml
+# The sandbox upstream is its own distribution (sandbox/), installed beside the gateway here
+# and never part of the gateway's wheel or production image.
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './sandbox[test]'
 	touch $(STAMP)
 
 $(WEB_STAMP): web/package-lock.json
@@ -28,10 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 types: $(STAMP)
-	$(BIN)/mypy gateway
+	$(BIN)/mypy gateway sandbox/vsee_sandbox
 
 unit: $(STAMP) $(WEB_STAMP)
 	$(BIN)/pytest
+	cd sandbox && ../$(BIN)/pytest
 
 schema: $(STAMP)
 	$(BIN)/vsee-gateway schema > schema.graphql

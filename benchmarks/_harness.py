@@ -141,8 +141,7 @@ def start_sandbox(children: Children, *, seed: int = 7, latency_ms: float = 0.0)
         [
             sys.executable,
             "-m",
-            "gateway",
-            "sandbox",
+            "vsee_sandbox",
             "--host",
             LOOPBACK,
             "--port",

@@ -28,7 +28,7 @@ PREFIX = "/vc/next/api_v3"
 HEADERS = {"X-AccountCode": "vclinic", "X-ApiToken": "demo-member-token"}
 SERVER = """
 import sys, uvicorn
-from gateway.sandbox import SandboxConfig, create_app
+from vsee_sandbox import SandboxConfig, create_app
 uvicorn.run(create_app(SandboxConfig(seed=7)), host="127.0.0.1", port=int(sys.argv[1]),
             log_level="warning", access_log=False)
 """

@@ -95,7 +95,7 @@ async def measure(call: Call, requests: int, concurrency: int) -> tuple[float, f
 
 async def visit_detail_body() -> tuple[bytes, str]:
     """The sandbox's GET /visits/{id} answer for a completed visit of the demo member."""
-    from gateway.sandbox import SandboxConfig, create_app
+    from vsee_sandbox import SandboxConfig, create_app
 
     headers = {"X-ApiToken": MEMBER.token, "X-AccountCode": MEMBER.account_code}
     transport = httpx.ASGITransport(app=create_app(SandboxConfig(seed=7)))

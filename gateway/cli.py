@@ -1,9 +1,10 @@
-"""The ``vsee-gateway`` command: serve the gateway, run the sandbox upstream, print the schema."""
+"""The ``vsee-gateway`` command: serve the gateway (on VSee or the sandbox), print the schema."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -29,11 +30,21 @@ def _free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+# The sandbox is its own distribution (it holds demo tokens and unauthenticated fault knobs,
+# so it never ships in the production wheel or image); this is how to get it.
+SANDBOX_MISSING = (
+    "vsee-gateway: --sandbox needs the vsee-sandbox package, which is not installed; "
+    "from a clone of the repository: pip install ./sandbox (make run does this)"
+)
+
+
 @contextlib.contextmanager
 def _sandbox_process(seed: int) -> Iterator[str]:
     """The sandbox in a child process on a free loopback port; yields its API base URL."""
+    if importlib.util.find_spec("vsee_sandbox") is None:
+        raise SystemExit(SANDBOX_MISSING)
     port = _free_port()
-    command = [sys.executable, "-m", "gateway", "sandbox", "--port", str(port), "--seed", str(seed)]
+    command = [sys.executable, "-m", "vsee_sandbox", "--port", str(port), "--seed", str(seed)]
     child = subprocess.Popen(command)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -129,41 +140,10 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def cmd_sandbox(args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from gateway.sandbox import SandboxConfig, create_app
-
-    config = SandboxConfig(
-        seed=args.seed,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        error_rate=args.error_rate,
-    )
-    print(f"VSee sandbox upstream on http://{args.host}:{args.port}{SANDBOX_PREFIX}", flush=True)
-    uvicorn.run(
-        create_app(config), host=args.host, port=args.port, log_level="warning", access_log=False
-    )
-
-
 def cmd_schema(args: argparse.Namespace) -> None:
     from gateway.schema import export_sdl
 
     sys.stdout.write(export_sdl())
-
-
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,15 +160,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--seed", type=int, default=7, help="sandbox data seed (with --sandbox)")
     serve.set_defaults(func=cmd_serve)
-
-    sandbox = sub.add_parser("sandbox", help="run the sandbox VSee upstream alone")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8900)
-    sandbox.add_argument("--latency-ms", type=_non_negative, default=0.0)
-    sandbox.add_argument("--jitter-ms", type=_non_negative, default=0.0)
-    sandbox.add_argument("--error-rate", type=_rate, default=0.0)
-    sandbox.add_argument("--seed", type=int, default=7)
-    sandbox.set_defaults(func=cmd_sandbox)
 
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=cmd_schema)

@@ -20,8 +20,8 @@ SUN_MEMBER = "sun-member-token"
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    from gateway.sandbox import SandboxConfig
-    from gateway.sandbox import create_app as create_sandbox
+    from vsee_sandbox import SandboxConfig
+    from vsee_sandbox import create_app as create_sandbox
 
     with ServerThread(create_sandbox(SandboxConfig(seed=7))) as server:
         handle = Sandbox(server.url)

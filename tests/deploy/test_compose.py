@@ -17,8 +17,9 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
+from vsee_sandbox._cli import build_parser as build_sandbox_parser
 
-from gateway.cli import SANDBOX_PREFIX, build_parser
+from gateway.cli import SANDBOX_PREFIX
 from gateway.observability._middleware import _REQUEST_ID
 from tests.deploy.support import COMPOSE, DEPLOY, NGINX_CONF, load_yaml, settings_from_env
 from tests.servers import Gateway, Sandbox, free_port
@@ -112,13 +113,12 @@ def test_gateway_runs_two_replicas_behind_the_load_balancer(
 
 def sandbox_args(services: dict[str, dict[str, Any]]) -> Any:
     entrypoint = services["sandbox"]["entrypoint"]
-    assert entrypoint[0] == "vsee-gateway"
-    return build_parser().parse_args(entrypoint[1:])
+    assert entrypoint[0] == "vsee-sandbox"
+    return build_sandbox_parser().parse_args(entrypoint[1:])
 
 
-def test_sandbox_runs_the_sandbox_subcommand(services: dict[str, dict[str, Any]]) -> None:
+def test_sandbox_runs_the_sandbox_command(services: dict[str, dict[str, Any]]) -> None:
     args = sandbox_args(services)
-    assert args.command == "sandbox"
     assert args.host == "0.0.0.0"
     assert args.port == 8900
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
-from gateway.sandbox import SandboxConfig, create_app
+from vsee_sandbox import SandboxConfig, create_app
 
 from .helpers import MEMBER, NOW, PREFIX
 

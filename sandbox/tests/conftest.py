@@ -8,7 +8,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.sandbox import SandboxConfig, create_app
+from vsee_sandbox import SandboxConfig, create_app
 
 from .helpers import NOW
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.sandbox._http import fold_pairs, parse_body
+from vsee_sandbox._http import fold_pairs, parse_body
 
 from .helpers import MEMBER, api, data, error
 

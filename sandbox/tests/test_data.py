@@ -8,9 +8,9 @@ from itertools import pairwise
 import httpx
 import pytest
 
-from gateway.sandbox import SandboxConfig, create_app
-from gateway.sandbox._data import derive_token, seed_state
-from gateway.sandbox._model import ACTIVE_STATUSES, UserType, VisitStatus, VisitType
+from vsee_sandbox import SandboxConfig, create_app
+from vsee_sandbox._data import derive_token, seed_state
+from vsee_sandbox._model import ACTIVE_STATUSES, UserType, VisitStatus, VisitType
 
 from .helpers import NOW
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.sandbox import SandboxConfig, create_app
+from vsee_sandbox import SandboxConfig, create_app
 
 from .helpers import MEMBER, NOW, PUBLIC, api, data, error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.sandbox._routing import Route, Router
+from vsee_sandbox._routing import Route, Router
 
 from .helpers import MEMBER, PUBLIC, api, data, error
 

@@ -1,0 +1,1 @@
+"""Tests of the sandbox upstream (vsee_sandbox)."""

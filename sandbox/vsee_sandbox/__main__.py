@@ -1,0 +1,5 @@
+"""``python -m vsee_sandbox``: the same as the ``vsee-sandbox`` command."""
+
+from ._cli import main
+
+main()
