@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
-from gateway.http import PersistedQueries, graphql_routes
+from gateway.http import CachingHeadersMiddleware, PersistedQueries, graphql_routes
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
     Metrics,
@@ -154,12 +154,14 @@ def create_app(
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     middleware = [
+        # Outermost, so every answer (even the 413s and 504s below) gets private caching headers.
+        Middleware(CachingHeadersMiddleware),
         Middleware(
             RequestContextMiddleware,
             deadline=settings.request_deadline,
             max_body_bytes=settings.max_body_bytes,
             tracer=tracer,
-        )
+        ),
     ]
     if settings.cors_origins:
         middleware.append(

@@ -10,12 +10,15 @@ from strawberry.schema.base import BaseSchema
 from gateway.settings import Settings
 
 from ._apq import PersistedQueries, PersistedQueryError
+from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import STATIC_PATH, WEB_DIR, GraphiQL
 from ._view import GraphQLView
 
 __all__ = [
+    "CREDENTIAL_HEADERS",
     "STATIC_PATH",
     "WEB_DIR",
+    "CachingHeadersMiddleware",
     "GraphQLView",
     "GraphiQL",
     "PersistedQueries",
