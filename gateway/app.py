@@ -56,6 +56,7 @@ def create_app(
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,
             max_cost=settings.max_cost,
+            max_page_size=settings.max_page_size,
         ),
         max_tokens=settings.max_tokens,
     )

@@ -24,7 +24,7 @@ from gateway.upstream import GatewayError
 
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
-from .limits import QueryLimits, limits_rule
+from .limits import CostLimit, QueryLimits, limits_rule
 from .mutations import Mutation
 from .queries import Query
 
@@ -90,7 +90,8 @@ def build_schema(
     limits: QueryLimits | None = None,
     max_tokens: int = 5000,
 ) -> strawberry.Schema:
-    rules: list[type[ASTValidationRule]] = [limits_rule(limits or QueryLimits())]
+    limits = limits or QueryLimits()
+    rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(rules),
@@ -99,6 +100,7 @@ def build_schema(
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         RequireOperationName,
+        lambda: CostLimit(limits=limits),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
