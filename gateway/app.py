@@ -16,7 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
-from gateway.http import CachingHeadersMiddleware, PersistedQueries, graphql_routes
+from gateway.http import (
+    CachingHeadersMiddleware,
+    ManifestError,
+    MemoryDocuments,
+    PersistedQueries,
+    RedisDocuments,
+    graphql_routes,
+    load_manifest,
+)
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
     Metrics,
@@ -24,8 +32,9 @@ from gateway.observability import (
     build_tracer,
     configure_logging,
 )
+from gateway.redis_policy import check_redis_policy
 from gateway.schema import QueryLimits, Services, build_schema
-from gateway.settings import Settings, load_settings
+from gateway.settings import Settings, SettingsError, load_settings
 from gateway.upstream import (
     CircuitBreaker,
     Limits,
@@ -60,6 +69,12 @@ def create_app(
         ),
         max_tokens=settings.max_tokens,
     )
+    trusted: dict[str, str] = {}
+    if settings.trusted_documents:
+        try:
+            trusted = load_manifest(settings.trusted_documents)
+        except ManifestError as exc:
+            raise SettingsError(f"invalid setting VSEE_TRUSTED_DOCUMENTS: {exc}") from None
     metrics = Metrics()
     tracer = build_tracer(span_exporter) if settings.otel or span_exporter is not None else None
 
@@ -86,18 +101,17 @@ def create_app(
         )
         availability_cache: AsyncCache
         idempotency_cache: AsyncCache
-        persisted_cache: AsyncCache
         caches: list[AsyncCache]
         if settings.cache_url:
             # One Redis, one connection pool: every store's keys start with its own namespace.
             shared = RedisCache(settings.cache_url, on_error=metrics.cache_error)
-            availability_cache = idempotency_cache = persisted_cache = shared
+            availability_cache = idempotency_cache = shared
             caches = [shared]
+            await check_redis_policy(settings.cache_url)
         else:
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
             idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
-            persisted_cache = MemoryCache(maxsize=10_000)
-            caches = [availability_cache, idempotency_cache, persisted_cache]
+            caches = [availability_cache, idempotency_cache]
         app.state.services = Services(
             client=client,
             availability=AvailabilityService(
@@ -107,8 +121,22 @@ def create_app(
             max_page_size=settings.max_page_size,
             observer=metrics,
         )
-        # Query documents, not caller data: shared by all callers (see PersistedQueries).
-        app.state.persisted = PersistedQueries(persisted_cache, ttl=settings.persisted_query_ttl)
+        # Query documents, not caller data: shared by all callers (see PersistedQueries), each
+        # store bounded by bytes; in Redis under their own namespace and budget.
+        app.state.persisted = PersistedQueries(
+            MemoryDocuments(settings.persisted_query_max_bytes, settings.persisted_query_ttl),
+            shared=RedisDocuments(
+                settings.cache_url,
+                max_bytes=settings.persisted_query_max_bytes,
+                ttl=settings.persisted_query_ttl,
+                on_error=metrics.cache_error,
+            )
+            if settings.cache_url
+            else None,
+            trusted=trusted,
+            trusted_only=settings.trusted_documents_only,
+            max_query_bytes=settings.max_query_bytes,
+        )
         app.state.client = client
         app.state.caches = caches
         try:
@@ -118,6 +146,7 @@ def create_app(
             await client.aclose()
             for each in app.state.caches:
                 await each.aclose()
+            await app.state.persisted.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

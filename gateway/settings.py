@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.vseepreview.com/vc/next/api_v3"
@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     persisted_query_ttl: float = Field(
         default=7 * 86_400, gt=0, description="Seconds an automatic persisted query is kept."
     )
+    max_query_bytes: int = Field(
+        default=32_768,
+        ge=256,
+        le=10 * 1_048_576,
+        description="Largest query text accepted (and so parsed, cached or persisted), in bytes.",
+    )
+    persisted_query_max_bytes: int = Field(
+        default=8 * 1_048_576,
+        ge=1024,
+        description="Byte budget of registered persisted queries (per process, and in Redis).",
+    )
+    trusted_documents: str | None = Field(
+        default=None,
+        description="Path of a trusted-documents manifest (Apollo or Relay persisted queries).",
+    )
+    trusted_documents_only: bool = Field(
+        default=False, description="Run only the operations in VSEE_TRUSTED_DOCUMENTS."
+    )
     web_dir: str | None = Field(
         default=None, description="Where GraphiQL's npm assets were installed (web/ by default)."
     )
@@ -85,6 +103,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
         return value or None
+
+    @model_validator(mode="after")
+    def _trusted_only_needs_a_manifest(self) -> Settings:
+        if self.trusted_documents_only and not self.trusted_documents:
+            raise ValueError("VSEE_TRUSTED_DOCUMENTS_ONLY needs VSEE_TRUSTED_DOCUMENTS (a path)")
+        return self
 
     @field_validator("api_url")
     @classmethod

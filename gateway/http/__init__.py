@@ -9,7 +9,15 @@ from strawberry.schema.base import BaseSchema
 
 from gateway.settings import Settings
 
-from ._apq import PersistedQueries, PersistedQueryError
+from ._apq import (
+    ManifestError,
+    MemoryDocuments,
+    PersistedQueries,
+    PersistedQueryError,
+    RedisDocuments,
+    document_hash,
+    load_manifest,
+)
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import STATIC_PATH, WEB_DIR, GraphiQL
 from ._view import GraphQLView
@@ -21,9 +29,14 @@ __all__ = [
     "CachingHeadersMiddleware",
     "GraphQLView",
     "GraphiQL",
+    "ManifestError",
+    "MemoryDocuments",
     "PersistedQueries",
     "PersistedQueryError",
+    "RedisDocuments",
+    "document_hash",
     "graphql_routes",
+    "load_manifest",
 ]
 
 

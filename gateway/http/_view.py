@@ -134,16 +134,23 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         except RequestProblem as problem:
             return self._problem(problem, media_type)
 
-    async def _persisted_query(self, request: Request, params: Mapping[str, Any]) -> str:
-        """The query text, looked up by hash for automatic persisted queries."""
+    async def _persisted_query(self, request: Request, params: dict[str, Any]) -> str:
+        """The query text, looked up by hash for persisted queries (APQ, trusted documents).
+
+        A hash to register is kept in ``params`` and registered only after the document has
+        parsed, validated and passed the limits (see ``_run``).
+        """
         query: str | None = params["query"]
         # Built in the app's lifespan, beside the other shared services.
         persisted: PersistedQueries | None = getattr(request.app.state, "persisted", None)
         if persisted is not None:
             try:
-                query = await persisted.resolve(query, params["extensions"])
+                resolved = await persisted.resolve(query, params["extensions"])
             except PersistedQueryError as exc:
                 raise RequestProblem(exc.status, exc.message, exc.code) from None
+            query = resolved.query
+            params["register"] = resolved.register
+            params["trusted"] = resolved.trusted
         if query is None:
             raise RequestProblem(400, "The request has no `query`.")
         return query
@@ -295,6 +302,12 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         except MissingQueryError:
             raise RequestProblem(400, "The request has no `query`.") from None
 
+        digest = params.get("register")
+        if digest and not _is_request_error(result):
+            # It parsed, validated, passed the limits and ran: worth remembering by its hash.
+            persisted: PersistedQueries | None = getattr(request.app.state, "persisted", None)
+            if persisted is not None:
+                await persisted.register(digest, params["query"])
         body = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, body)
