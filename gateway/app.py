@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.http import (
+    BoundedH11Protocol,
     CachingHeadersMiddleware,
     ManifestError,
     MemoryDocuments,
@@ -24,6 +25,7 @@ from gateway.http import (
     RedisDocuments,
     graphql_routes,
     load_manifest,
+    operation_names,
 )
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
@@ -76,6 +78,7 @@ def create_app(
         except ManifestError as exc:
             raise SettingsError(f"invalid setting VSEE_TRUSTED_DOCUMENTS: {exc}") from None
     metrics = Metrics()
+    metrics.reserve_operations(operation_names(trusted.values()))
     tracer = build_tracer(span_exporter) if settings.otel or span_exporter is not None else None
 
     @contextlib.asynccontextmanager
@@ -190,6 +193,7 @@ def create_app(
             RequestContextMiddleware,
             deadline=settings.request_deadline,
             max_body_bytes=settings.max_body_bytes,
+            body_timeout=settings.body_timeout,
             tracer=tracer,
         ),
     ]
@@ -223,4 +227,5 @@ def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (multi-worker): settings from ``VSEE_*`` only."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    BoundedH11Protocol.header_timeout = settings.header_timeout
     return create_app(settings)

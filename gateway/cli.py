@@ -59,6 +59,7 @@ def _sandbox_process(seed: int) -> Iterator[str]:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
+    from gateway.http import BoundedH11Protocol
     from gateway.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
@@ -90,11 +91,14 @@ def _serve(settings: Settings) -> None:
             log_level=settings.log_level,
             log_config=None,
             timeout_graceful_shutdown=20,
+            # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris).
+            http=BoundedH11Protocol,
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
 
+    BoundedH11Protocol.header_timeout = settings.header_timeout
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -102,6 +106,7 @@ def _serve(settings: Settings) -> None:
         log_level=settings.log_level,
         log_config=None,
         timeout_graceful_shutdown=20,
+        http=BoundedH11Protocol,
     )
 
 

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     max_batch_size: int = Field(default=10, ge=1, le=100)
+    header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client may take to send its headers."
+    )
+    body_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client may take to send its body."
+    )
     persisted_query_ttl: float = Field(
         default=7 * 86_400, gt=0, description="Seconds an automatic persisted query is kept."
     )

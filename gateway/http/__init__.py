@@ -17,15 +17,18 @@ from ._apq import (
     RedisDocuments,
     document_hash,
     load_manifest,
+    operation_names,
 )
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import STATIC_PATH, WEB_DIR, GraphiQL
+from ._server import BoundedH11Protocol
 from ._view import GraphQLView
 
 __all__ = [
     "CREDENTIAL_HEADERS",
     "STATIC_PATH",
     "WEB_DIR",
+    "BoundedH11Protocol",
     "CachingHeadersMiddleware",
     "GraphQLView",
     "GraphiQL",
@@ -37,6 +40,7 @@ __all__ = [
     "document_hash",
     "graphql_routes",
     "load_manifest",
+    "operation_names",
 ]
 
 

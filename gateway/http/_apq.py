@@ -17,11 +17,12 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -327,3 +328,19 @@ def load_manifest(path: str | Path) -> dict[str, str]:
             raise ManifestError(f"manifest entry {digest[:12]}… does not hash to its id")
         documents[digest] = body
     return documents
+
+
+def operation_names(documents: Iterable[str]) -> set[str]:
+    """The operation names the documents define (for metric labels)."""
+    names: set[str] = set()
+    for document in documents:
+        try:
+            parsed = parse(document)
+        except GraphQLError:
+            continue
+        names.update(
+            definition.name.value
+            for definition in parsed.definitions
+            if isinstance(definition, OperationDefinitionNode) and definition.name is not None
+        )
+    return names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,12 +22,15 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from gateway.schema import GatewayContext, Services
+from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials
 
 from ._apq import PersistedQueries, PersistedQueryError
+from ._caching import CREDENTIAL_HEADERS
 from ._graphiql import GraphiQL
 from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
 
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # Subscriptions would need a streaming transport, which this endpoint does not offer.
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -110,6 +114,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                     "METHOD_NOT_ALLOWED",
                     {"Allow": "GET, POST"},
                 )
+            _check_credential_headers(request)
             accept = request.headers.get("accept")
             if (
                 self.graphiql is not None
@@ -270,6 +275,9 @@ class GraphQLView(GraphQL[GatewayContext, None]):
 
         Refusals before execution are raised as ``RequestProblem``.
         """
+        problem = input_problem(params["variables"])
+        if problem is not None:
+            raise self._request_error(problem, "BAD_USER_INPUT", media_type)
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
         is_get = request.method == "GET"
@@ -334,6 +342,19 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             media_type=f"{media_type}; charset=utf-8",
             headers={"Vary": "Accept", **problem.headers},
         )
+
+
+def _check_credential_headers(request: Request) -> None:
+    """Credentials are printable ASCII: anything else could never be sent on to VSee."""
+    for name in CREDENTIAL_HEADERS:
+        value = request.headers.get(name)
+        if value is not None and not _PRINTABLE.fullmatch(value):
+            # The value itself is never echoed: it may be a (mangled) secret.
+            raise RequestProblem(
+                400,
+                f"The {name} header must be printable ASCII (no control or non-ASCII bytes).",
+                "UNAUTHENTICATED",
+            )
 
 
 def _problem_body(problem: RequestProblem) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from gateway.upstream import GatewayError
 
@@ -61,8 +62,14 @@ class GatewaySchema(strawberry.Schema):
         observer = getattr(getattr(context_value, "services", None), "observer", None)
         if observer is not None:
             outcome = "ok" if not result.errors else "partial" if result.data else "error"
-            name = operation_name or _operation_name(query)
-            observer.operation(name, outcome, time.perf_counter() - started)
+            # Only a document that parsed and validated names a real operation; whatever a
+            # caller writes in one that did not must never become a metric label.
+            validated = not isinstance(result, PreExecutionError)
+            name = (operation_name or _operation_name(query)) if validated else "invalid"
+            credentialed = getattr(context_value, "credentials", None) is not None
+            observer.operation(
+                name, outcome, time.perf_counter() - started, credentialed=credentialed
+            )
         return result
 
     def process_errors(

@@ -15,7 +15,9 @@ from gateway.upstream import Credentials, MissingCredentials, UpstreamClient
 class OperationObserver(Protocol):
     """Told about every executed operation (for metrics); must not raise."""
 
-    def operation(self, name: str | None, outcome: str, seconds: float) -> None: ...
+    def operation(
+        self, name: str | None, outcome: str, seconds: float, *, credentialed: bool = True
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

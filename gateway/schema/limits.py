@@ -12,13 +12,16 @@ cost depends on page sizes, so it runs after the variables are coerced, with the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     ExecutionResult,
     FieldNode,
+    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -28,10 +31,14 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    ValueNode,
+    VariableDefinitionNode,
     VariableNode,
     get_operation_ast,
 )
@@ -247,6 +254,20 @@ def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
             for error in _errors(measured, limits, node, cost=False):
                 context.report_error(error)
 
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            self._literal(node.value, node)
+
+        def enter_variable_definition(self, node: VariableDefinitionNode, *_: object) -> None:
+            if node.default_value is not None:
+                self._literal(node.default_value, node)
+
+        def _literal(self, value: ValueNode, node: Any) -> None:
+            problem = literal_problem(value)
+            if problem is not None:
+                self.context.report_error(
+                    GraphQLError(problem, node, extensions={"code": "BAD_USER_INPUT"})
+                )
+
     return QueryLimitsRule
 
 
@@ -301,3 +322,56 @@ class CostLimit(SchemaExtension):
                     if errors:
                         context.result = ExecutionResult(data=None, errors=errors)
         yield
+
+
+# Bounds on the values a caller passes (variables and literals), for the `JSON` scalar above all,
+# which takes any value: numbers VSee and JavaScript clients can hold exactly, and a nesting
+# depth that no real input needs and that recursive code downstream can always handle.
+MAX_INPUT_DEPTH = 32
+MAX_SAFE_INTEGER = 2**53 - 1
+_MAX_INT64 = 2**63 - 1
+_MAX_INT_DIGITS = 19  # checked before int(): Python refuses to convert over 4300 digits
+
+
+def input_problem(value: object) -> str | None:
+    """Why a decoded variable value is out of bounds, or None; iterative, linear in its size."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_INPUT_DEPTH:
+            return f"Input values may be nested at most {MAX_INPUT_DEPTH} levels deep."
+        if isinstance(item, bool) or item is None or isinstance(item, str):
+            continue
+        if isinstance(item, int):
+            if abs(item) > _MAX_INT64:
+                return "Integers in input values must fit in 64 bits."
+        elif isinstance(item, float):
+            if not math.isfinite(item) or abs(item) > MAX_SAFE_INTEGER:
+                return f"Numbers in input values must be at most {MAX_SAFE_INTEGER} in size."
+        elif isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def literal_problem(value: ValueNode) -> str | None:
+    """Like ``input_problem``, for a value written in the query text."""
+    stack: list[tuple[ValueNode, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_INPUT_DEPTH:
+            return f"Input values may be nested at most {MAX_INPUT_DEPTH} levels deep."
+        if isinstance(node, IntValueNode):
+            digits = node.value.lstrip("-")
+            if len(digits) > _MAX_INT_DIGITS or abs(int(node.value)) > _MAX_INT64:
+                return "Integers in input values must fit in 64 bits."
+        elif isinstance(node, FloatValueNode):
+            number = float(node.value)
+            if not math.isfinite(number) or abs(number) > MAX_SAFE_INTEGER:
+                return f"Numbers in input values must be at most {MAX_SAFE_INTEGER} in size."
+        elif isinstance(node, ObjectValueNode):
+            stack.extend((child.value, depth + 1) for child in node.fields)
+        elif isinstance(node, ListValueNode):
+            stack.extend((child, depth + 1) for child in node.values)
+    return None

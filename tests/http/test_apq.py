@@ -121,7 +121,8 @@ async def test_redis_documents_have_their_own_namespace_and_byte_budget(
         raw = redis.Redis(port=redis_server.port)
         try:
             keys = {key.decode() for key in raw.keys("*")}
-            assert keys and all(key.startswith(REDIS_PREFIX) for key in keys)
+            assert keys
+            assert all(key.startswith(REDIS_PREFIX) for key in keys)
             docs = raw.hgetall(f"{REDIS_PREFIX}{{docs}}:docs")
             assert sum(len(body) for body in docs.values()) <= 20_000
             assert int(raw.get(f"{REDIS_PREFIX}{{docs}}:bytes") or 0) == sum(
