@@ -973,6 +973,8 @@ def run_scenario(
 
     env = dict(scenario.env)
     env.setdefault("VSEE_LOG_LEVEL", args.gateway_log_level)
+    # The benchmark measures the gateway's own capacity; per-caller rate limits would cap it.
+    env.setdefault("VSEE_RATE_LIMIT", "false")
     if args.transport:
         env["VSEE_UPSTREAM_TRANSPORT"] = args.transport
     profile_to = None

@@ -34,6 +34,7 @@ from gateway.observability import (
     build_tracer,
     configure_logging,
 )
+from gateway.ratelimit import RateLimiter
 from gateway.redis_policy import check_redis_policy
 from gateway.schema import QueryLimits, Services, build_schema
 from gateway.settings import Settings, SettingsError, load_settings
@@ -140,6 +141,19 @@ def create_app(
             trusted_only=settings.trusted_documents_only,
             max_query_bytes=settings.max_query_bytes,
         )
+        app.state.rate_limiter = (
+            RateLimiter(
+                caller_rate=settings.rate_limit_per_second,
+                caller_burst=settings.rate_limit_burst,
+                account_rate=settings.rate_limit_account_per_second,
+                account_burst=settings.rate_limit_account_burst,
+                redis_url=settings.cache_url,
+                on_limited=metrics.rate_limit_refused,
+                on_fallback=metrics.rate_limit_fallback,
+            )
+            if settings.rate_limit
+            else None
+        )
         app.state.client = client
         app.state.caches = caches
         try:
@@ -150,6 +164,8 @@ def create_app(
             for each in app.state.caches:
                 await each.aclose()
             await app.state.persisted.aclose()
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -212,8 +228,11 @@ def create_app(
                     "Authorization",
                     "Idempotency-Key",
                     "X-Request-ID",
+                    # Apollo Client's client awareness.
+                    "apollographql-client-name",
+                    "apollographql-client-version",
                 ],
-                expose_headers=["X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
                 max_age=600,
             )
         )

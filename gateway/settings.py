@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     trusted_documents_only: bool = Field(
         default=False, description="Run only the operations in VSEE_TRUSTED_DOCUMENTS."
     )
+    # Per-caller rate limits, in VSee calls (a request counts its cost estimate, at least 1).
+    rate_limit: bool = Field(default=True, description="Token buckets per caller and account.")
+    rate_limit_per_second: float = Field(
+        default=200.0, gt=0, description="VSee calls per second one credential scope may cause."
+    )
+    rate_limit_burst: float = Field(
+        default=5000.0, ge=1, description="Calls one credential scope may cause in a burst."
+    )
+    rate_limit_account_per_second: float = Field(
+        default=1000.0, gt=0, description="VSee calls per second one account may cause."
+    )
+    rate_limit_account_burst: float = Field(
+        default=20000.0, ge=1, description="Calls one account may cause in a burst."
+    )
     web_dir: str | None = Field(
         default=None, description="Where GraphiQL's npm assets were installed (web/ by default)."
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from gateway.ratelimit import RateLimiter
 from gateway.schema import GatewayContext, Services
 from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials
@@ -82,12 +84,23 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             # Resolvers raise UNAUTHENTICATED when they need VSee; nothing is called upstream.
             credentials = None
         services: Services = request.app.state.services
+        admit: Callable[[int], Awaitable[float]] | None = None
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            client = request.client.host if request.client else None
+            buckets = limiter.buckets(
+                credentials.scope if credentials else None,
+                credentials.account_code if credentials else None,
+                client,
+            )
+            admit = functools.partial(limiter.admit, buckets)
         return GatewayContext(
             services=services,
             credentials=credentials,
             request=request,
             response=response,
             idempotency_key=request.headers.get("idempotency-key"),
+            admit=admit,
         )
 
     def encode_json(self, data: object) -> bytes:

@@ -79,6 +79,17 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self.rate_limited = Counter(
+            "gateway_rate_limited",
+            "Requests refused with RATE_LIMITED, by caller kind (caller, anon).",
+            ["caller"],
+            registry=self.registry,
+        )
+        self.rate_limit_fallbacks = Counter(
+            "gateway_rate_limit_fallbacks",
+            "Rate-limit checks served by this replica's own buckets because Redis failed.",
+            registry=self.registry,
+        )
         self._operations: set[str] = set()
         self._reserved: set[str] = set()
 
@@ -102,6 +113,12 @@ class Metrics:
 
     def cache_lookup(self, cache: str, result: str) -> None:
         self.cache_lookups.labels(cache, result).inc()
+
+    def rate_limit_refused(self, caller: str) -> None:
+        self.rate_limited.labels(caller).inc()
+
+    def rate_limit_fallback(self) -> None:
+        self.rate_limit_fallbacks.inc()
 
     def cache_error(self, operation: str) -> None:
         self.cache_errors.labels(operation).inc()

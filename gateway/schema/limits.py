@@ -13,7 +13,7 @@ cost depends on page sizes, so it runs after the variables are coerced, with the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,7 +304,7 @@ class CostLimit(SchemaExtension):
     def __init__(self, *, limits: QueryLimits) -> None:
         self.limits = limits
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None and context.result is None:
@@ -319,9 +319,33 @@ class CostLimit(SchemaExtension):
                         schema, document, operation, coerced.coerced, self.limits.max_page_size
                     )
                     errors = list(_errors(measured, self.limits, operation, cost=True))
+                    if not errors:
+                        errors = await _rate_limit(context.context, measured.cost, operation)
                     if errors:
                         context.result = ExecutionResult(data=None, errors=errors)
         yield
+
+
+async def _rate_limit(request_context: Any, cost: int, node: Any) -> list[GraphQLError]:
+    """Take the request's cost from its caller's buckets; a RATE_LIMITED error if they are dry."""
+    admit = getattr(request_context, "admit", None)
+    if admit is None:
+        return []
+    wait: float = await admit(cost)
+    if wait <= 0:
+        return []
+    seconds = max(1, math.ceil(wait))
+    response = getattr(request_context, "response", None)
+    if response is not None:
+        response.status_code = 429
+        response.headers["Retry-After"] = str(seconds)
+    return [
+        GraphQLError(
+            f"Too many requests for these credentials; retry in {seconds} s.",
+            node,
+            extensions={"code": "RATE_LIMITED", "retryAfter": seconds},
+        )
+    ]
 
 
 # Bounds on the values a caller passes (variables and literals), for the `JSON` scalar above all,

@@ -113,6 +113,7 @@ async def test_queries_over_the_byte_limit_are_413(make_client: MakeClient) -> N
 async def test_redis_documents_have_their_own_namespace_and_byte_budget(
     redis_server: RedisServer,
 ) -> None:
+    redis_server.flush()
     store = RedisDocuments(redis_server.url, max_bytes=20_000, ttl=3600)
     try:
         for i in range(100):
