@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import httpx
 
@@ -157,6 +158,24 @@ def cmd_schema(args: argparse.Namespace) -> None:
     sys.stdout.write(export_sdl())
 
 
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from gateway.http import ManifestError, manifest_text
+
+    try:
+        text = manifest_text(args.operations)
+    except ManifestError as exc:
+        raise SystemExit(f"vsee-gateway: {exc}") from None
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    output = Path(args.output)
+    if args.check:
+        if not output.is_file() or output.read_text(encoding="utf-8") != text:
+            raise SystemExit(f"vsee-gateway: {output} is out of date; run without --check")
+        return
+    output.write_text(text, encoding="utf-8")
+
+
 def _rate(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
@@ -197,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=cmd_schema)
+
+    manifest = sub.add_parser(
+        "manifest", help="build the trusted-documents manifest from operations/*.graphql"
+    )
+    manifest.add_argument("--operations", default="operations", help="folder of .graphql files")
+    manifest.add_argument("--output", help="manifest file to write (default: print it)")
+    manifest.add_argument(
+        "--check", action="store_true", help="fail if --output is not what would be written"
+    )
+    manifest.set_defaults(func=cmd_manifest)
     return parser
 
 

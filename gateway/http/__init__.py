@@ -15,8 +15,10 @@ from ._apq import (
     PersistedQueries,
     PersistedQueryError,
     RedisDocuments,
+    build_manifest,
     document_hash,
     load_manifest,
+    manifest_text,
     operation_names,
 )
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
@@ -37,9 +39,11 @@ __all__ = [
     "PersistedQueries",
     "PersistedQueryError",
     "RedisDocuments",
+    "build_manifest",
     "document_hash",
     "graphql_routes",
     "load_manifest",
+    "manifest_text",
     "operation_names",
 ]
 

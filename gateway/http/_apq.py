@@ -344,3 +344,36 @@ def operation_names(documents: Iterable[str]) -> set[str]:
             if isinstance(definition, OperationDefinitionNode) and definition.name is not None
         )
     return names
+
+
+def build_manifest(directory: str | Path) -> dict[str, object]:
+    """An Apollo persisted-query manifest of every ``*.graphql`` file in ``directory``.
+
+    One operation per file, named as the file; the file's text, byte for byte, is the body
+    whose sha256 is its id (what clients send as ``sha256Hash``).
+    """
+    operations: list[dict[str, str]] = []
+    for path in sorted(Path(directory).glob("*.graphql")):
+        body = path.read_text(encoding="utf-8")
+        parsed = parse(body)
+        definitions = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+        name = definitions[0].name if len(definitions) == 1 else None
+        if name is None:
+            raise ManifestError(f"{path.name} must hold exactly one named operation")
+        if name.value != path.stem:
+            raise ManifestError(f"{path.name} defines {name.value}, not {path.stem}")
+        definition = definitions[0]
+        operations.append(
+            {
+                "id": document_hash(body),
+                "name": path.stem,
+                "type": definition.operation.value,
+                "body": body,
+            }
+        )
+    return {"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations}
+
+
+def manifest_text(directory: str | Path) -> str:
+    """``build_manifest`` as the JSON file kept beside the operations (stable, diff-friendly)."""
+    return json.dumps(build_manifest(directory), indent=2) + "\n"
