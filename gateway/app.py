@@ -1,4 +1,8 @@
-"""The ASGI application: GraphQL at /graphql, health, readiness, metrics, and shared services."""
+"""The ASGI application: GraphQL at /graphql, health, readiness, and shared services.
+
+Prometheus metrics are served by a separate listener on ``VSEE_METRICS_PORT``, started in the
+lifespan, never on the public port.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from gateway.http import (
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
     Metrics,
+    MetricsListener,
     RequestContextMiddleware,
     build_tracer,
     configure_logging,
@@ -156,9 +161,21 @@ def create_app(
         )
         app.state.client = client
         app.state.caches = caches
+        listener: MetricsListener | None = None
+        if settings.metrics:
+            listener = MetricsListener(
+                metrics.render,
+                metrics.content_type,
+                settings.metrics_host or settings.gateway_host,
+                settings.metrics_port,
+            )
+            await listener.start()
+            app.state.metrics_port = listener.port
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.aclose()
             # Runs after uvicorn has drained in-flight requests on SIGTERM.
             await client.aclose()
             for each in app.state.caches:
@@ -192,16 +209,11 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
-    async def metrics_endpoint(request: Request) -> Response:
-        return Response(metrics.render(), media_type=metrics.content_type)
-
     routes: list[Any] = [
         *graphql_routes(schema, settings),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    if settings.metrics:
-        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     middleware = [
         # Outermost, so every answer (even the 413s and 504s below) gets private caching headers.
         Middleware(CachingHeadersMiddleware),

@@ -114,6 +114,15 @@ class Settings(BaseSettings):
     # Observability.
     log_format: Literal["json", "text"] = "json"
     metrics: bool = True
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of the separate /metrics listener (0: any free port).",
+    )
+    metrics_host: str | None = Field(
+        default=None, description="Address of the /metrics listener (VSEE_GATEWAY_HOST if unset)."
+    )
     otel: bool = Field(default=False, description="Export OpenTelemetry traces (OTLP).")
 
     @field_validator("cache_url")
