@@ -34,7 +34,7 @@ def test_readiness_fails_when_the_upstream_is_gone(sandbox: Sandbox) -> None:
 
 def test_metrics_count_operations_and_upstream_calls(gateway: Gateway, upstream: Sandbox) -> None:
     gateway.query("query MobileHome { currentVisit { id } }", token=MEMBER)
-    text = gateway.http.get(f"{gateway.url}/metrics").text
+    text = gateway.metrics()
     assert 'gateway_graphql_requests_total{operation="MobileHome",outcome="ok"}' in text
     assert 'gateway_upstream_calls_total{endpoint="GET /visits/current",outcome="200"}' in text
     assert MEMBER not in text
