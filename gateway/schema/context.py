@@ -42,8 +42,8 @@ class GatewayContext:
     provider_futures: dict[tuple[str | None, str, bool], asyncio.Future[Any]] = field(
         default_factory=dict, repr=False
     )
-    # Per field node: whether a provider selection needs more than a room's provider list.
-    selection_memo: dict[int, bool] = field(default_factory=dict, repr=False)
+    # Per field (path without list indexes): the VSee keys its selection needs (_sources.py).
+    source_memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     _loaders: RequestLoaders | None = field(default=None, repr=False)
     _writes: RequestWrites | None = field(default=None, repr=False)
 
