@@ -1,8 +1,9 @@
 """Root mutation fields: intake, walk-in, e-consult, appointment, update and close.
 
 Every mutation validates its input before calling VSee (bad input costs no upstream call and
-comes back as ``userErrors``), makes exactly one upstream call, and is never retried: a retry could
-book twice. An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
+comes back as ``userErrors``), makes exactly one upstream write, and is never retried: a retry
+could book twice. Its payload reads the object back only for selected fields VSee's answer lacks.
+Payloads are nullable, so a refused or failed mutation never takes its neighbours' data along. An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
 """
 
 from __future__ import annotations
@@ -144,6 +145,8 @@ def _intake_body(
     body: dict[str, Any] = {}
 
     def put(key: str, value: Any, given: Any) -> None:
+        if given == "":
+            given = None  # an empty string says what a null says
         if given is UNSET or (given is None and not update):
             return
         body[key] = "" if given is None or value is None else value
