@@ -3,7 +3,8 @@
 Every mutation validates its input before calling VSee (bad input costs no upstream call and
 comes back as ``userErrors``), makes exactly one upstream write, and is never retried: a retry
 could book twice. Its payload reads the object back only for selected fields VSee's answer lacks.
-Payloads are nullable, so a refused or failed mutation never takes its neighbours' data along. An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
+Payloads are nullable, so a refused or failed mutation never takes its neighbours' data along.
+An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
 """
 
 from __future__ import annotations

@@ -174,7 +174,10 @@ class Query:
             total_count=total,
         )
 
-    @strawberry.field(description="The caller's visit in progress, or null.")
+    @strawberry.field(
+        description="The caller's visit in progress, or null (GET /visits/current; the shape of "
+        'its answer, and of "none", are inferred: VSee\'s docs show no example).'
+    )
     async def current_visit(self, info: Info) -> Visit | None:
         raw = await info.context.loaders.current_visit()
         # Inferred: GET /visits/current answers the detail shape (VSee's docs show no example).

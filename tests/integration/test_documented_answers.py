@@ -48,7 +48,10 @@ def next_slot(gateway: Gateway) -> dict[str, Any]:
 
 # -- list rows ------------------------------------------------------------------------------------
 
-ROW_FIELDS = "id status start end providerId memberId invoiceId provider { id firstName } member { id firstName dob }"
+ROW_FIELDS = (
+    "id status start end providerId memberId invoiceId"
+    " provider { id firstName } member { id firstName dob }"
+)
 
 
 def test_a_page_asking_only_row_fields_is_one_call(gateway: Gateway, upstream: Sandbox) -> None:
@@ -193,8 +196,9 @@ def test_update_intake_clears_fields_explicitly(gateway: Gateway, fresh: Sandbox
     fresh.clear_log()
     updated = ok(
         gateway.query(
-            """mutation($id: ID!, $input: IntakeInput!) { updateIntake(id: $id, input: $input) {
-                 intakeId userErrors { code } intake { attachments { id } phone reasonForVisit } } }""",
+            """mutation($id: ID!, $input: IntakeInput!) {
+                 updateIntake(id: $id, input: $input) { intakeId userErrors { code }
+                   intake { attachments { id } phone reasonForVisit } } }""",
             {"id": created["intakeId"], "input": {"attachmentIds": [], "phone": None}},
             token=MEMBER,
         )
@@ -202,7 +206,7 @@ def test_update_intake_clears_fields_explicitly(gateway: Gateway, fresh: Sandbox
     assert updated["userErrors"] == []
     assert updated["intakeId"] == created["intakeId"]
     assert updated["intake"] == {"attachments": [], "phone": None, "reasonForVisit": "x"}
-    post = [e for e in fresh.log()["entries"] if e["method"] == "POST"][0]
+    post = next(e for e in fresh.log()["entries"] if e["method"] == "POST")
     assert post["body"] == {"attachments": "", "phone": ""}  # untouched fields not sent
     assert fresh.counts() == {"POST /intakes/{id}": 1, "GET /intakes/{id}": 1}
 
@@ -258,7 +262,8 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
 def test_update_appointment_reports_the_visit_it_changed(gateway: Gateway, fresh: Sandbox) -> None:
     upcoming = ok(
         gateway.query(
-            "{ visits(first: 50, filter: {status: SCHEDULED, type: APPOINTMENT}) { nodes { id providerId } } }",
+            """{ visits(first: 50, filter: {status: SCHEDULED, type: APPOINTMENT}) {
+                 nodes { id providerId } } }""",
             token=PROVIDER,
         )
     )["visits"]["nodes"]
