@@ -157,6 +157,8 @@ def _intake_body(
         check.text(data.reason_for_visit or None, f"{prefix}.reasonForVisit"),
         data.reason_for_visit,
     )
+    if data.type is None and update:
+        check.add(f"{prefix}.type", "an intake's type can be changed, not cleared")
     put("type", data.type.value if data.type else None, data.type)
     provider = check.id("provider id", data.provider_id or None, f"{prefix}.providerId")
     put("provider_id", int(provider) if provider.isdigit() else provider, data.provider_id)

@@ -376,7 +376,8 @@ class Store:
             # VSee answers with the spelling the client used (the seed's curl sends `provider`).
             intake.echo_provider = provider_key == "provider"
         if "type" in body:
-            intake.type = str(body.integer("type", minimum=1, maximum=2))
+            kind = body.integer("type", minimum=1, maximum=2)
+            intake.type = None if kind is None else str(kind)
         if "room_code" in body:
             code = body.text("room_code")
             intake.room_code = self._room_ref(account, code).code if code else None
