@@ -381,3 +381,18 @@ def test_every_documented_visit_key_is_reachable(gateway: Gateway, upstream: San
     assert visit["callLog"]["sourceIds"]
     assert (visit["pendingActions"], visit["notifyList"]) == ([], [])
     assert upstream.counts() == {"GET /visits/current": 1}
+
+
+def test_fragments_and_aliases_are_judged_per_field(gateway: Gateway, upstream: Sandbox) -> None:
+    # The same list twice under aliases: only the one whose selection (through a named and an
+    # inline fragment) needs a key the rows lack reads details, and the two share them.
+    query = """{
+      rows: visits(first: 3) { nodes { id status } }
+      full: visits(first: 3) { nodes { ...Where } }
+      again: visits(first: 3) { edges { node { ... on Visit { intakeId } } } } }
+    fragment Where on Visit { id room { code } }"""
+    data = ok(gateway.query(query, token=PROVIDER))
+    assert all(n["room"]["code"] for n in data["full"]["nodes"])
+    assert all(e["node"]["intakeId"] for e in data["again"]["edges"])
+    assert [n["id"] for n in data["rows"]["nodes"]] == [n["id"] for n in data["full"]["nodes"]]
+    assert upstream.counts() == {"GET /visits": 3, "GET /visits/{id}": 3}
