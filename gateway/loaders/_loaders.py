@@ -98,13 +98,6 @@ class RequestLoaders:
     async def complete_room(self, partial: Raw, code: str) -> Raw:
         return merge(partial, await self.room.load(code))
 
-    def forget_visit(self, visit_id: str) -> None:
-        """After a write to the visit: a later read in this request must ask VSee again."""
-        self.visit.clear(visit_id)
-
-    def forget_intake(self, intake_id: str) -> None:
-        self.intake.clear(intake_id)
-
     async def rooms(self) -> list[Raw]:
         """The account's rooms, fetched at most once per request."""
         if self._rooms is None:
