@@ -8,7 +8,7 @@ duration, custom fields' JSON types, clearing intake fields, and input enums.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -396,3 +396,32 @@ def test_fragments_and_aliases_are_judged_per_field(gateway: Gateway, upstream: 
     assert all(e["node"]["intakeId"] for e in data["again"]["edges"])
     assert [n["id"] for n in data["rows"]["nodes"]] == [n["id"] for n in data["full"]["nodes"]]
     assert upstream.counts() == {"GET /visits": 3, "GET /visits/{id}": 3}
+
+
+def test_a_failed_read_back_keeps_the_write_outcome(
+    make_gateway: Callable[..., Gateway], fresh: Sandbox
+) -> None:
+    # The walk-in is made; reading its room back fails. The caller still learns the visit's id.
+    gateway = make_gateway(upstream_retries=0)
+    provider_id = ok(
+        gateway.query('{ room(code: "vclinicroom") { providers { id } } }', token=MEMBER)
+    )["room"]["providers"][0]["id"]
+    intake_id = ok(
+        gateway.query(CREATE_INTAKE % "id", {"input": {"reasonForVisit": "now"}}, token=MEMBER)
+    )["createIntake"]["intakeId"]
+    fresh.faults(fail={"GET /visits/{id}": 503})
+    fresh.clear_log()
+    body = gateway.query(
+        """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+             visitId userErrors { code } visit { id room { code } } } }""",
+        {"input": {"providerId": provider_id, "intakeId": intake_id, "roomCode": "vclinicroom"}},
+        token=MEMBER,
+    )
+    payload = body["data"]["addWalkin"]
+    assert payload["visitId"]
+    assert payload["userErrors"] == []
+    assert payload["visit"] is None
+    [error] = body["errors"]
+    assert error["path"] == ["addWalkin", "visit"]
+    assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
+    assert fresh.counts() == {"POST /visits/add_walkin": 1, "GET /visits/{id}": 1}
