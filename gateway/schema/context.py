@@ -45,8 +45,8 @@ class GatewayContext:
     provider_futures: dict[tuple[str | None, str, bool], asyncio.Future[Any]] = field(
         default_factory=dict, repr=False
     )
-    # Per field node: whether a provider selection needs more than a room's provider list.
-    selection_memo: dict[int, bool] = field(default_factory=dict, repr=False)
+    # Per field (path without list indexes): the VSee keys its selection needs (_sources.py).
+    source_memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     # Rate limiting: takes the request's cost from its caller's buckets; returns the seconds
     # to wait (0 = admitted). Set by the HTTP layer; None runs unlimited.
     admit: Callable[[int], Awaitable[float]] | None = field(default=None, repr=False)

@@ -68,6 +68,8 @@ FIELD_CALLS: Mapping[str, int] = {
     "Visit.intake": 1,
     "Visit.provider": 1,
     "Visit.room": 1,
+    "Visit.member": 1,  # the visit's detail when its answer embeds too little of the member
+    "Visit.relatedWalkin": 1,
     "Intake.visit": 1,
     "Room.providers": 1,
     "Room.specialties": 1,
