@@ -72,6 +72,7 @@ def create_app(
         limits=QueryLimits(
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,
+            max_fields=settings.max_fields,
             max_cost=settings.max_cost,
             max_page_size=settings.max_page_size,
         ),

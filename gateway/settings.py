@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_depth: int = Field(default=12, ge=1, le=100)
     max_aliases: int = Field(default=30, ge=0, le=1000)
+    max_fields: int = Field(default=2000, ge=10, le=100_000)
     max_cost: int = Field(default=1000, ge=1, le=1_000_000)
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)

@@ -50,6 +50,10 @@ from strawberry.extensions import SchemaExtension
 class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
+    # Field selections once every fragment spread is expanded: what the executor and the
+    # resolvers' selection readers (info.selected_fields) walk. A few hundred bytes of nested
+    # spreads expand exponentially; this bounds that work before any resolver runs.
+    max_fields: int = 2000
     max_cost: int = 1000
     # The largest `first` a caller may ask for (VSEE_MAX_PAGE_SIZE); larger pages are refused
     # by the resolver before any call, so the cost never assumes more.
@@ -102,12 +106,17 @@ DEFAULT_PAGE_SIZE = 20  # Query.visits(first:) when the caller gives none
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
-    """What one operation may cost; ``visits`` counts selection nodes walked (linear-time proof)."""
+    """What one operation may cost; ``visits`` counts selection nodes walked (linear-time proof).
+
+    ``fields`` is the number of field selections with fragments expanded: it may be exponential
+    in the document's size, but it is computed from the memoized fragment summaries.
+    """
 
     depth: int
     aliases: int
     cost: int
     visits: int
+    fields: int = 0
 
 
 @dataclass(slots=True)
@@ -115,6 +124,7 @@ class _Summary:
     cost: int = 0
     depth: int = 0  # levels below the selection set's own level (0 when it has no fields)
     aliases: int = 0
+    fields: int = 0  # field selections, fragments expanded
 
 
 def _named(type_: GraphQLOutputType) -> tuple[Any, bool]:
@@ -179,6 +189,7 @@ class _Measure:
             total.cost += part.cost
             total.depth = max(total.depth, part.depth)
             total.aliases += part.aliases
+            total.fields += part.fields
         return total
 
     def field(self, parent: Any, node: FieldNode) -> _Summary:
@@ -195,10 +206,10 @@ class _Measure:
             elif name == "__type":
                 child = self.schema.get_type("__Type")
             inner = self.selection(child, node.selection_set)
-            return _Summary(cost=0, depth=0, aliases=aliases + inner.aliases)
+            return _Summary(0, 0, aliases + inner.aliases, 1 + inner.fields)
         if definition is None:
             inner = self.selection(None, node.selection_set)
-            return _Summary(0, 1 + inner.depth, aliases + inner.aliases)
+            return _Summary(0, 1 + inner.depth, aliases + inner.aliases, 1 + inner.fields)
         key = f"{parent.name}.{name}"
         child, is_list = _named(definition.type)
         inner = self.selection(child, node.selection_set)
@@ -207,6 +218,7 @@ class _Measure:
             cost=FIELD_CALLS.get(key, 0) + size * inner.cost,
             depth=1 + inner.depth,
             aliases=aliases + inner.aliases,
+            fields=1 + inner.fields,
         )
 
     def _list_size(self, key: str, node: FieldNode) -> int:
@@ -243,7 +255,7 @@ def measure(
     walk = _Measure(schema, _fragments(document), variables, max_page_size)
     root = schema.get_root_type(operation.operation)
     summary = walk.selection(root, operation.selection_set)
-    return Measurement(summary.depth, summary.aliases, summary.cost, walk.visits)
+    return Measurement(summary.depth, summary.aliases, summary.cost, walk.visits, summary.fields)
 
 
 def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
@@ -281,6 +293,9 @@ def _errors(
          f"Query is {measured.depth} levels deep; at most {limits.max_depth}."),
         (measured.aliases, limits.max_aliases, "TOO_MANY_ALIASES",
          f"Query uses {measured.aliases} aliases; at most {limits.max_aliases}."),
+        (measured.fields, limits.max_fields, "TOO_MANY_FIELDS",
+         f"Query selects {measured.fields} fields once its fragments are expanded; "
+         f"at most {limits.max_fields}."),
     )  # fmt: skip
     if cost:
         checks = (

@@ -90,8 +90,9 @@ def test_a_fragment_fan_out_is_walked_once_per_selection() -> None:
     assert deeper_measured.visits == measured.visits + 10
 
 
-async def test_a_fragment_fan_out_is_refused_as_too_costly() -> None:
-    assert await codes(_fan_out(8), QueryLimits()) == ["QUERY_TOO_COSTLY"]
+async def test_a_fragment_fan_out_is_refused_in_validation() -> None:
+    # Its 10**8 expanded fields are over the field limit, checked before the cost.
+    assert await codes(_fan_out(8), QueryLimits()) == ["TOO_MANY_FIELDS"]
 
 
 async def test_aliases_inside_introspection_are_counted() -> None:
@@ -122,3 +123,27 @@ async def test_cyclic_fragments_do_not_hang_the_measure() -> None:
 @pytest.mark.parametrize("limits", [QueryLimits()])
 async def test_graphiqls_introspection_passes_the_default_limits(limits: QueryLimits) -> None:
     assert await codes(get_introspection_query(descriptions=True), limits) == []
+
+
+def _doubling_fragments(levels: int) -> str:
+    """Each fragment spreads the next twice: a few hundred bytes selecting 2**levels fields."""
+    parts = ["query Q { visits(first: 1) { nodes { ...F0 } } }"]
+    parts += [f"fragment F{i} on Visit {{ id ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    parts.append(f"fragment F{levels} on Visit {{ id }}")
+    return "\n".join(parts)
+
+
+def test_expanded_field_count_is_measured_in_linear_time() -> None:
+    query = _doubling_fragments(40)
+    measured = limits.measure(build_schema()._schema, parse(query), _operation(query), {})
+    # 2**41 - 1 ids plus visits and nodes, counted from memoized fragment summaries...
+    assert measured.fields == 2**41 - 1 + 2
+    # ...while the walk touches each selection node of the document once.
+    assert measured.visits == 2 + 1 + 3 * 40 + 1
+
+
+async def test_fragment_fan_out_is_refused_before_execution() -> None:
+    # Expanded, this document selects 2**19 fields: strawberry's selected_fields (used by the
+    # resolvers to read their selection) would build them all. Refused in validation instead.
+    assert await codes(_doubling_fragments(18)) == ["TOO_MANY_FIELDS"]
+    assert "TOO_MANY_FIELDS" not in await codes(_doubling_fragments(6))
