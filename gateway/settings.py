@@ -66,7 +66,14 @@ class Settings(BaseSettings):
         default=7 * 86_400, gt=0, description="Seconds an automatic persisted query is kept."
     )
     web_dir: str | None = Field(
-        default=None, description="Where GraphiQL's npm assets were installed (web/ by default)."
+        default=None,
+        description="Development override: a web/ folder whose node_modules holds GraphiQL's "
+        "files (by default the wheel's own copy, or web/ of a source checkout).",
+    )
+    graphiql_headers: dict[str, str] | None = Field(
+        default=None,
+        description="Headers GraphiQL's tabs start with (JSON object); placeholders when unset. "
+        "serve --sandbox sets the sandbox's demo member here.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,
