@@ -35,16 +35,20 @@ $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $(WEB_STAMP)
 
-# GraphiQL's files come from npm: fetched when npm is here and they are missing or stale. The
-# API needs none of it, so without Node (or if npm fails) the gateway still starts, and its
-# banner says GraphiQL is off.
+# GraphiQL's files: just the 3 pinned npm tarballs (about 7 MB, not the 100+ MB of GraphiQL's
+# build dependencies), checked against web/package-lock.json and unpacked into web/graphiql-files
+# by web/graphiql_files.py. npm fetches them only when they are not in its cache already. The API
+# needs none of it, so without Node (or if npm fails) the gateway still starts, and its banner
+# says GraphiQL is off.
+GRAPHIQL_FILES := web/graphiql-files
 run: $(RUN_STAMP)
-	@if [ -f web/node_modules/graphiql/graphiql.min.js ] \
-	    && [ web/node_modules/.package-lock.json -nt web/package-lock.json ]; then :; \
+	@if [ $(GRAPHIQL_FILES)/manifest.json -nt web/package-lock.json ]; then :; \
+	elif $(BIN)/python web/graphiql_files.py $(GRAPHIQL_FILES) 2>/dev/null; then :; \
 	elif command -v npm >/dev/null 2>&1; then \
-	    echo "Fetching GraphiQL's browser files (npm ci --omit=dev in web/, about 30 s)"; \
-	    (cd web && npm ci --omit=dev --no-audit --no-fund) \
-	        || echo "npm ci failed: GraphiQL stays off; the GraphQL API works without it"; \
+	    echo "Fetching GraphiQL's pinned npm packages (about 7 MB)"; \
+	    (cd web && npm cache add $$(../$(BIN)/python graphiql_files.py --specs)) \
+	        && $(BIN)/python web/graphiql_files.py $(GRAPHIQL_FILES) \
+	        || echo "Fetching GraphiQL failed: it stays off; the GraphQL API works without it"; \
 	else \
 	    echo "npm not found: GraphiQL stays off (it needs Node 20+); the GraphQL API works without it"; \
 	fi
@@ -87,4 +91,4 @@ bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python benchmarks/sandbox_load.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache

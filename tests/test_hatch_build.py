@@ -1,4 +1,4 @@
-"""hatch_build.py packages GraphiQL only from tarballs that match the lockfile's integrity."""
+"""web/graphiql_files.py (used by hatch_build.py and make run) trusts only pinned tarballs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import shutil
+import sys
 import tarfile
 from pathlib import Path
 from types import ModuleType
@@ -20,10 +21,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hatch_build_under_test", ROOT / "hatch_build.py")
+    path = ROOT / "web" / "graphiql_files.py"
+    spec = importlib.util.spec_from_file_location("graphiql_files_under_test", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -51,6 +54,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "project"
     (root / "gateway" / "http").mkdir(parents=True)
     shutil.copy(ROOT / "gateway" / "http" / "_assets.py", root / "gateway" / "http")
+    (root / "web").mkdir()
+    shutil.copy(ROOT / "web" / "graphiql_files.py", root / "web")
     packages: dict[str, dict[str, bytes]] = {}
     for relative in ASSETS.values():
         package, inside = hook.package_of(relative)
@@ -123,3 +128,34 @@ def test_a_package_the_lockfile_does_not_pin_fails(project: Path) -> None:
     (project / hook.LOCKFILE).write_text(json.dumps(lock))
     with pytest.raises(hook.AssetError, match="pins no version and integrity for react-dom"):
         hook.collect(project)
+
+
+def test_the_command_writes_the_wheels_layout_and_names_the_specs(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = load_by_path(project / "web" / "graphiql_files.py")
+    assert script.main(["--specs"]) == 0
+    assert sorted(capsys.readouterr().out.split()) == [
+        "graphiql@1.0.0",
+        "react-dom@1.0.0",
+        "react@1.0.0",
+    ]
+    dest = tmp_path / "out"
+    (dest / "stale").mkdir(parents=True)
+    assert script.main([str(dest)]) == 0
+    assert not (dest / "stale").exists()
+    assert {path.name for path in dest.iterdir()} >= {*ASSETS, "manifest.json", "licenses"}
+    shutil.rmtree(project / hook.TARBALLS)
+    assert script.main([str(tmp_path / "none")]) == 1
+    assert "npm ci" in capsys.readouterr().err
+
+
+def load_by_path(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"copy_{abs(hash(path))}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    module.shutil.which = lambda name: None  # no npm: only the test's tarballs count
+    return module

@@ -29,6 +29,9 @@ MANIFEST = "manifest.json"
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 """web/ of a source checkout (only there: an installed wheel has no such folder)."""
 
+CHECKOUT_FILES = WEB_DIR / "graphiql-files"
+"""Where `make run` puts the files (web/graphiql_files.py, same layout as the wheel's)."""
+
 
 @dataclass(frozen=True)
 class AssetFiles:
@@ -53,7 +56,7 @@ class AssetFiles:
                 "This installation of the gateway carries no GraphiQL files: install it from "
                 "its wheel (which includes them), or from a clone run `npm ci` in web/."
             )
-        return "Run `npm ci` (Node 20+) in web/ of the gateway's source checkout."
+        return "In the gateway's source checkout, run `make run` or `npm ci` in web/ (Node 20+)."
 
 
 def packaged_assets() -> AssetFiles:
@@ -69,7 +72,8 @@ def locate_assets(web_dir: str | Path | None = None) -> AssetFiles:
 
     1. ``web_dir`` (``VSEE_WEB_DIR``): its ``node_modules``, as ``npm ci`` left it (development).
     2. The wheel's package data (``gateway/http/static``), put there by hatch_build.py.
-    3. ``web/node_modules`` of a source checkout (an editable install after ``npm ci``).
+    3. In a source checkout (an editable install): ``web/node_modules`` after ``npm ci`` (what
+       the tests drive), else ``web/graphiql-files``, which `make run` fills.
     """
     if web_dir is not None:
         return AssetFiles(Path(web_dir) / "node_modules", "node_modules")
@@ -77,5 +81,8 @@ def locate_assets(web_dir: str | Path | None = None) -> AssetFiles:
     if (packaged.root / MANIFEST).is_file():
         return packaged
     if (WEB_DIR / "package.json").is_file():
-        return AssetFiles(WEB_DIR / "node_modules", "node_modules")
+        node_modules = AssetFiles(WEB_DIR / "node_modules", "node_modules")
+        if node_modules.missing() and (CHECKOUT_FILES / MANIFEST).is_file():
+            return AssetFiles(CHECKOUT_FILES, "packaged")
+        return node_modules
     return packaged

@@ -136,6 +136,7 @@ def test_builder_builds_the_wheel_with_graphiql_from_the_verified_npm_cache(
     assert from_web == {"/root/.npm/_cacache", "/src/web/node_modules"}
     local = " ".join(rest for flags, rest in copies if "from" not in flags)
     assert "hatch_build.py" in local
+    assert "web/graphiql_files.py" in local
     assert "web/package-lock.json" in local
     assert "sandbox" not in local, "the production venv is built without the sandbox"
 
