@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     graphiql_headers: dict[str, str] | None = Field(
         default=None,
         description="Headers GraphiQL's tabs start with (JSON object); placeholders when unset. "
-        "serve --sandbox sets the sandbox's demo member here.",
+        "serve --sandbox sets the sandbox's demo member here. Never real credentials: anyone "
+        "who can open GraphiQL reads them.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,
