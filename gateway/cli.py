@@ -77,7 +77,7 @@ def _graphiql_status(settings: Settings) -> tuple[bool, str]:
     """(on, why): GraphiQL is on when enabled and this installation has its files."""
     if not settings.graphiql:
         return False, "off (VSEE_GRAPHIQL=false)"
-    from gateway.http import locate_assets
+    from gateway.web_assets import locate_assets
 
     files = locate_assets(settings.web_dir)
     if files.missing():

@@ -15,7 +15,7 @@ from types import ModuleType
 
 import pytest
 
-from gateway.http._assets import ASSETS
+from gateway.web_assets import ASSETS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A source tree with this repo's asset table, a lockfile and the sdist's tarball folder."""
     root = tmp_path / "project"
     (root / "gateway" / "http").mkdir(parents=True)
-    shutil.copy(ROOT / "gateway" / "http" / "_assets.py", root / "gateway" / "http")
+    shutil.copy(ROOT / "gateway" / "web_assets.py", root / "gateway")
     (root / "web").mkdir()
     shutil.copy(ROOT / "web" / "graphiql_files.py", root / "web")
     packages: dict[str, dict[str, bytes]] = {}

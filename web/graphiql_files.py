@@ -1,7 +1,7 @@
 """GraphiQL's pinned browser files, taken only from npm tarballs that match web/package-lock.json.
 
 The wheel must be the whole product (GraphiQL included, no Node needed where it is installed),
-so every wheel build puts the files the page loads (``gateway/http/_assets.py``'s ``ASSETS``)
+so every wheel build puts the files the page loads (``gateway/web_assets.py``'s ``ASSETS``)
 into ``gateway/http/static/`` as package data, with their licences and a ``manifest.json``.
 
 The files are never taken on trust from ``node_modules``: they come out of the npm tarballs
@@ -45,8 +45,8 @@ class AssetError(Exception):
 
 
 def load_assets(root: Path) -> Mapping[str, str]:
-    """``ASSETS`` of gateway/http/_assets.py, loaded by path (the package cannot be imported)."""
-    spec = importlib.util.spec_from_file_location("_vsee_assets", root / "gateway/http/_assets.py")
+    """``ASSETS`` of gateway/web_assets.py, loaded by path (the package cannot be imported)."""
+    spec = importlib.util.spec_from_file_location("_vsee_assets", root / "gateway/web_assets.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -6,9 +6,9 @@ from starlette.routing import BaseRoute, Route
 from strawberry.schema.base import BaseSchema
 
 from gateway.settings import Settings
+from gateway.web_assets import WEB_DIR, AssetFiles, locate_assets
 
 from ._apq import PersistedQueries, PersistedQueryError
-from ._assets import WEB_DIR, AssetFiles, locate_assets
 from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
 from ._view import GraphQLView
 

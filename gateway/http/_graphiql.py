@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._assets import ASSETS, WEB_DIR, AssetFiles, locate_assets
+from gateway.web_assets import ASSETS, WEB_DIR, AssetFiles, locate_assets
 
 __all__ = ["ASSETS", "PLACEHOLDER_HEADERS", "STATIC_PATH", "WEB_DIR", "GraphiQL", "example_tabs"]
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway import __version__
-from gateway.http._assets import ASSETS
+from gateway.web_assets import ASSETS
 from tests.conftest import DEMO_HEADERS
 from tests.http.conftest import node
 from tests.servers import Sandbox, free_port, wait_until_healthy

@@ -1,4 +1,7 @@
-"""Where GraphiQL's browser files are: the wheel's package data, or an npm tree when developing."""
+"""Where GraphiQL's browser files are: the wheel's package data, or an npm tree when developing.
+
+Outside gateway.http so the CLI can ask (for its banner) without importing the HTTP stack.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Literal
 # The only files served, by public name, and where each sits inside node_modules: prebuilt
 # bundles that need no bundler. GraphiQL 4's UMD build is the last that runs from plain
 # <script> tags; it needs React 18's UMD builds (React 19 ships none). Versions are pinned in
-# web/package-lock.json. hatch_build.py reads this table too (by path: it cannot import the
+# web/package-lock.json. web/graphiql_files.py reads this table too (by path: it cannot import the
 # package at build time), so it stays plain data with no imports of its own beyond the stdlib.
 ASSETS: Mapping[str, str] = {
     "react.production.min.js": "react/umd/react.production.min.js",
@@ -20,13 +23,13 @@ ASSETS: Mapping[str, str] = {
     "graphiql.min.css": "graphiql/graphiql.min.css",
 }
 
-PACKAGED_DIR = "static"
-"""Folder of ``gateway.http`` the build hook fills with the assets (by public name)."""
+PACKAGED_DIR = "http/static"
+"""Folder of the ``gateway`` package the build hook fills with the assets (by public name)."""
 
 MANIFEST = "manifest.json"
 """Written by the build hook beside the assets: each file's npm package, version and hashes."""
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 """web/ of a source checkout (only there: an installed wheel has no such folder)."""
 
 CHECKOUT_FILES = WEB_DIR / "graphiql-files"
@@ -60,8 +63,9 @@ class AssetFiles:
 
 
 def packaged_assets() -> AssetFiles:
-    """The assets the wheel carries as package data of ``gateway.http``."""
-    folder = importlib.resources.files("gateway.http").joinpath(PACKAGED_DIR)
+    """The assets the wheel carries as package data (gateway/http/static)."""
+    # files("gateway"), not files("gateway.http"): the latter would import the HTTP stack.
+    folder = importlib.resources.files("gateway").joinpath(*PACKAGED_DIR.split("/"))
     # Installed wheels live on a filesystem; from a zip (no real path) there is nothing to serve.
     root = folder if isinstance(folder, Path) else Path("/nonexistent")
     return AssetFiles(root, "packaged")
