@@ -59,7 +59,10 @@ class AssetFiles:
                 "This installation of the gateway carries no GraphiQL files: install it from "
                 "its wheel (which includes them), or from a clone run `npm ci` in web/."
             )
-        return "In the gateway's source checkout, run `make run` or `npm ci` in web/ (Node 20+)."
+        return (
+            "In the gateway's source checkout: install Node 20+, then `make run` "
+            "(or `npm ci` in web/)."
+        )
 
 
 def packaged_assets() -> AssetFiles:
