@@ -2,28 +2,59 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` installs only what running needs (the gateway's runtime dependencies and the
+# sandbox); `make test` adds the dev extras on top, in the same venv.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
-# GraphiQL's assets, installed from the npm registry at the versions web/package-lock.json pins.
-WEB_STAMP := web/node_modules/.package-lock.json
+# web/node_modules with the dev tools the tests drive (graphql-http, playwright-core). A file of
+# our own: `npm ci --omit=dev` (make run) wipes node_modules, and with it this stamp.
+WEB_STAMP := web/node_modules/.installed-dev
+# checkov has its own venv: its pins must not decide the gateway's dependency versions.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# make run PORT=9000 (or VSEE_GATEWAY_PORT=9000 make run)
+PORT ?=
 
-.PHONY: run test lint types unit schema manifest bench clean
+.PHONY: run test lint types unit checkov schema manifest bench wheel clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # The sandbox upstream is its own distribution (sandbox/), installed beside the gateway here
 # and never part of the gateway's wheel or production image.
-$(STAMP): pyproject.toml sandbox/pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(RUN_STAMP): pyproject.toml sandbox/pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e . -e ./sandbox
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml sandbox/pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './sandbox[test]'
-	touch $(STAMP)
+	touch $(RUN_STAMP) $(STAMP)
 
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $(WEB_STAMP)
 
-run: $(STAMP) $(WEB_STAMP)
-	$(BIN)/vsee-gateway serve --sandbox
+# GraphiQL's files: just the 3 pinned npm tarballs (about 7 MB, not the 100+ MB of GraphiQL's
+# build dependencies), checked against web/package-lock.json and unpacked into web/graphiql-files
+# by web/graphiql_files.py. npm fetches them only when they are not in its cache already. The API
+# needs none of it, so without Node (or if npm fails) the gateway still starts, and its banner
+# says GraphiQL is off.
+GRAPHIQL_FILES := web/graphiql-files
+run: $(RUN_STAMP)
+	@if [ $(GRAPHIQL_FILES)/manifest.json -nt web/package-lock.json ]; then :; \
+	elif $(BIN)/python web/graphiql_files.py $(GRAPHIQL_FILES) 2>/dev/null; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+	    echo "Fetching GraphiQL's pinned npm packages (about 7 MB)"; \
+	    (cd web && npm cache add $$(../$(BIN)/python graphiql_files.py --specs)) \
+	        && $(BIN)/python web/graphiql_files.py $(GRAPHIQL_FILES) \
+	        || echo "Fetching GraphiQL failed: it stays off; the GraphQL API works without it"; \
+	else \
+	    echo "npm not found: GraphiQL stays off (it needs Node 20+); the GraphQL API works without it"; \
+	fi
+	$(BIN)/vsee-gateway serve --sandbox $(if $(PORT),--port $(PORT))
 
-test: lint types unit
+test: lint types unit checkov
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,11 +67,25 @@ unit: $(STAMP) $(WEB_STAMP)
 	$(BIN)/pytest
 	cd sandbox && ../$(BIN)/pytest
 
+$(CHECKOV_STAMP): deploy/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r deploy/checkov-requirements.txt
+	touch $(CHECKOV_STAMP)
+
+# Static analysis of deploy/ (Dockerfile, Kubernetes manifests, compose): every finding fails,
+# except the ones deploy/.checkov.yaml skips, each with its reason there.
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov --config-file deploy/.checkov.yaml
+
 schema: $(STAMP)
 	$(BIN)/vsee-gateway schema > schema.graphql
 
 manifest: $(STAMP)
 	$(BIN)/vsee-gateway manifest --operations operations --output operations/manifest.json
+
+# The product: sdist and wheel (GraphiQL inside) in dist/; needs web/ installed by npm ci.
+wheel: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m build --no-isolation --outdir dist .
 
 bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -49,4 +94,4 @@ bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python benchmarks/sandbox_load.py
 
 clean:
-	rm -rf $(VENV) web/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache

@@ -1,9 +1,10 @@
-"""The ``vsee-gateway`` command: serve the gateway (on VSee or the sandbox), print the schema."""
+"""The vsee-gateway command: serve the gateway (on VSee or the sandbox), print the schema."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib.util
 import json
 import os
@@ -16,12 +17,18 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from gateway import __version__
 from gateway.settings import Settings, SettingsError, load_settings
 
 SANDBOX_PREFIX = "/vc/next/api_v3"
+
+DESCRIPTION = (
+    "VSee GraphQL gateway: one GraphQL endpoint in front of VSee Clinic's REST API (api_v3)."
+)
 
 
 def _free_port(host: str = "127.0.0.1") -> int:
@@ -34,14 +41,65 @@ def _free_port(host: str = "127.0.0.1") -> int:
 # The sandbox is its own distribution (it holds demo tokens and unauthenticated fault knobs,
 # so it never ships in the production wheel or image); this is how to get it.
 SANDBOX_MISSING = (
-    "vsee-gateway: --sandbox needs the vsee-sandbox package, which is not installed; "
-    "from a clone of the repository: pip install ./sandbox (make run does this)"
+    "vsee-gateway: --sandbox needs the vsee-sandbox package, which is not installed. "
+    "From a clone of the repository: pip install ./sandbox (make run does this); "
+    "or run the sandbox anywhere and pass --upstream-url http://HOST:PORT/vc/next/api_v3"
 )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Exit with one line if nothing can listen on host:port, before any banner is printed.
+
+    uvicorn binds the same way (SO_REUSEADDR), so a port this check could bind, it can too.
+    """
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise SystemExit(f"vsee-gateway: cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = (
+                    f"port {port} is already in use; stop what uses it or choose another port "
+                    "with --port or VSEE_GATEWAY_PORT"
+                )
+            else:
+                reason = exc.strerror or str(exc)
+            raise SystemExit(f"vsee-gateway: cannot listen on {host}:{port}: {reason}") from None
+
+
+def _graphiql_status(settings: Settings) -> tuple[bool, str]:
+    """(on, why): GraphiQL is on when enabled and this installation has its files."""
+    if not settings.graphiql:
+        return False, "off (VSEE_GRAPHIQL=false)"
+    from gateway.web_assets import locate_assets
+
+    files = locate_assets(settings.web_dir)
+    if files.missing():
+        return False, f"off, its files are missing. {files.hint}"
+    return True, "on"
+
+
+def _demo_headers(base: str) -> dict[str, str] | None:
+    """The sandbox's demo member credentials, as it lists them, for GraphiQL's Headers pane."""
+    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+        listed: Any = httpx.get(f"{base}/_sandbox/users", timeout=5).json()
+        for account in listed["accounts"]:
+            for user in account["users"]:
+                if user["type_name"] == "member":
+                    return {"X-ApiToken": user["token"], "X-AccountCode": account["code"]}
+    return None
 
 
 @contextlib.contextmanager
 def _sandbox_process(seed: int) -> Iterator[str]:
-    """The sandbox in a child process on a free loopback port; yields its API base URL."""
+    """The sandbox in a child process on a free loopback port; yields its root URL."""
     if importlib.util.find_spec("vsee_sandbox") is None:
         raise SystemExit(SANDBOX_MISSING)
     port = _free_port()
@@ -59,7 +117,7 @@ def _sandbox_process(seed: int) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit("the sandbox upstream did not start within 20 s")
             time.sleep(0.1)
-        yield base + SANDBOX_PREFIX
+        yield base
     finally:
         child.terminate()
         try:
@@ -68,7 +126,7 @@ def _sandbox_process(seed: int) -> Iterator[str]:
             child.kill()
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
     import uvicorn
 
     from gateway.http import BoundedH11Protocol
@@ -77,11 +135,20 @@ def _serve(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
 
     host, port = settings.gateway_host, settings.gateway_port
+    _check_port_free(host, port)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
-    print(f"VSee GraphQL gateway on http://{shown}:{port}/graphql", flush=True)
-    print(f"  upstream: {settings.api_base}", flush=True)
-    if settings.graphiql:
-        print(f"  GraphiQL: open http://{shown}:{port}/graphql in a browser", flush=True)
+    url = f"http://{shown}:{port}"
+    graphiql_on, graphiql = _graphiql_status(settings)
+    if graphiql_on:
+        graphiql += f", open {url}/graphql in a browser"
+    lines = [
+        f"VSee GraphQL gateway {__version__} on {url}/graphql",
+        f"  upstream: {settings.api_base}",
+        f"  GraphiQL: {graphiql}",
+        f"  health: {url}/healthz (alive), {url}/readyz (VSee and caches answer)",
+        *extra_lines,
+    ]
+    print("\n".join(lines), flush=True)
     if settings.workers > 1:
         # Workers write metrics to files here, so /metrics on any of them shows all of them.
         metrics_dir = tempfile.mkdtemp(prefix="vsee-gateway-metrics-")
@@ -133,13 +200,24 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not args.sandbox:
         _serve(settings)
         return
+    # Refused before the sandbox starts: its start-up would only delay the same one-line error.
+    _check_port_free(settings.gateway_host, settings.gateway_port)
+    if importlib.util.find_spec("vsee_sandbox") is None:
+        raise SystemExit(SANDBOX_MISSING)
     # uvicorn re-raises SIGTERM/SIGINT once it has shut down; turning that into SystemExit lets
     # the sandbox child be stopped too instead of outliving us.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
     with _sandbox_process(args.seed) as base:
-        print("  (embedded sandbox upstream; demo tokens are listed in README.md)", flush=True)
-        _serve(load_settings(**{**overrides, "api_url": base}))
+        sandbox_overrides: dict[str, object] = {**overrides, "api_url": base + SANDBOX_PREFIX}
+        # GraphiQL starts with the demo member's headers, unless the caller chose others.
+        if "VSEE_GRAPHIQL_HEADERS" not in os.environ:
+            sandbox_overrides["graphiql_headers"] = _demo_headers(base)
+        note = (
+            f"  sandbox: demo data on {base}; every user and token: {base}/_sandbox/users"
+            " (GraphiQL starts with the demo member's headers)"
+        )
+        _serve(load_settings(**sandbox_overrides), [note])
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -170,22 +248,70 @@ def cmd_manifest(args: argparse.Namespace) -> None:
     output.write_text(text, encoding="utf-8")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vsee-gateway", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="run the GraphQL gateway")
-    serve.add_argument("--host", help="bind address (VSEE_GATEWAY_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (VSEE_GATEWAY_PORT, default 8000)")
-    serve.add_argument("--workers", type=int, help="worker processes (VSEE_WORKERS, default 1)")
-    serve.add_argument("--upstream-url", help="VSee api_v3 base URL (VSEE_API_URL)")
-    serve.add_argument(
-        "--sandbox", action="store_true", help="start the sandbox upstream and use it"
+def _settings_epilog() -> str:
+    """Every setting as its environment variable and default, for `serve --help`."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        default = info.get_default(call_default_factory=True)
+        shown = "unset" if default is None else json.dumps(default, default=str)
+        rows.append(f"  VSEE_{name.upper():<30} default {shown}")
+    return (
+        "Every setting is also an environment variable (a flag wins over its variable):\n"
+        + "\n".join(rows)
+        + "\n\nHealth: GET /healthz answers while the process runs; GET /readyz answers 200 "
+        "once VSee and the caches do."
     )
-    serve.add_argument("--seed", type=int, default=7, help="sandbox data seed (with --sandbox)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vsee-gateway",
+        description=DESCRIPTION,
+        epilog="Run 'vsee-gateway COMMAND --help' for a command's flags.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the GraphQL gateway",
+        description="Serve GraphQL on /graphql (and GraphiQL for browsers when enabled),\n"
+        "in front of VSee's api_v3 or, with --sandbox, of a local sandbox with demo data.",
+        epilog=_settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--host", metavar="ADDRESS", help="bind address [env VSEE_GATEWAY_HOST, default 127.0.0.1]"
+    )
+    serve.add_argument(
+        "--port", type=int, help="port to listen on [env VSEE_GATEWAY_PORT, default 8000]"
+    )
+    serve.add_argument("--workers", type=int, help="worker processes [env VSEE_WORKERS, default 1]")
+    serve.add_argument(
+        "--upstream-url",
+        metavar="URL",
+        help="VSee api_v3 base URL, everything before /visits "
+        "[env VSEE_API_URL, default VSee's preview api_v3]",
+    )
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start the sandbox upstream (the separate vsee-sandbox package) on a free "
+        "loopback port and use it instead of VSee [no env]",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="seed of the sandbox's demo data, with --sandbox [no env, default 7]",
+    )
     serve.set_defaults(func=cmd_serve)
 
-    schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema = sub.add_parser(
+        "schema",
+        help="print the GraphQL schema (SDL) to stdout",
+        description="Print the GraphQL schema the gateway serves, in SDL, to stdout.",
+    )
     schema.set_defaults(func=cmd_schema)
 
     manifest = sub.add_parser(

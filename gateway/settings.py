@@ -105,7 +105,15 @@ class Settings(BaseSettings):
         default=20000.0, ge=1, description="Calls one account may cause in a burst."
     )
     web_dir: str | None = Field(
-        default=None, description="Where GraphiQL's npm assets were installed (web/ by default)."
+        default=None,
+        description="Development override: a web/ folder whose node_modules holds GraphiQL's "
+        "files (by default the wheel's own copy, or web/ of a source checkout).",
+    )
+    graphiql_headers: dict[str, str] | None = Field(
+        default=None,
+        description="Headers GraphiQL's tabs start with (JSON object); placeholders when unset. "
+        "serve --sandbox sets the sandbox's demo member here. Never real credentials: anyone "
+        "who can open GraphiQL reads them.",
     )
     cors_origins: list[str] = Field(
         default_factory=list,

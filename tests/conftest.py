@@ -20,6 +20,8 @@ MEMBER = "demo-member-token"
 PROVIDER = "demo-provider-token"
 ADMIN = "demo-admin-token"
 SUN_MEMBER = "sun-member-token"
+# What `serve --sandbox` prefills in GraphiQL (the gateway itself ships placeholders only).
+DEMO_HEADERS = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +36,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def gateway_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
-    return Settings(api_url=sandbox.api_url, **overrides)
+    return Settings(**{"api_url": sandbox.api_url, "graphiql_headers": DEMO_HEADERS, **overrides})
 
 
 @pytest.fixture(scope="session")

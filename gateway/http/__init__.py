@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.routing import BaseRoute, Route
 from strawberry.schema.base import BaseSchema
 
 from gateway.settings import Settings
+from gateway.web_assets import WEB_DIR, AssetFiles, locate_assets
 
 from ._apq import (
     ManifestError,
@@ -22,14 +21,16 @@ from ._apq import (
     operation_names,
 )
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
-from ._graphiql import STATIC_PATH, WEB_DIR, GraphiQL
+from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
 from ._server import BoundedH11Protocol
 from ._view import GraphQLView
 
 __all__ = [
     "CREDENTIAL_HEADERS",
+    "PLACEHOLDER_HEADERS",
     "STATIC_PATH",
     "WEB_DIR",
+    "AssetFiles",
     "BoundedH11Protocol",
     "CachingHeadersMiddleware",
     "GraphQLView",
@@ -43,6 +44,7 @@ __all__ = [
     "document_hash",
     "graphql_routes",
     "load_manifest",
+    "locate_assets",
     "manifest_text",
     "operation_names",
 ]
@@ -52,18 +54,19 @@ def graphql_routes(
     schema: BaseSchema,
     settings: Settings,
     *,
-    node_modules: Path | None = None,
+    assets: AssetFiles | None = None,
 ) -> list[BaseRoute]:
     """/graphql for every method (the view answers 405 itself), plus GraphiQL's assets if on.
 
-    ``node_modules`` is where ``npm ci`` put GraphiQL's files: ``VSEE_WEB_DIR``/node_modules
-    when set, else web/node_modules of the source tree.
+    ``assets`` is where GraphiQL's files are: by default the wheel's package data, or
+    ``VSEE_WEB_DIR``/node_modules, or web/node_modules of a source checkout (``locate_assets``).
     """
     graphiql: GraphiQL | None = None
     if settings.graphiql:
-        if node_modules is None and settings.web_dir is not None:
-            node_modules = Path(settings.web_dir) / "node_modules"
-        graphiql = GraphiQL(node_modules) if node_modules is not None else GraphiQL()
+        graphiql = GraphiQL(
+            assets or locate_assets(settings.web_dir),
+            headers=settings.graphiql_headers or PLACEHOLDER_HEADERS,
+        )
     view = GraphQLView(
         schema,
         graphiql=graphiql,

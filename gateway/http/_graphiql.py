@@ -9,28 +9,24 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from types import MappingProxyType
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-"""web/ in the source tree; ``npm ci`` there fills ``node_modules`` with the files served."""
+from gateway.web_assets import ASSETS, WEB_DIR, AssetFiles, locate_assets
+
+__all__ = ["ASSETS", "PLACEHOLDER_HEADERS", "STATIC_PATH", "WEB_DIR", "GraphiQL", "example_tabs"]
 
 STATIC_PATH = "/graphiql/static"
 
-# The only files served, by public name: prebuilt bundles that need no bundler. GraphiQL 4's
-# UMD build is the last that runs from plain <script> tags; it needs React 18's UMD builds
-# (React 19 ships none). Versions are pinned in web/package-lock.json.
-ASSETS: Mapping[str, str] = {
-    "react.production.min.js": "react/umd/react.production.min.js",
-    "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
-    "graphiql.min.js": "graphiql/graphiql.min.js",
-    "graphiql.min.css": "graphiql/graphiql.min.css",
-}
-
-DEMO_HEADERS = {"X-ApiToken": "demo-member-token", "X-AccountCode": "vclinic"}
+# What the tabs' Headers pane starts with when VSEE_GRAPHIQL_HEADERS is unset: where the
+# caller's own VSee credentials go. No real or demo token ships with the gateway; the
+# sandbox's demo headers are set by `serve --sandbox` (and compose) through that setting.
+PLACEHOLDER_HEADERS: Mapping[str, str] = MappingProxyType(
+    {"X-ApiToken": "YOUR-VSEE-API-TOKEN", "X-AccountCode": "YOUR-ACCOUNT-CODE"}
+)
 
 MOBILE_HOME = """\
 # Mobile home screen: the visit in progress, the next five visits and
@@ -127,10 +123,12 @@ query Dashboard($first: Int! = 20, $after: String, $filter: VisitFilter) {
 """
 
 
-def example_tabs(now: datetime) -> list[dict[str, str]]:
+def example_tabs(
+    now: datetime, headers_shown: Mapping[str, str] = PLACEHOLDER_HEADERS
+) -> list[dict[str, str]]:
     """The tabs a fresh GraphiQL opens with, as GraphiQL's ``defaultTabs`` takes them."""
     start = now.astimezone(UTC).replace(microsecond=0)
-    headers = json.dumps(DEMO_HEADERS, indent=2)
+    headers = json.dumps(dict(headers_shown), indent=2)
 
     def tab(query: str, variables: dict[str, object]) -> dict[str, str]:
         return {"query": query, "variables": json.dumps(variables, indent=2), "headers": headers}
@@ -257,26 +255,23 @@ _MISSING_PAGE = """\
 
 @dataclass(frozen=True)
 class GraphiQL:
-    """GraphiQL's page and asset files, looked up under ``node_modules`` on every request.
+    """GraphiQL's page and asset files, looked up in ``files`` on every request.
 
     Looking up per request (a few ``stat`` calls, only when a person opens the page) means a
-    gateway started before ``npm ci`` ran picks the files up without a restart.
+    development gateway started before ``npm ci`` ran picks the files up without a restart.
     """
 
-    node_modules: Path = WEB_DIR / "node_modules"
+    files: AssetFiles = field(default_factory=locate_assets)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    headers: Mapping[str, str] = field(default_factory=lambda: PLACEHOLDER_HEADERS)
 
     @property
     def hint(self) -> str:
-        # No server path: the page is public, and where the gateway is installed is not.
-        return (
-            "Install them with `npm ci` in the gateway's web/ folder (or point VSEE_WEB_DIR at "
-            "a folder where it ran), then reload this page."
-        )
+        return self.files.hint
 
     def missing(self) -> list[str]:
-        """Asset files that are not installed, as paths under ``node_modules``."""
-        return [path for path in ASSETS.values() if not (self.node_modules / path).is_file()]
+        """Public names of the asset files that are not installed."""
+        return self.files.missing()
 
     def page(self, request: Request) -> Response:
         """The GraphiQL page for a browser that opened the endpoint; 503 if not installed."""
@@ -285,9 +280,7 @@ class GraphiQL:
         headers = {"Cache-Control": "no-store", "Vary": "Accept", **SECURITY_HEADERS}
         missing = self.missing()
         if missing:
-            items = "".join(
-                f"<li><code>node_modules/{html.escape(path)}</code></li>" for path in missing
-            )
+            items = "".join(f"<li><code>{html.escape(name)}</code></li>" for name in missing)
             body = _MISSING_PAGE.format(
                 missing=items, hint=html.escape(self.hint), endpoint=html.escape(endpoint)
             )
@@ -297,8 +290,8 @@ class GraphiQL:
             "endpoint": endpoint,
             "staticPath": static,
             "hint": self.hint,
-            "tabs": example_tabs(self.clock()),
-            "headers": json.dumps(DEMO_HEADERS, indent=2),
+            "tabs": example_tabs(self.clock(), self.headers),
+            "headers": json.dumps(dict(self.headers), indent=2),
         }
         body = _PAGE.format(
             boot=_BOOT,
@@ -313,15 +306,15 @@ class GraphiQL:
     def _asset_url(self, static: str, name: str) -> str:
         # The file's mtime in the URL: browsers may cache an asset for long, and a new
         # `npm ci` (new version) changes the URL.
-        stamp = int((self.node_modules / ASSETS[name]).stat().st_mtime)
+        stamp = int(self.files.path(name).stat().st_mtime)
         return f"{static}/{name}?v={stamp}"
 
     async def asset(self, request: Request) -> Response:
-        """One allow-listed asset file; anything else under ``node_modules`` is a 404."""
-        relative = ASSETS.get(request.path_params["name"])
-        if relative is None:
+        """One allow-listed asset file; any other name is a 404."""
+        name = request.path_params["name"]
+        if name not in ASSETS:
             return PlainTextResponse("Not Found", status_code=404)
-        path = self.node_modules / relative
+        path = self.files.path(name)
         if not path.is_file():
             return PlainTextResponse(f"Not installed: {self.hint}", status_code=404)
         return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})

@@ -21,7 +21,15 @@ from vsee_sandbox._cli import build_parser as build_sandbox_parser
 
 from gateway.cli import SANDBOX_PREFIX
 from gateway.observability._middleware import _REQUEST_ID
-from tests.deploy.support import COMPOSE, DEPLOY, NGINX_CONF, load_yaml, settings_from_env
+from tests.conftest import DEMO_HEADERS
+from tests.deploy.support import (
+    COMPOSE,
+    DEPLOY,
+    NGINX_CONF,
+    dockerfile_stages,
+    load_yaml,
+    settings_from_env,
+)
 from tests.servers import Gateway, Sandbox, free_port
 
 
@@ -94,11 +102,17 @@ def test_third_party_images_are_pinned(services: dict[str, dict[str, Any]]) -> N
 def test_gateway_and_sandbox_are_built_from_deploy_dockerfile(
     services: dict[str, dict[str, Any]],
 ) -> None:
+    targets = {}
     for name in ("gateway", "sandbox"):
         build = services[name]["build"]
         context = (COMPOSE.parent / build["context"]).resolve()
         assert (context / build["dockerfile"]).resolve() == (DEPLOY / "Dockerfile").resolve()
-        assert services[name]["image"] == services["gateway"]["image"]
+        targets[name] = build["target"]
+    # The gateway runs the production image, which has no sandbox; only the sandbox uses dev.
+    assert targets == {"gateway": "runtime", "sandbox": "dev"}
+    stages = {stage.name for stage in dockerfile_stages()}
+    assert set(targets.values()) <= stages
+    assert services["gateway"]["image"] != services["sandbox"]["image"]
 
 
 def test_gateway_runs_two_replicas_behind_the_load_balancer(
@@ -138,6 +152,7 @@ def test_gateway_points_at_the_sandbox_and_redis(
     assert settings.api_base == "http://sandbox:8900/vc/next/api_v3"
     assert settings.cache_url == "redis://redis:6379/0"
     assert settings.log_format == "json"
+    assert settings.graphiql_headers == DEMO_HEADERS
 
 
 def test_start_order_waits_for_health(services: dict[str, dict[str, Any]]) -> None:

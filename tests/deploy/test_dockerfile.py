@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from vsee_sandbox._cli import build_parser as build_sandbox_parser
 
 from gateway.cli import build_parser
 from tests.deploy.support import (
@@ -83,17 +84,27 @@ def test_hadolint_flags_a_bad_dockerfile() -> None:
     assert {"DL3007", "DL3008", "DL3009", "DL3002", "DL3026", "DL3049"} <= codes, codes
 
 
-def test_three_stages_node_builder_runtime(stages: list[Stage]) -> None:
-    assert [stage.name for stage in stages] == ["web", "builder", "runtime"]
-    assert stages[0].image.startswith("node:")
-    builder, runtime = stages[1], stages[2]
-    # The venv's interpreter symlinks point into the base image: both stages must share it.
-    assert builder.image == runtime.image
-    assert re.fullmatch(r"python:3\.1[1-9]-slim(-[a-z]+)?", runtime.image), runtime.image
+def by_name(stages: list[Stage]) -> dict[str | None, Stage]:
+    return {stage.name: stage for stage in stages}
+
+
+def test_stages_node_builder_sandbox_dev_runtime(stages: list[Stage]) -> None:
+    # runtime last: `docker build` without --target builds production, never the sandbox.
+    assert [stage.name for stage in stages] == ["web", "builder", "sandbox", "dev", "runtime"]
+    named = by_name(stages)
+    assert named["web"].image.startswith("node:")
+    assert named["sandbox"].image == "builder", "the sandbox stage extends the builder's venv"
+    # The venv's interpreter symlinks point into the base image: the stages must share it.
+    for final in ("dev", "runtime"):
+        assert named[final].image == named["builder"].image
+    assert re.fullmatch(r"python:3\.1[1-9]-slim(-[a-z]+)?", named["runtime"].image)
 
 
 def test_base_images_are_pinned(stages: list[Stage]) -> None:
+    earlier = {stage.name for stage in stages}
     for stage in stages:
+        if stage.image in earlier:
+            continue  # built on an earlier stage of this file, pinned there
         name, _, tag = stage.image.partition("@")[0].rpartition(":")
         assert name, f"line {stage.line}: {stage.image}"
         assert tag not in ("", "latest"), f"line {stage.line}: {stage.image} is not pinned"
@@ -112,32 +123,61 @@ def test_web_stage_installs_production_npm_packages_from_the_lockfile(stages: li
     assert "npm install" not in runs
 
 
-def test_builder_installs_the_wheel_and_graphiql_assets_into_the_venv(stages: list[Stage]) -> None:
-    builder = stages[1]
+def test_builder_builds_the_wheel_with_graphiql_from_the_verified_npm_cache(
+    stages: list[Stage],
+) -> None:
+    builder = by_name(stages)["builder"]
     runs = [each.value for each in builder.all("RUN")]
     assert any("pip wheel" in run and "/opt/venv" in run for run in runs), runs
-    assets = [run for run in runs if "graphiql_assets.py" in run]
-    assert len(assets) == 1, runs
-    assert assets[0].startswith("/opt/venv/bin/python "), assets
-    sources = {each.flags_and_rest()[0].get("from") for each in builder.all("COPY")}
-    assert "web" in sources
+    copies = [each.flags_and_rest() for each in builder.all("COPY")]
+    from_web = {rest.split()[0] for flags, rest in copies if flags.get("from") == "web"}
+    # hatch_build.py takes GraphiQL from the npm tarballs npm ci cached (checked against the
+    # lockfile) and compares node_modules with them.
+    assert from_web == {"/root/.npm/_cacache", "/src/web/node_modules"}
+    local = " ".join(rest for flags, rest in copies if "from" not in flags)
+    assert "hatch_build.py" in local
+    assert "web/graphiql_files.py" in local
+    assert "web/package-lock.json" in local
+    assert "sandbox" not in local, "the production venv is built without the sandbox"
 
 
-def test_graphiql_assets_land_in_the_runtime_web_dir(stages: list[Stage]) -> None:
-    """The builder writes VSEE_WEB_DIR/node_modules; the runtime copies it and points there."""
-    builder, runtime = stages[1], stages[2]
-    web_dir = runtime.env()["VSEE_WEB_DIR"]
-    assert web_dir.startswith("/"), web_dir
-    (run,) = [each.value for each in builder.all("RUN") if "graphiql_assets.py" in each.value]
-    assert run.split("--dest", 1)[1].split()[0] == f"{web_dir}/node_modules"
-    copied = [each.flags_and_rest()[1].split() for each in runtime.all("COPY")]
-    assert [web_dir, web_dir] in copied
+def test_production_image_holds_nothing_of_the_sandbox(stages: list[Stage]) -> None:
+    named = by_name(stages)
+    runtime = named["runtime"]
+    sources = {each.flags_and_rest()[0].get("from") for each in runtime.all("COPY")}
+    assert sources == {"builder"}
+    for each in named["builder"].instructions + runtime.instructions:
+        assert "sandbox" not in each.value.lower(), f"line {each.line}: {each.value}"
+    assert "VSEE_WEB_DIR" not in runtime.env(), "GraphiQL's files are package data of the wheel"
+
+
+def test_dev_image_adds_the_sandbox_and_runs_it(stages: list[Stage]) -> None:
+    named = by_name(stages)
+    sandbox, dev = named["sandbox"], named["dev"]
+    copied = " ".join(each.value for each in sandbox.all("COPY"))
+    assert "sandbox/vsee_sandbox/" in copied
+    assert "sandbox/tests" not in copied
+    assert any("/opt/venv/bin/python" in each.value for each in sandbox.all("RUN"))
+    assert [each.flags_and_rest()[0].get("from") for each in dev.all("COPY")] == ["sandbox"]
+    user = dev.last("USER")
+    assert user is not None
+    assert user.value == "10001:10001"
+    instruction = dev.last("ENTRYPOINT")
+    assert instruction is not None
+    command = instruction.exec_form()
+    assert command is not None
+    assert command[0] == "vsee-sandbox"
+    args = build_sandbox_parser().parse_args(command[1:])
+    assert (args.host, args.port) == ("0.0.0.0", 8900)
+    health = dev.last("HEALTHCHECK")
+    assert health is not None
+    assert f"http://127.0.0.1:{args.port}/_sandbox/health" in health.value
 
 
 def test_pip_extras_cover_every_runtime_extra(stages: list[Stage]) -> None:
     """Every optional feature (e.g. VSEE_OTEL=true) works in the image."""
     args: dict[str, str] = {}
-    for each in stages[1].all("ARG"):
+    for each in by_name(stages)["builder"].all("ARG"):
         args.update(each.assignments())
     extras = {name for name in args.get("EXTRAS", "").split(",") if name}
     # dev and bench are tools for working on the gateway, not features of it.
@@ -165,7 +205,7 @@ def test_runtime_has_no_build_tools_and_takes_only_the_venv(runtime: Stage) -> N
             assert tool not in each.value, f"line {each.line}: {tool.strip()} in the final stage"
     copies = runtime.all("COPY")
     assert copies, "the final stage copies nothing"
-    allowed = (["/opt/venv", "/opt/venv"], [runtime.env()["VSEE_WEB_DIR"]] * 2)
+    allowed = (["/opt/venv", "/opt/venv"],)
     for each in copies:
         flags, rest = each.flags_and_rest()
         assert flags.get("from") == "builder", f"line {each.line}: {each.value}"
@@ -299,6 +339,10 @@ def test_context_carries_exactly_what_is_copied(stages: list[Stage]) -> None:
         "benchmarks/transport.py",
         ".env",
         "deploy/compose.yaml",
+        "sandbox/tests/conftest.py",
+        "sandbox/tests/fixtures/seed_examples/visit_get.json",
+        "gateway/http/static/graphiql.min.js",
+        "web/npm-tarballs/graphiql-4.1.2.tgz",
     ],
 )
 def test_context_leaves_out(path: str) -> None:

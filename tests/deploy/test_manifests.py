@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
+import yaml
 
+from gateway.observability._metrics import Metrics
+from gateway.settings import DEFAULT_API_URL
 from tests.deploy.support import (
     K8S,
     SECRET_NAME,
@@ -85,6 +90,7 @@ def test_the_expected_resources_and_nothing_else(resources: dict[str, Resource])
         "ConfigMap",
         "Deployment",
         "HorizontalPodAutoscaler",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "Service",
         "ServiceAccount",
@@ -193,12 +199,18 @@ def test_settings_come_from_the_configmap_and_the_cache_url_from_a_secret(
     assert reference.get("optional", False) is False, "replicas must share Redis, not go without"
 
 
-def test_the_example_secret_is_marked_and_holds_a_placeholder() -> None:
-    (path,) = EXAMPLES
-    assert ".example." in path.name
-    assert path.read_text().startswith("# EXAMPLE ONLY")
+def test_examples_are_marked_and_the_secret_holds_a_placeholder() -> None:
+    for path in EXAMPLES:
+        assert ".example." in path.name
+        assert path.read_text().startswith("# EXAMPLE ONLY")
     secret = resources_of(EXAMPLES)["Secret"]
     assert "CHANGE-ME" in secret["stringData"]["url"]
+
+
+def test_no_secret_is_typed_on_a_command_line() -> None:
+    """--from-literal puts the password in shell history and in the process list."""
+    for path in [*K8S.rglob("*.yaml"), K8S.parent / "README.md"]:
+        assert "--from-literal" not in path.read_text(), path
 
 
 def test_configmap_holds_valid_production_settings(
@@ -230,8 +242,12 @@ def test_replicas_are_spread_over_nodes(pod: Resource, deployment: Resource) -> 
         assert selector.items() <= labels.items()
 
 
+def test_the_hpa_owns_the_replica_count(deployment: Resource) -> None:
+    # A replicas field would reset the HPA's count on every apply.
+    assert "replicas" not in deployment["spec"]
+
+
 def test_rollouts_never_drop_below_the_replica_count(deployment: Resource) -> None:
-    assert deployment["spec"]["replicas"] >= 2
     rolling = deployment["spec"]["strategy"]["rollingUpdate"]
     assert rolling["maxUnavailable"] == 0
     assert rolling["maxSurge"] >= 1
@@ -276,7 +292,7 @@ def test_service_routes_port_80_to_the_pods_http_port(
     assert port["targetPort"] in {each["name"] for each in container["ports"]}
 
 
-def test_hpa_scales_the_deployment_on_cpu(
+def test_hpa_scales_the_deployment_on_cpu_and_requests_in_flight(
     resources: dict[str, Resource], deployment: Resource, container: Resource
 ) -> None:
     hpa = resources["HorizontalPodAutoscaler"]
@@ -287,24 +303,110 @@ def test_hpa_scales_the_deployment_on_cpu(
         "kind": "Deployment",
         "name": deployment["metadata"]["name"],
     }
-    assert spec["minReplicas"] >= 2
-    assert spec["minReplicas"] <= deployment["spec"]["replicas"] <= spec["maxReplicas"]
-    (metric,) = spec["metrics"]
-    assert metric["type"] == "Resource"
-    assert metric["resource"]["name"] == "cpu"
-    assert metric["resource"]["target"]["type"] == "Utilization"
+    assert 2 <= spec["minReplicas"] < spec["maxReplicas"]
+    by_type = {metric["type"]: metric for metric in spec["metrics"]}
+    assert set(by_type) == {"Resource", "Pods"}
+    cpu = by_type["Resource"]["resource"]
+    assert cpu["name"] == "cpu"
+    assert cpu["target"]["type"] == "Utilization"
     assert "cpu" in container["resources"]["requests"], "utilization is relative to requests"
+    pods = by_type["Pods"]["pods"]
+    assert pods["target"]["type"] == "AverageValue"
+    assert float(pods["target"]["averageValue"]) > 0
+    # The adapter example serves exactly this metric, from a series the gateway exports.
+    adapter = resources_of(EXAMPLES)["ConfigMap"]
+    (rule,) = yaml.safe_load(adapter["data"]["config.yaml"])["rules"]
+    assert rule["name"]["as"] == pods["metric"]["name"]
+    series = re.match(r"(\w+)\{", rule["seriesQuery"])
+    assert series is not None
+    exported = {
+        f"{metric.name}_sum"
+        for metric in Metrics().registry.collect()
+        if metric.type == "histogram"
+    }
+    assert series.group(1) in exported
 
 
-def test_pdb_keeps_one_pod_and_still_lets_nodes_drain(
+def test_pdb_evicts_one_pod_at_a_time_and_still_lets_nodes_drain(
     resources: dict[str, Resource], deployment: Resource
 ) -> None:
     pdb = resources["PodDisruptionBudget"]
     assert pdb["apiVersion"] == "policy/v1"
     spec = pdb["spec"]
-    assert spec["minAvailable"] == 1
-    assert spec["minAvailable"] < resources["HorizontalPodAutoscaler"]["spec"]["minReplicas"]
+    # maxUnavailable holds at any scale; minAvailable: 1 would let 9 of 10 pods go at once.
+    assert spec["maxUnavailable"] == 1
+    assert "minAvailable" not in spec
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert spec["selector"]["matchLabels"].items() <= labels.items()
     assert spec["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     assert spec.get("unhealthyPodEvictionPolicy") == "AlwaysAllow"
+
+
+# -- NetworkPolicy -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def policy(resources: dict[str, Resource]) -> Resource:
+    spec: Resource = resources["NetworkPolicy"]["spec"]
+    return spec
+
+
+def namespaces(peers: list[Resource]) -> set[str]:
+    return {
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+        for peer in peers
+        if "namespaceSelector" in peer
+    }
+
+
+def test_network_policy_covers_the_gateway_both_ways(
+    policy: Resource, deployment: Resource
+) -> None:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
+    for rule in policy["ingress"]:
+        assert rule.get("from"), "a rule without `from` admits everyone"
+        assert rule.get("ports"), "a rule without ports admits every port"
+    for rule in policy["egress"]:
+        assert rule.get("to"), "a rule without `to` lets the pods reach anything"
+        assert rule.get("ports"), "a rule without ports allows every port"
+
+
+def test_network_policy_ingress_only_from_the_ingress_controller_and_monitoring(
+    policy: Resource, container: Resource
+) -> None:
+    sources = {}
+    for rule in policy["ingress"]:
+        (peer,) = rule["from"]
+        (namespace,) = namespaces([peer])
+        sources[namespace] = rule
+    assert set(sources) == {"ingress-nginx", "monitoring"}
+    # GraphQL only from the ingress controller; /metrics (its own port) only from monitoring.
+    assert [port["port"] for port in sources["ingress-nginx"]["ports"]] == ["http"]
+    assert [port["port"] for port in sources["monitoring"]["ports"]] == ["metrics"]
+    assert sources["ingress-nginx"]["from"][0]["podSelector"]["matchLabels"]
+    assert {"http", "metrics"} <= {port["name"] for port in container["ports"]}
+
+
+def test_network_policy_egress_only_to_dns_redis_and_https(policy: Resource) -> None:
+    ports = {
+        (port["port"], port.get("protocol", "TCP"))
+        for rule in policy["egress"]
+        for port in rule["ports"]
+    }
+    assert ports == {(53, "UDP"), (53, "TCP"), (6379, "TCP"), (6380, "TCP"), (443, "TCP")}
+    dns = next(rule for rule in policy["egress"] if rule["ports"][0]["port"] == 53)
+    assert namespaces(dns["to"]) == {"kube-system"}
+    https = next(rule for rule in policy["egress"] if rule["ports"][0]["port"] == 443)
+    (peer,) = https["to"]
+    blocked = set(peer["ipBlock"]["except"])
+    # Never the cluster's private ranges nor the cloud metadata service.
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= blocked
+    assert urlsplit(DEFAULT_API_URL).scheme == "https"
+
+
+def test_the_readme_deploys_the_image_by_digest() -> None:
+    readme = (K8S.parent / "README.md").read_text()
+    assert re.search(r"kustomize edit set image vsee-gateway=\S+@sha256:", readme)

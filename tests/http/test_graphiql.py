@@ -14,11 +14,18 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from gateway.http import STATIC_PATH, GraphiQL, GraphQLView, graphql_routes
-from gateway.http._graphiql import ASSETS, DEMO_HEADERS, _script_json, example_tabs
+from gateway.http import (
+    PLACEHOLDER_HEADERS,
+    STATIC_PATH,
+    AssetFiles,
+    GraphiQL,
+    GraphQLView,
+    graphql_routes,
+)
+from gateway.http._graphiql import ASSETS, _script_json, example_tabs
 from gateway.schema import build_schema
 from gateway.settings import Settings
-from tests.conftest import MEMBER
+from tests.conftest import DEMO_HEADERS, MEMBER
 from tests.servers import Gateway
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -62,18 +69,25 @@ async def test_the_page_loads_everything_from_the_gateway(
         assert f"{STATIC_PATH}/{name}?v=" in response.text
 
 
-async def test_the_page_preloads_the_screens_and_demo_credentials(
-    web_modules: Path, client: httpx.AsyncClient
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [({}, PLACEHOLDER_HEADERS), ({"graphiql_headers": DEMO_HEADERS}, DEMO_HEADERS)],
+)
+async def test_the_page_preloads_the_screens_and_the_configured_headers(
+    web_modules: Path, make_client: MakeClient, overrides: dict[str, Any], expected: Any
 ) -> None:
+    client = await make_client(**overrides)
     response = await client.get("/graphql", headers={"accept": BROWSER})
     config = page_config(response.text)
     assert config["endpoint"] == "/graphql"
-    assert json.loads(config["headers"]) == DEMO_HEADERS
+    assert json.loads(config["headers"]) == expected
     names = [operation_name(tab["query"]) for tab in config["tabs"]]
     assert names == ["MobileHome", "VisitDetail", "Dashboard"]
     for tab in config["tabs"]:
-        assert json.loads(tab["headers"]) == DEMO_HEADERS
+        assert json.loads(tab["headers"]) == expected
         json.loads(tab["variables"])
+    # The gateway ships no token, demo or real: only the sandbox's own setting brings one.
+    assert (MEMBER in response.text) is (expected == DEMO_HEADERS)
 
 
 def test_mobile_home_asks_for_the_next_seven_days() -> None:
@@ -107,17 +121,23 @@ def test_config_cannot_close_its_script_element() -> None:
 
 
 async def test_missing_assets_are_explained_not_a_blank_page(tmp_path: Path) -> None:
-    async with graphiql_app(GraphiQL(tmp_path / "node_modules")) as client:
-        response = await client.get("/graphql", headers={"accept": BROWSER})
-        assert response.status_code == 503
-        assert response.headers["content-type"].startswith("text/html")
-        assert "GraphiQL is not installed" in response.text
-        assert "npm ci" in response.text
-        for path in ASSETS.values():
-            assert f"node_modules/{path}" in response.text
-        asset = await client.get(f"{STATIC_PATH}/graphiql.min.js")
-        assert asset.status_code == 404
-        assert "npm ci" in asset.text
+    for layout in ("packaged", "node_modules"):
+        files = AssetFiles(tmp_path / "nothing-here", layout)  # type: ignore[arg-type]
+        async with graphiql_app(GraphiQL(files)) as client:
+            response = await client.get("/graphql", headers={"accept": BROWSER})
+            assert response.status_code == 503
+            assert response.headers["content-type"].startswith("text/html")
+            assert "GraphiQL is not installed" in response.text
+            assert "npm ci" in response.text
+            for name in ASSETS:
+                assert f"<code>{name}</code>" in response.text
+            # The server's folders are its own business, not a visitor's.
+            assert str(tmp_path) not in response.text
+            assert "node_modules" not in response.text
+            asset = await client.get(f"{STATIC_PATH}/graphiql.min.js")
+            assert asset.status_code == 404
+            assert "npm ci" in asset.text
+            assert str(tmp_path) not in asset.text
 
 
 async def test_the_page_itself_reports_scripts_that_did_not_load(
@@ -146,6 +166,7 @@ async def test_assets_are_served(
     assert response.headers["content-type"].startswith(content_type)
     assert response.headers["cache-control"] == "public, max-age=86400"
     assert response.content == (web_modules / ASSETS[name]).read_bytes()
+    assert response.content == GraphiQL().files.path(name).read_bytes()
     head = await client.head(f"{STATIC_PATH}/{name}")
     assert head.status_code == 200
 
@@ -178,7 +199,7 @@ async def test_graphiql_off_serves_no_page_and_no_assets(
 
 
 def test_example_tabs_run_against_the_sandbox(gateway: Gateway) -> None:
-    tabs = example_tabs(datetime.now(UTC))
+    tabs = example_tabs(datetime.now(UTC), DEMO_HEADERS)
     results: dict[str, dict[str, Any]] = {}
     visit_id = None
     for tab in [tabs[0], tabs[2], tabs[1]]:
