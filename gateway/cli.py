@@ -21,6 +21,8 @@ import httpx
 from gateway.settings import Settings, SettingsError, load_settings
 
 SANDBOX_PREFIX = "/vc/next/api_v3"
+# uvicorn's h11 protocol with a bound on the time to send request heads (slow-loris).
+BOUNDED_PROTOCOL = "gateway.http._server:BoundedH11Protocol"
 
 
 def _free_port(host: str = "127.0.0.1") -> int:
@@ -60,7 +62,6 @@ def _sandbox_process(seed: int) -> Iterator[str]:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
-    from gateway.http import BoundedH11Protocol
     from gateway.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
@@ -92,12 +93,15 @@ def _serve(settings: Settings) -> None:
             log_level=settings.log_level,
             log_config=None,
             timeout_graceful_shutdown=20,
-            # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris).
-            http=BoundedH11Protocol,
+            # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris). By name, not
+            # class: workers unpickle their config before they answer uvicorn's health pings,
+            # and importing the gateway there could miss the ping and get the worker killed.
+            http=BOUNDED_PROTOCOL,
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
+    from gateway.http import BoundedH11Protocol
 
     BoundedH11Protocol.header_timeout = settings.header_timeout
     uvicorn.run(
@@ -107,7 +111,7 @@ def _serve(settings: Settings) -> None:
         log_level=settings.log_level,
         log_config=None,
         timeout_graceful_shutdown=20,
-        http=BoundedH11Protocol,
+        http=BOUNDED_PROTOCOL,
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +17,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.http import BoundedH11Protocol
 from tests.conftest import MEMBER, gateway_settings
-from tests.servers import Gateway, Sandbox, free_port
+from tests.servers import Gateway, Sandbox, free_port, gateway_command, wait_until_healthy
 
 CREATE = (
     'mutation Create($cf: JSON) { createIntake(input: {reasonForVisit: "x", customFields: $cf})'
@@ -179,3 +181,27 @@ def _read_all(sock: socket.socket) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def test_vsee_gateway_serve_bounds_request_heads(upstream: Sandbox) -> None:
+    """As an operator runs it: `vsee-gateway serve` uses the bounded protocol."""
+    port = free_port()
+    process = subprocess.Popen(
+        gateway_command("serve", "--port", str(port)),
+        env={
+            **os.environ,
+            "VSEE_API_URL": upstream.api_url,
+            "VSEE_LOG_LEVEL": "warning",
+            "VSEE_HEADER_TIMEOUT": "0.5",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", process)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+            assert _read_all(sock).startswith(b"HTTP/1.1 408")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
