@@ -15,7 +15,6 @@ import pytest
 import uvicorn
 
 from gateway.app import create_app
-from gateway.http import BoundedH11Protocol
 from tests.conftest import MEMBER, gateway_settings
 from tests.servers import Gateway, Sandbox, free_port, gateway_command, wait_until_healthy
 
@@ -75,13 +74,16 @@ def test_json_inputs_out_of_bounds_are_bad_user_input(
     assert upstream.total() == 0
 
 
-@pytest.mark.parametrize("literal", ["99999999999999999999999", "1e23", "-9" * 3000])
+@pytest.mark.parametrize("literal", ["99999999999999999999999", "1e23", "-" + "9" * 5000])
 def test_json_literals_out_of_bounds_are_bad_user_input(
     gateway: Gateway, upstream: Sandbox, literal: str
 ) -> None:
-    query = CREATE.replace("$cf", f"{{a: {literal}}}").replace("($cf: JSON)", "")
+    query = (
+        f'mutation {{ createIntake(input: {{reasonForVisit: "x", customFields: {{a: {literal}}}}})'
+        " { __typename } }"
+    )
     response = gateway.post(query, token=MEMBER)
-    assert _code(response) in ("BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED"), response.text
+    assert _code(response) == "BAD_USER_INPUT", response.text
     assert "INTERNAL" not in response.text
     assert upstream.total() == 0
 
@@ -114,6 +116,8 @@ def test_a_slow_body_is_408_not_an_upstream_timeout(
 @pytest.fixture
 def bounded_server(sandbox: Sandbox) -> Iterator[int]:
     """A gateway served as `vsee-gateway serve` serves it: with the bounded HTTP protocol."""
+    from gateway.http import BoundedH11Protocol
+
     port = free_port()
     BoundedH11Protocol.header_timeout = 0.5
     config = uvicorn.Config(
