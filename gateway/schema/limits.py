@@ -59,6 +59,8 @@ class QueryLimits:
     # Field pairs graphql-core's OverlappingFieldsCanBeMerged may compare (an upper bound,
     # about 10 microseconds each): same-named fields and their subtrees, pairwise.
     max_field_comparisons: int = 10_000
+    # Operations in one document (only one runs; the others are validated all the same).
+    max_operations: int = 20
 
 
 # Upstream calls one resolution of a field may make.
@@ -341,10 +343,36 @@ class GuardedValidation(ValidationCache):
         errors: list[GraphQLError] = []
         if document is not None:
             schema = context.schema._schema
-            for definition in document.definitions:
-                if isinstance(definition, OperationDefinitionNode):
-                    measured = measure(schema, document, definition, None)
-                    errors.extend(_errors(measured, self.limits, definition, cost=False))
+            # One walk (one fragment memo) for all the document's operations: a fragment spread
+            # by many operations is still summarized once.
+            walk = _Measure(schema, _fragments(document), None, self.limits.max_page_size)
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > self.limits.max_operations:
+                # graphql-core's variable and fragment rules walk each operation's fragments.
+                errors.append(
+                    GraphQLError(
+                        f"The document holds {len(operations)} operations; at most "
+                        f"{self.limits.max_operations}.",
+                        extensions={
+                            "code": "TOO_MANY_OPERATIONS",
+                            "limit": self.limits.max_operations,
+                        },
+                    )
+                )
+            for definition in operations if not errors else ():
+                root = schema.get_root_type(definition.operation)
+                summary = walk.selection(root, definition.selection_set)
+                measured = Measurement(
+                    summary.depth,
+                    summary.aliases,
+                    summary.cost,
+                    walk.visits,
+                    walk.repeats,
+                    walk.comparisons,
+                )
+                errors.extend(_errors(measured, self.limits, definition, cost=False))
+                if errors:
+                    break
         if errors:
             context.pre_execution_errors = errors
             yield

@@ -189,3 +189,14 @@ async def test_cyclic_fragments_do_not_hang_the_measure() -> None:
 @pytest.mark.parametrize("limits", [QueryLimits()])
 async def test_graphiqls_introspection_passes_the_default_limits(limits: QueryLimits) -> None:
     assert await codes(get_introspection_query(descriptions=True), limits) == []
+
+
+async def test_a_document_of_many_operations_is_refused_before_validation() -> None:
+    # graphql-core walks each operation's fragments: operations x fragment chain.
+    operations = " ".join(f"query Q{i} {{ ...F0 }}" for i in range(300))
+    chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} }}" for i in range(150))
+    query = f"{operations} {chain} fragment F150 on Query {{ __typename }}"
+    result = await build_schema().execute(query, operation_name="Q1")
+    assert [e.extensions["code"] for e in result.errors or [] if e.extensions] == [
+        "TOO_MANY_OPERATIONS"
+    ]
