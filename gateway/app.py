@@ -90,6 +90,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.cache_url:
+            # First, before anything is opened: an evicting Redis stops start-up here.
+            await check_redis_policy(settings.cache_url)
         client = UpstreamClient(
             settings.api_base,
             timeouts=Timeouts(
@@ -117,7 +120,6 @@ def create_app(
             shared = RedisCache(settings.cache_url, on_error=metrics.cache_error)
             availability_cache = idempotency_cache = shared
             caches = [shared]
-            await check_redis_policy(settings.cache_url)
         else:
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
             idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)

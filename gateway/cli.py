@@ -25,6 +25,8 @@ from gateway import __version__
 from gateway.settings import Settings, SettingsError, load_settings
 
 SANDBOX_PREFIX = "/vc/next/api_v3"
+# uvicorn's h11 protocol with a bound on the time to send request heads (slow-loris).
+BOUNDED_PROTOCOL = "gateway.http._server:BoundedH11Protocol"
 
 DESCRIPTION = (
     "VSee GraphQL gateway: one GraphQL endpoint in front of VSee Clinic's REST API (api_v3)."
@@ -129,7 +131,6 @@ def _sandbox_process(seed: int) -> Iterator[str]:
 def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
     import uvicorn
 
-    from gateway.http import BoundedH11Protocol
     from gateway.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
@@ -170,12 +171,15 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
             log_level=settings.log_level,
             log_config=None,
             timeout_graceful_shutdown=20,
-            # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris).
-            http=BoundedH11Protocol,
+            # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris). By name, not
+            # class: workers unpickle their config before they answer uvicorn's health pings,
+            # and importing the gateway there could miss the ping and get the worker killed.
+            http=BOUNDED_PROTOCOL,
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
+    from gateway.http import BoundedH11Protocol
 
     BoundedH11Protocol.header_timeout = settings.header_timeout
     uvicorn.run(
@@ -185,7 +189,7 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         log_level=settings.log_level,
         log_config=None,
         timeout_graceful_shutdown=20,
-        http=BoundedH11Protocol,
+        http=BOUNDED_PROTOCOL,
     )
 
 

@@ -195,7 +195,6 @@ class Resolved:
 
     query: str | None
     register: str | None = None
-    trusted: bool = False
 
 
 class PersistedQueries:
@@ -231,10 +230,7 @@ class PersistedQueries:
         if persisted is None:
             if self.trusted_only and (query is None or document_hash(query) not in self.trusted):
                 raise _trusted_required()
-            trusted = (
-                query is not None and bool(self.trusted) and document_hash(query) in self.trusted
-            )
-            return Resolved(query, trusted=trusted)
+            return Resolved(query)
         if not isinstance(persisted, Mapping):
             raise PersistedQueryError(
                 "extensions.persistedQuery must be an object", "BAD_REQUEST", 400
@@ -252,7 +248,7 @@ class PersistedQueries:
             raise PersistedQueryError("provided sha does not match query", "BAD_REQUEST", 400)
         known = self.trusted.get(digest)
         if known is not None:
-            return Resolved(known, trusted=True)
+            return Resolved(known)
         if self.trusted_only:
             raise _trusted_required()
         if query is not None:

@@ -168,7 +168,6 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                 raise RequestProblem(exc.status, exc.message, exc.code) from None
             query = resolved.query
             params["register"] = resolved.register
-            params["trusted"] = resolved.trusted
         if query is None:
             raise RequestProblem(400, "The request has no `query`.")
         return query

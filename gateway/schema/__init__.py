@@ -16,7 +16,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -25,7 +24,7 @@ from gateway.upstream import GatewayError
 
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
-from .limits import CostLimit, QueryLimits, limits_rule
+from .limits import CostLimit, GuardedValidation, QueryLimits, limits_rule
 from .mutations import Mutation
 from .queries import Query
 
@@ -105,7 +104,8 @@ def build_schema(
         # Parse and validation dominate small queries (performance-notes.md). The factories
         # share one module-level LRU per maxsize, so the caches outlive each request.
         lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
+        # Linear limits first; graphql-core's rules only for documents within them.
+        lambda: GuardedValidation(limits=limits, maxsize=512),
         RequireOperationName,
         lambda: CostLimit(limits=limits),
     ]

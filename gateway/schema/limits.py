@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -35,7 +35,6 @@ from graphql import (
     ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
     ValidationRule,
     ValueNode,
     VariableDefinitionNode,
@@ -43,7 +42,7 @@ from graphql import (
     get_operation_ast,
 )
 from graphql.execution.values import get_variable_values
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import SchemaExtension, ValidationCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,14 @@ class QueryLimits:
     # The largest `first` a caller may ask for (VSEE_MAX_PAGE_SIZE); larger pages are refused
     # by the resolver before any call, so the cost never assumes more.
     max_page_size: int = 100
+    # Times one response name may be selected in one selection set, fragments expanded
+    # (clients add `__typename` and `id` to every fragment, so a few repeats are normal).
+    max_repeated_fields: int = 50
+    # Field pairs graphql-core's OverlappingFieldsCanBeMerged may compare (an upper bound,
+    # about 10 microseconds each): same-named fields and their subtrees, pairwise.
+    max_field_comparisons: int = 10_000
+    # Operations in one document (only one runs; the others are validated all the same).
+    max_operations: int = 20
 
 
 # Upstream calls one resolution of a field may make.
@@ -102,6 +109,11 @@ LIST_SIZES: Mapping[str, int] = {
 }
 DEFAULT_LIST_SIZE = 20
 DEFAULT_PAGE_SIZE = 20  # Query.visits(first:) when the caller gives none
+# graphql-core's OverlappingFieldsCanBeMerged compares every pair of same-named fields in a
+# selection set: quadratic, seconds for a 15 kB document repeating one field. Documents are
+# refused before it runs when a response name repeats more than this in one selection set.
+_REPEATS_CAP = 1_000_000
+_MAX_LEVEL_NAMES = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,10 @@ class Measurement:
     cost: int
     visits: int
     fields: int = 0
+    # The most times one response name is selected in one selection set (fragments expanded).
+    repeats: int = 0
+    # An upper bound on the field pairs graphql-core's OverlappingFieldsCanBeMerged compares.
+    comparisons: int = 0
 
 
 @dataclass(slots=True)
@@ -124,7 +140,10 @@ class _Summary:
     cost: int = 0
     depth: int = 0  # levels below the selection set's own level (0 when it has no fields)
     aliases: int = 0
-    fields: int = 0  # field selections, fragments expanded
+    fields: int = 0  # fields in this selection set and below, fragments expanded
+    # Response names selected at this selection set's own level, through inline fragments and
+    # spreads: [times selected, sum of their subtree sizes, sum of those sizes squared].
+    level: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _named(type_: GraphQLOutputType) -> tuple[Any, bool]:
@@ -151,6 +170,8 @@ class _Measure:
         self.max_page_size = max_page_size
         self.memo: dict[str, _Summary] = {}
         self.visits = 0
+        self.repeats = 0
+        self.comparisons = 0
 
     def fragment(self, name: str) -> _Summary:
         """The fragment's summary, computed once; cyclic or unknown spreads count nothing
@@ -177,20 +198,46 @@ class _Measure:
             self.visits += 1
             if isinstance(node, FieldNode):
                 part = self.field(parent, node)
+                size = 1 + part.fields
+                total.fields += size
+                entry = total.level.setdefault((node.alias or node.name).value, [0, 0, 0])
+                entry[0] += 1
+                entry[1] += size
+                entry[2] += size * size
             elif isinstance(node, InlineFragmentNode):
                 target = parent
                 if node.type_condition is not None:
                     target = self.schema.get_type(node.type_condition.name.value) or parent
                 part = self.selection(target, node.selection_set)
+                total.fields += part.fields
+                self._merge(total.level, part.level)
             elif isinstance(node, FragmentSpreadNode):
                 part = self.fragment(node.name.value)
+                total.fields += part.fields
+                self._merge(total.level, part.level)
             else:  # pragma: no cover - graphql has no other selection kinds
                 continue
             total.cost += part.cost
             total.depth = max(total.depth, part.depth)
             total.aliases += part.aliases
-            total.fields += part.fields
+        for count, sizes, squares in total.level.values():
+            self.repeats = max(self.repeats, count)
+            # Pairs of same-named fields are compared, and so are their subtrees, pairwise:
+            # at most (size_i * size_j) field pairs for each pair i < j.
+            self.comparisons += (sizes * sizes - squares) // 2
         return total
+
+    def _merge(self, level: dict[str, list[int]], other: dict[str, list[int]]) -> None:
+        # Bounded work: no real type has _MAX_LEVEL_NAMES fields, so a level that grows past
+        # it is refused (as if repeated) and stops growing.
+        if len(level) + len(other) > _MAX_LEVEL_NAMES:
+            self.repeats = max(self.repeats, _REPEATS_CAP)
+            return
+        for name, (count, sizes, squares) in other.items():
+            entry = level.setdefault(name, [0, 0, 0])
+            entry[0] += count
+            entry[1] += sizes
+            entry[2] += squares
 
     def field(self, parent: Any, node: FieldNode) -> _Summary:
         name = node.name.value
@@ -206,10 +253,10 @@ class _Measure:
             elif name == "__type":
                 child = self.schema.get_type("__Type")
             inner = self.selection(child, node.selection_set)
-            return _Summary(0, 0, aliases + inner.aliases, 1 + inner.fields)
+            return _Summary(cost=0, depth=0, aliases=aliases + inner.aliases, fields=inner.fields)
         if definition is None:
             inner = self.selection(None, node.selection_set)
-            return _Summary(0, 1 + inner.depth, aliases + inner.aliases, 1 + inner.fields)
+            return _Summary(0, 1 + inner.depth, aliases + inner.aliases, inner.fields)
         key = f"{parent.name}.{name}"
         child, is_list = _named(definition.type)
         inner = self.selection(child, node.selection_set)
@@ -218,7 +265,7 @@ class _Measure:
             cost=FIELD_CALLS.get(key, 0) + size * inner.cost,
             depth=1 + inner.depth,
             aliases=aliases + inner.aliases,
-            fields=1 + inner.fields,
+            fields=inner.fields,
         )
 
     def _list_size(self, key: str, node: FieldNode) -> int:
@@ -255,19 +302,25 @@ def measure(
     walk = _Measure(schema, _fragments(document), variables, max_page_size)
     root = schema.get_root_type(operation.operation)
     summary = walk.selection(root, operation.selection_set)
-    return Measurement(summary.depth, summary.aliases, summary.cost, walk.visits, summary.fields)
+    return Measurement(
+        depth=summary.depth,
+        aliases=summary.aliases,
+        cost=summary.cost,
+        visits=walk.visits,
+        fields=summary.fields,
+        repeats=walk.repeats,
+        comparisons=walk.comparisons,
+    )
 
 
 def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
-    """A graphql-core validation rule enforcing depth and aliases on every operation."""
+    """A graphql-core validation rule bounding the values written in the query text.
+
+    Depth, aliases and repeated fields are checked before validation (see ``GuardedValidation``)
+    so that graphql-core's own rules never see a document over those limits.
+    """
 
     class QueryLimitsRule(ValidationRule):
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
-            context: ValidationContext = self.context
-            measured = measure(context.schema, context.document, node, None)
-            for error in _errors(measured, limits, node, cost=False):
-                context.report_error(error)
-
         def enter_argument(self, node: ArgumentNode, *_: object) -> None:
             self._literal(node.value, node)
 
@@ -285,6 +338,61 @@ def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
     return QueryLimitsRule
 
 
+class GuardedValidation(ValidationCache):
+    """strawberry's cached validation, behind a linear check of depth, aliases and repeats.
+
+    graphql-core's rules are not all linear (OverlappingFieldsCanBeMerged compares pairs of
+    same-named fields), so a document over the limits is refused before they run.
+    """
+
+    def __init__(self, *, limits: QueryLimits, maxsize: int = 512) -> None:
+        super().__init__(maxsize=maxsize)
+        self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        errors: list[GraphQLError] = []
+        if document is not None:
+            schema = context.schema._schema
+            # One walk (one fragment memo) for all the document's operations: a fragment spread
+            # by many operations is still summarized once.
+            walk = _Measure(schema, _fragments(document), None, self.limits.max_page_size)
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if len(operations) > self.limits.max_operations:
+                # graphql-core's variable and fragment rules walk each operation's fragments.
+                errors.append(
+                    GraphQLError(
+                        f"The document holds {len(operations)} operations; at most "
+                        f"{self.limits.max_operations}.",
+                        extensions={
+                            "code": "TOO_MANY_OPERATIONS",
+                            "limit": self.limits.max_operations,
+                        },
+                    )
+                )
+            for definition in operations if not errors else ():
+                root = schema.get_root_type(definition.operation)
+                summary = walk.selection(root, definition.selection_set)
+                measured = Measurement(
+                    depth=summary.depth,
+                    aliases=summary.aliases,
+                    cost=summary.cost,
+                    visits=walk.visits,
+                    fields=summary.fields,
+                    repeats=walk.repeats,
+                    comparisons=walk.comparisons,
+                )
+                errors.extend(_errors(measured, self.limits, definition, cost=False))
+                if errors:
+                    break
+        if errors:
+            context.pre_execution_errors = errors
+            yield
+            return
+        yield from super().on_validate()
+
+
 def _errors(
     measured: Measurement, limits: QueryLimits, node: Any, *, cost: bool
 ) -> Iterator[GraphQLError]:
@@ -296,6 +404,12 @@ def _errors(
         (measured.fields, limits.max_fields, "TOO_MANY_FIELDS",
          f"Query selects {measured.fields} fields once its fragments are expanded; "
          f"at most {limits.max_fields}."),
+        (measured.repeats, limits.max_repeated_fields, "TOO_MANY_REPEATED_FIELDS",
+         f"Query selects one field up to {measured.repeats} times in one selection set; "
+         f"at most {limits.max_repeated_fields}."),
+        (measured.comparisons, limits.max_field_comparisons, "QUERY_TOO_COMPLEX",
+         "Query selects the same fields too many times over (fragments included); "
+         "select each field once per object."),
     )  # fmt: skip
     if cost:
         checks = (

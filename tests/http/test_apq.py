@@ -10,6 +10,7 @@ import httpx
 import pytest
 import redis
 
+from gateway.app import create_app
 from gateway.http._apq import (
     REDIS_PREFIX,
     MemoryDocuments,
@@ -18,6 +19,7 @@ from gateway.http._apq import (
     RedisDocuments,
 )
 from gateway.redis_policy import RedisPolicyError, check_redis_policy
+from gateway.settings import Settings
 from tests.redis_server import RedisServer
 
 MakeClient = Callable[..., Awaitable[httpx.AsyncClient]]
@@ -158,6 +160,13 @@ async def test_an_evicting_redis_is_refused_at_start_up(redis_server: RedisServe
         raw.config_set("maxmemory-policy", "allkeys-lru")
         with pytest.raises(RedisPolicyError, match="noeviction"):
             await check_redis_policy(redis_server.url)
+        # The gateway itself does not start on it.
+        app = create_app(
+            Settings(api_url="http://upstream.invalid/api_v3", cache_url=redis_server.url)
+        )
+        with pytest.raises(RedisPolicyError):
+            async with app.router.lifespan_context(app):
+                pass
         raw.config_set("maxmemory-policy", "volatile-lru")
         assert await check_redis_policy(redis_server.url) == "volatile-lru"
     finally:

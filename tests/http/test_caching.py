@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.http import CREDENTIAL_HEADERS
 from gateway.settings import Settings
 
+# What a shared cache must key on: every header that carries a credential, and Accept.
+CREDENTIAL_HEADERS = ("X-ApiToken", "X-AccountCode", "X-ApiKey", "Authorization")
 CREDENTIALS = {"X-ApiToken": "demo-member-token", "X-AccountCode": "vclinic"}
 QUERY = "query Rooms { rooms { code } }"
 DIGEST = hashlib.sha256(QUERY.encode()).hexdigest()
