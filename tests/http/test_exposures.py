@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gateway.app import create_app
-from gateway.http import WEB_DIR, GraphiQL, GraphQLView
+from gateway.http import WEB_DIR, AssetFiles, GraphiQL, GraphQLView
 from gateway.schema import build_schema
 from gateway.settings import Settings
 
@@ -67,7 +67,7 @@ async def test_no_server_path_in_the_page_or_the_not_installed_answers(
     page = await client.get("/graphql", headers={"accept": BROWSER})
     assert str(WEB_DIR) not in page.text
     assert str(WEB_DIR.parent) not in page.text
-    missing = GraphiQL(tmp_path / "somewhere" / "node_modules")
+    missing = GraphiQL(AssetFiles(tmp_path / "somewhere" / "node_modules", "node_modules"))
     view = GraphQLView(build_schema(), graphiql=missing)
     app = Starlette(routes=[Route("/graphql", view), *missing.routes()])
     async with httpx.AsyncClient(
