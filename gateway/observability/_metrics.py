@@ -77,6 +77,24 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self.shed_requests = Counter(
+            "gateway_requests_shed_total",
+            "GraphQL requests refused with OVERLOADED by admission control.",
+            registry=self.registry,
+        )
+        self.dependency = Gauge(
+            "gateway_dependency_up",
+            "Whether a dependency looked healthy at the last readiness check (1) or not (0).",
+            ["dependency"],
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        self.conversions = Counter(
+            "gateway_unconvertible_values_total",
+            "Values VSee sent that could not be converted and were answered as null.",
+            ["kind"],
+            registry=self.registry,
+        )
         self._operations: set[str] = set()
 
     def operation(self, name: str | None, outcome: str, seconds: float) -> None:
@@ -90,6 +108,15 @@ class Metrics:
 
     def breaker_changed(self, state: BreakerState) -> None:
         self.breaker_state.set(state.value)
+
+    def shed(self) -> None:
+        self.shed_requests.inc()
+
+    def dependency_up(self, name: str, up: bool) -> None:
+        self.dependency.labels(name).set(1 if up else 0)
+
+    def unconvertible(self, kind: str) -> None:
+        self.conversions.labels(kind).inc()
 
     def cache_lookup(self, cache: str, result: str) -> None:
         self.cache_lookups.labels(cache, result).inc()
