@@ -102,9 +102,11 @@ async def test_a_body_without_the_envelope_is_a_coded_upstream_failure(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = client_for(lambda request: httpx.Response(200, text="<html>gateway</html>"))
-    with caplog.at_level("WARNING", "gateway.upstream"):
-        with pytest.raises(UpstreamError, match="not its data") as info:
-            await client.get("/visits", CREDS, endpoint="GET /visits")
+    with (
+        caplog.at_level("WARNING", "gateway.upstream"),
+        pytest.raises(UpstreamError, match="not its data") as info,
+    ):
+        await client.get("/visits", CREDS, endpoint="GET /visits")
     assert info.value.code == "UPSTREAM_BAD_RESPONSE"
     # Logged at warning (was debug) and counted as a failure, not a breaker success.
     assert any(r.levelname == "WARNING" and "data envelope" in r.message for r in caplog.records)

@@ -273,9 +273,10 @@ async def test_a_probe_out_of_budget_before_sending_releases_its_lease() -> None
     clock.now += 10
     calls = Flaky(0)
     c = client(calls, breaker=breaker)
-    with deadline_scope(0.000001), pytest.raises(UpstreamTimeout):
+    with deadline_scope(0.000001):
         await asyncio.sleep(0.001)
-        await c.get("/visits", CREDS, endpoint="GET /visits")
+        with pytest.raises(UpstreamTimeout):
+            await c.get("/visits", CREDS, endpoint="GET /visits")
     assert await c.get("/visits", CREDS, endpoint="GET /visits")
     assert breaker.state is BreakerState.CLOSED
     await c.aclose()
