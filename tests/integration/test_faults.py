@@ -25,7 +25,10 @@ def test_partial_data_when_one_endpoint_fails(gateway: Gateway, upstream: Sandbo
 def test_breaker_opens_fails_fast_and_recovers(
     make_gateway: Callable[..., Gateway], upstream: Sandbox
 ) -> None:
-    gateway = make_gateway(breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0)
+    # One account here, so let one scope's 5xx answers open the breaker (default: two).
+    gateway = make_gateway(
+        breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0, breaker_min_scopes=1
+    )
     upstream.faults(error_rate=1.0)
     for _ in range(3):
         body = gateway.query("{ currentVisit { id } }", token=MEMBER)
