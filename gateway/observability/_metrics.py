@@ -77,6 +77,12 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self.breaker_transitions = Counter(
+            "gateway_upstream_breaker_transitions_total",
+            "Circuit breaker changes: to=open (openings), to=closed (recoveries), half_open.",
+            ["to"],
+            registry=self.registry,
+        )
         self.shed_requests = Counter(
             "gateway_requests_shed_total",
             "GraphQL requests refused with OVERLOADED by admission control.",
@@ -108,6 +114,7 @@ class Metrics:
 
     def breaker_changed(self, state: BreakerState) -> None:
         self.breaker_state.set(state.value)
+        self.breaker_transitions.labels(state.name.lower()).inc()
 
     def shed(self) -> None:
         self.shed_requests.inc()

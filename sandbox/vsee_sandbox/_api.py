@@ -330,6 +330,7 @@ class ApiMiddleware:
         # Transport faults (see _log.MISBEHAVIOURS): some answer instead of serving the request,
         # the others serve it and then break the answer.
         misbehaviour = self.faults.misbehaviour(match.key)
+        entry.fault = misbehaviour
         if misbehaviour in NOT_SERVED:
             entry.status = await send_misbehaviour(send, misbehaviour, None, 0.0)
             return

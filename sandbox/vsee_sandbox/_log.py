@@ -36,6 +36,7 @@ class LogEntry:
     content_type: str | None
     body: dict[str, Any] | None
     status: int
+    fault: str | None = None  # the misbehaviour injected, if any (see MISBEHAVIOURS)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class LogEntry:
             "content_type": self.content_type,
             "body": self.body,
             "status": self.status,
+            "fault": self.fault,
         }
 
 
@@ -68,11 +70,15 @@ class RequestLog:
         self.counts.clear()
         self.total = 0
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, since: int = 0) -> dict[str, Any]:
+        """The log; with ``since`` (an earlier ``total``), only the entries recorded after it
+        that are still kept, so a long run can read everything by polling."""
+        newer = max(0, min(self.total - since, len(self.entries)))
+        entries = list(self.entries)[len(self.entries) - newer :] if since else self.entries
         return {
             "total": self.total,
             "counts": dict(self.counts),
-            "entries": [entry.as_json() for entry in self.entries],
+            "entries": [entry.as_json() for entry in entries],
         }
 
 
