@@ -181,7 +181,25 @@ def metric(text: str, name: str, label: str) -> int:
     return int(float(match.group(1))) if match else 0
 
 
-async def main(args: argparse.Namespace) -> int:
+async def drive(
+    args: argparse.Namespace, gateway_url: str, creds: list[dict[str, str]], log: SandboxLog
+) -> tuple[Tally, str]:
+    tally = Tally()
+    until = time.monotonic() + args.seconds
+    rng = random.Random(args.seed)
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as client:
+        await asyncio.gather(
+            poll_log(log, until),
+            *(
+                user(client, tally, creds[i % len(creds)], until, random.Random(rng.random()))
+                for i in range(args.vus)
+            ),
+        )
+        metrics = (await client.get("/metrics")).text
+    return tally, metrics
+
+
+def main(args: argparse.Namespace) -> int:
     with Children() as children:
         sandbox = start_sandbox(children, seed=args.seed)
         httpx.put(
@@ -207,19 +225,8 @@ async def main(args: argparse.Namespace) -> int:
         ]
         rss_start = rss_mib(gateway.pid)
         log = SandboxLog(sandbox.url)
-        tally = Tally()
-        until = time.monotonic() + args.seconds
-        rng = random.Random(args.seed)
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=60) as client:
-            await asyncio.gather(
-                poll_log(log, until),
-                *(
-                    user(client, tally, creds[i % len(creds)], until, random.Random(rng.random()))
-                    for i in range(args.vus)
-                ),
-            )
-            metrics = (await client.get("/metrics")).text
-        await asyncio.sleep(4)  # stalled answers finish (stall_ms) before the last read
+        tally, metrics = asyncio.run(drive(args, gateway.url, creds, log))
+        time.sleep(4)  # stalled answers finish (stall_ms) before the last read of the log
         log.poll()
         rss_end = rss_mib(gateway.pid)
     duplicates = sum(n - 1 for n in log.served_writes.values() if n > 1)
@@ -258,4 +265,4 @@ if __name__ == "__main__":
     args.seconds = args.seconds if args.seconds is not None else args.minutes * 60
     if not (1 <= args.seconds <= 3600 and 1 <= args.vus <= 500 and 0 <= args.fault_rate <= 1):
         parser.error("--seconds 1..3600, --vus 1..500, --fault-rate 0..1")
-    sys.exit(asyncio.run(main(args)))
+    sys.exit(main(args))
