@@ -40,6 +40,7 @@ from gateway.upstream import (
     Retry,
     Timeouts,
     UpstreamClient,
+    remaining,
 )
 
 logger = logging.getLogger("gateway.app")
@@ -62,18 +63,23 @@ _OVERLOADED_BODY = orjson.dumps(
 
 
 class AdmissionMiddleware:
-    """Sheds GraphQL requests beyond ``limit`` at once with 503, ``OVERLOADED`` and Retry-After.
+    """Admission control: at most ``limit`` GraphQL requests run at once; the rest queue.
 
-    Early and cheap, so the requests admitted keep their budget instead of every request timing
-    out together; also adds ``Connection: close`` to every answer once the process is draining,
-    so clients stop reusing connections that are about to close.
+    A request waits (first come, first served) for at most half of what is left of its
+    deadline, so one admitted keeps enough budget to finish; past that, or beyond ``max_queue``
+    waiting, it is shed at once with 503, ``Retry-After`` and a GraphQL error coded
+    ``OVERLOADED``. Bounding what runs keeps the event loop responsive, so the calls of admitted
+    requests are read in time instead of timing out together. Also adds ``Connection: close``
+    to every answer once the process is draining, so clients stop reusing its connections.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, max_queue: int, metrics: Metrics) -> None:
         self.app = app
         self.limit = limit
+        self.max_queue = max_queue
         self.metrics = metrics
-        self.in_flight = 0
+        self.waiting = 0
+        self._semaphore: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,26 +91,44 @@ class AdmissionMiddleware:
         if not scope["path"].startswith("/graphql"):
             await self.app(scope, receive, send_on)
             return
-        if self.in_flight >= self.limit:
-            self.metrics.shed()
-            await send_on(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"retry-after", b"1"),
-                        (b"content-length", str(len(_OVERLOADED_BODY)).encode()),
-                    ],
-                }
-            )
-            await send_on({"type": "http.response.body", "body": _OVERLOADED_BODY})
-            return
-        self.in_flight += 1
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        semaphore = self._semaphore
+        if semaphore.locked():
+            if self.waiting >= self.max_queue:
+                await self._shed(send_on)
+                return
+            left = remaining()
+            self.waiting += 1
+            try:
+                async with asyncio.timeout(None if left is None else max(left / 2, 0.0)):
+                    await semaphore.acquire()
+            except TimeoutError:
+                await self._shed(send_on)
+                return
+            finally:
+                self.waiting -= 1
+        else:
+            await semaphore.acquire()
         try:
             await self.app(scope, receive, send_on)
         finally:
-            self.in_flight -= 1
+            semaphore.release()
+
+    async def _shed(self, send: Send) -> None:
+        self.metrics.shed()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", b"1"),
+                    (b"content-length", str(len(_OVERLOADED_BODY)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
 
 
 def _closing(send: Send) -> Send:
@@ -277,12 +301,18 @@ def create_app(
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     middleware = [
-        Middleware(AdmissionMiddleware, limit=settings.max_concurrent_requests, metrics=metrics),
         Middleware(
             RequestContextMiddleware,
             deadline=settings.request_deadline,
             max_body_bytes=settings.max_body_bytes,
             tracer=tracer,
+        ),
+        # Inside the request context: the queue wait counts against the request's deadline.
+        Middleware(
+            AdmissionMiddleware,
+            limit=settings.max_concurrent_requests,
+            max_queue=settings.max_queued_requests,
+            metrics=metrics,
         ),
     ]
     if settings.cors_origins:

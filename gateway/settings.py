@@ -39,10 +39,16 @@ class Settings(BaseSettings):
         default=10_000, ge=0, le=1_000_000, description="Upstream calls that may wait for a slot."
     )
     max_concurrent_requests: int = Field(
-        default=256,
+        default=32,
         ge=1,
+        le=10_000,
+        description="GraphQL requests one process runs at once; more wait in a queue.",
+    )
+    max_queued_requests: int = Field(
+        default=1000,
+        ge=0,
         le=100_000,
-        description="GraphQL requests one process serves at once; more get OVERLOADED (503).",
+        description="GraphQL requests that may wait to run; more get OVERLOADED (503) at once.",
     )
 
     # Caches: in-process by default; a redis:// URL shares them across replicas.

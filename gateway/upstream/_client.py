@@ -238,7 +238,7 @@ class UpstreamClient:
                             )
                     except httpx.HTTPError as exc:
                         failure = self._transport_failure(
-                            exc, endpoint, started, ticket, capped=capped, write=write
+                            exc, endpoint, started, ticket, timeout, capped=capped, write=write
                         )
                         if failure is None and await self._may_retry(attempt, attempts):
                             continue
@@ -288,6 +288,7 @@ class UpstreamClient:
         endpoint: str,
         started: float,
         ticket: int,
+        budget: httpx.Timeout,
         *,
         capped: bool,
         write: bool,
@@ -315,6 +316,16 @@ class UpstreamClient:
                     )
                 )
             )
+        if (
+            sent is Sent.NOT_SENT
+            and _is_timeout(exc)
+            and _fired_late(budget, time.perf_counter() - started)
+        ):
+            # The connect timer fired long after its budget: this process's event loop was
+            # saturated and may not have seen a connection VSee accepted in time. The gateway's
+            # own overload, never VSee's failure.
+            self._observe(endpoint, "not_sent_lagging", started)
+            return None if not write else _not_sent(endpoint, write)
         self.breaker.record_failure(ticket, kind=Failure.CONNECTION)
         if sent is Sent.NOT_SENT:
             self._observe(endpoint, "not_sent", started)
@@ -411,6 +422,15 @@ def _classify_aiohttp(exc: BaseException) -> Sent | None:
     if isinstance(exc, aiohttp.ClientError):
         return Sent.AMBIGUOUS
     return None
+
+
+def _fired_late(budget: httpx.Timeout, elapsed: float) -> bool:
+    """Whether a connect timeout fired long after its budget (a lagging event loop).
+
+    Both httpx's connect and pool budgets, and aiohttp's (``pool`` is its connect), bound it.
+    """
+    longest = max(value for value in (budget.connect, budget.pool) if value is not None)
+    return elapsed > longest * 1.5 + 0.5
 
 
 def _is_timeout(exc: BaseException) -> bool:
