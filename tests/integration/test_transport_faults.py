@@ -126,7 +126,9 @@ async def test_a_stalled_body_is_a_timeout_and_never_retried(
     assert calls(fresh, "POST /intakes") == 1
 
 
-async def test_html_with_200_is_a_coded_bad_response(client: UpstreamClient, fresh: Sandbox) -> None:
+async def test_html_with_200_is_a_coded_bad_response(
+    client: UpstreamClient, fresh: Sandbox
+) -> None:
     fresh.faults(misbehave={"GET /rooms": "html"})
     with pytest.raises(UpstreamBadResponse) as info:
         await client.get("/rooms", CREDS, endpoint="GET /rooms")
@@ -215,7 +217,9 @@ def test_a_keyed_write_is_refused_while_redis_is_down(
 ) -> None:
     gateway = make_gateway(cache_url=f"redis://127.0.0.1:{free_port()}/0")
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    body = gateway.query(CREATE_INTAKE, {"input": {"reasonForVisit": "x"}}, token=MEMBER, headers=key)
+    body = gateway.query(
+        CREATE_INTAKE, {"input": {"reasonForVisit": "x"}}, token=MEMBER, headers=key
+    )
     error = body["errors"][0]
     assert error["extensions"]["code"] == "IDEMPOTENCY_UNAVAILABLE"
     assert "was not sent" in error["message"]

@@ -341,3 +341,16 @@ async def test_bulkhead_bounds_calls_in_flight_and_waits_within_the_deadline() -
     assert tight.breaker.state is BreakerState.CLOSED
     await c.aclose()
     await tight.aclose()
+
+
+async def test_waits_for_the_gateways_own_pool_never_count_against_vsee() -> None:
+    def pool_full(request: httpx.Request) -> httpx.Response:
+        raise httpx.PoolTimeout("no connection free", request=request)
+
+    breaker = CircuitBreaker(threshold=2, cooldown=60)
+    c = client(pool_full, breaker=breaker)
+    for _ in range(5):
+        with pytest.raises(UpstreamUnavailable):
+            await c.get("/visits", CREDS, endpoint="GET /visits")
+    assert breaker.state is BreakerState.CLOSED
+    await c.aclose()
