@@ -85,11 +85,11 @@ async def test_a_refused_connection_is_not_sent_retried_and_unavailable(
     # Three attempts, each a connection failure: the breaker opened on the third.
     assert breaker.state is BreakerState.OPEN
     with pytest.raises(UpstreamUnavailable, match="not sent"):
-        await CircuitBreakerFree(c).post("/intakes", CREDS, endpoint="POST /intakes", form=INTAKE)
+        await with_fresh_breaker(c).post("/intakes", CREDS, endpoint="POST /intakes", form=INTAKE)
     await c.aclose()
 
 
-def CircuitBreakerFree(c: UpstreamClient) -> UpstreamClient:  # noqa: N802
+def with_fresh_breaker(c: UpstreamClient) -> UpstreamClient:
     """The same client with a fresh breaker, to see a write's own classification."""
     c.breaker = CircuitBreaker(threshold=100)
     return c
@@ -269,7 +269,8 @@ def test_two_gateway_processes_racing_one_key_send_once(
             thread.join(timeout=30)
         assert len(answers) == 4
         ids = {answer["data"]["createIntake"]["intakeId"] for answer in answers}
-        assert len(ids) == 1 and None not in ids, answers
+        assert len(ids) == 1, answers
+        assert None not in ids, answers
         assert calls(fresh, "POST /intakes") == 1
         # A different input under the same key, on either replica, is a conflict.
         body = started[1][1].query(
