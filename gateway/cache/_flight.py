@@ -46,7 +46,7 @@ class SingleFlight(Generic[T]):
             if task.done() and not task.cancelled() and task.exception() is exc:
                 # Each waiter raises its own copy: one exception object must not collect the
                 # tracebacks of every request that waited on it.
-                raise copy.copy(exc) from exc.__cause__
+                raise _copy(exc) from exc.__cause__
             raise
 
     def _forget(self, key: str, task: asyncio.Task[T]) -> None:
@@ -58,6 +58,17 @@ class SingleFlight(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._flights)
+
+
+def _copy(exc: Exception) -> Exception:
+    """A shallow copy that skips ``__init__`` (some take keyword-only arguments)."""
+    try:
+        clone = exc.__class__.__new__(exc.__class__)
+        clone.__dict__.update(exc.__dict__)
+        clone.args = exc.args
+    except (TypeError, AttributeError):
+        return copy.copy(exc)
+    return clone
 
 
 def _current_cancelling() -> bool:

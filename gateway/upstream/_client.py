@@ -21,6 +21,7 @@ from ._errors import (
     OutcomeUnknown,
     UpstreamBadResponse,
     UpstreamError,
+    UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
     rejected_for_status,
@@ -256,6 +257,10 @@ class UpstreamClient:
                     raise _server_error(status, endpoint, write)
                 try:
                     envelope = _decode(response, endpoint)
+                except UpstreamRejected:
+                    # A 4xx is VSee working as designed: a success for the breaker.
+                    self.breaker.record_success(ticket)
+                    raise
                 except UpstreamBadResponse:
                     self.breaker.record_failure(ticket, kind=Failure.ANSWER, scope=scope)
                     self._bad_responses += 1

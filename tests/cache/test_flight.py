@@ -110,3 +110,19 @@ async def test_each_waiter_gets_its_own_copy_of_a_failure() -> None:
     assert all(
         r.code == "UPSTREAM_UNAVAILABLE" for r in results if isinstance(r, UpstreamUnavailable)
     )
+
+
+async def test_a_shared_refusal_with_keyword_arguments_reaches_every_waiter() -> None:
+    from gateway.upstream import NotFound
+
+    flight: SingleFlight[int] = SingleFlight()
+
+    async def missing() -> int:
+        await asyncio.sleep(0.01)
+        raise NotFound("no such room", status=404, endpoint="GET /rooms/{code}")
+
+    results = await asyncio.gather(
+        *(flight.run("k", missing) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(r, NotFound) for r in results), results
+    assert {r.status for r in results if isinstance(r, NotFound)} == {404}

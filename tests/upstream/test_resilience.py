@@ -15,6 +15,7 @@ from gateway.upstream import (
     Overloaded,
     Retry,
     UpstreamClient,
+    UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
     deadline_scope,
@@ -352,5 +353,17 @@ async def test_waits_for_the_gateways_own_pool_never_count_against_vsee() -> Non
     for _ in range(5):
         with pytest.raises(UpstreamUnavailable):
             await c.get("/visits", CREDS, endpoint="GET /visits")
+    assert breaker.state is BreakerState.CLOSED
+    await c.aclose()
+
+
+async def test_a_probe_answered_4xx_closes_the_breaker() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=1, cooldown=10, clock=clock)
+    breaker.record_failure()
+    clock.now += 10
+    c = client(Flaky(100, 404), breaker=breaker)
+    with pytest.raises(UpstreamRejected):
+        await c.get("/visits/1", CREDS, endpoint="GET /visits/{id}")
     assert breaker.state is BreakerState.CLOSED
     await c.aclose()
