@@ -91,7 +91,9 @@ def test_admission_queues_then_sheds_with_a_coded_overloaded_and_retry_after(
             gateway = make_gateway(max_concurrent_requests=1, max_queued_requests=queued)
             responses: list[httpx.Response] = []
 
-            def send(gateway: Gateway = gateway) -> None:
+            def send(
+                gateway: Gateway = gateway, responses: list[httpx.Response] = responses
+            ) -> None:
                 responses.append(gateway.post("{ currentVisit { id } }", token=MEMBER))
 
             threads = [threading.Thread(target=send) for _ in range(3)]
