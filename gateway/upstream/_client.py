@@ -278,7 +278,6 @@ class UpstreamClient:
                             endpoint=endpoint,
                         ) from None
                     raise
-                # A 4xx is VSee working as designed: it counts as a success for the breaker.
                 self.breaker.record_success(ticket)
                 return envelope
             finally:
