@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import random
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -67,12 +68,17 @@ class Failure(Enum):
 # Answer failures are remembered per scope for at most this many scopes; beyond it the
 # counts start over, which can only delay opening, never let one caller open the breaker.
 _MAX_SCOPES = 1024
+# Connection failures open the breaker only while they are at least half of the calls of the
+# last _WINDOW seconds (at most _MAX_OUTCOMES remembered).
+_WINDOW = 10.0
+_MAX_OUTCOMES = 1000
 
 
 class CircuitBreaker:
     """Fail fast while VSee is down, then let one probe call find out whether it is back.
 
-    Opens after ``threshold`` connection-level failures in a row, or after ``threshold``
+    Opens after ``threshold`` connection-level failures in a row that are also at least half of
+    the calls of the last ten seconds, or after ``threshold``
     answered failures (5xx, bad bodies) seen across at least ``min_scopes`` credential scopes:
     a 500 that one caller provokes with its own parameters is that caller's failure, so one
     caller alone can never open the breaker that every account shares.
@@ -100,6 +106,7 @@ class CircuitBreaker:
         self._clock = clock
         self._on_change = on_change
         self._connection_failures = 0
+        self._outcomes: deque[tuple[float, bool]] = deque(maxlen=_MAX_OUTCOMES)
         self._answer_failures: dict[str, int] = {}
         self._opened_at = 0.0
         self._state = BreakerState.CLOSED
@@ -135,6 +142,7 @@ class CircuitBreaker:
             self._probe = 0
 
     def record_success(self, ticket: int = 0) -> None:
+        self._outcomes.append((self._clock(), True))
         self._connection_failures = 0
         self._answer_failures.clear()
         self.release(ticket)
@@ -152,7 +160,8 @@ class CircuitBreaker:
             return
         if kind is Failure.CONNECTION:
             self._connection_failures += 1
-            if self._connection_failures >= self.threshold:
+            self._outcomes.append((self._clock(), False))
+            if self._connection_failures >= self.threshold and self._mostly_failing():
                 self._open()
             return
         key = scope or "-"
@@ -164,6 +173,16 @@ class CircuitBreaker:
             and sum(self._answer_failures.values()) >= self.threshold
         ):
             self._open()
+
+    def _mostly_failing(self) -> bool:
+        """Whether most recent calls failed: a few timeouts clustered among many answers (a
+        saturated gateway, not a sick VSee) do not open the breaker."""
+        horizon = self._clock() - _WINDOW
+        outcomes = self._outcomes
+        while outcomes and outcomes[0][0] < horizon:
+            outcomes.popleft()
+        failed = sum(1 for _, ok in outcomes if not ok)
+        return failed * 2 >= len(outcomes)
 
     def _open(self) -> None:
         self._connection_failures = 0

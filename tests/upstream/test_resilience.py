@@ -367,3 +367,17 @@ async def test_a_probe_answered_4xx_closes_the_breaker() -> None:
         await c.get("/visits/1", CREDS, endpoint="GET /visits/{id}")
     assert breaker.state is BreakerState.CLOSED
     await c.aclose()
+
+
+def test_a_cluster_of_timeouts_among_many_answers_does_not_open_the_breaker() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=5, cooldown=10, clock=clock)
+    for _ in range(100):
+        breaker.record_success()
+    for _ in range(10):  # calls that timed out together while this process was saturated
+        breaker.record_failure()
+    assert breaker.state is BreakerState.CLOSED
+    clock.now += 11  # later, VSee really is gone: nothing but failures
+    for _ in range(5):
+        breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
