@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # GraphiQL's assets, installed from the npm registry at the versions web/package-lock.json pins.
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: run test lint types unit schema bench chaos clean
+.PHONY: run test lint types unit schema manifest bench chaos clean
 
 # The sandbox upstream is its own distribution (sandbox/), installed beside the gateway here
 # and never part of the gateway's wheel or production image.
@@ -38,6 +38,9 @@ unit: $(STAMP) $(WEB_STAMP)
 
 schema: $(STAMP)
 	$(BIN)/vsee-gateway schema > schema.graphql
+
+manifest: $(STAMP)
+	$(BIN)/vsee-gateway manifest --operations operations --output operations/manifest.json
 
 bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

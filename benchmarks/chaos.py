@@ -35,7 +35,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _harness import API_PREFIX, Children, exit_on_sigterm, start_gateway, start_sandbox
+from _harness import (
+    API_PREFIX,
+    Children,
+    exit_on_sigterm,
+    free_port,
+    start_gateway,
+    start_sandbox,
+)
 
 HOME = """query Home($start: DateTime!, $end: DateTime!) {
   currentVisit { id status }
@@ -182,7 +189,11 @@ def metric(text: str, name: str, label: str) -> int:
 
 
 async def drive(
-    args: argparse.Namespace, gateway_url: str, creds: list[dict[str, str]], log: SandboxLog
+    args: argparse.Namespace,
+    gateway_url: str,
+    metrics_url: str,
+    creds: list[dict[str, str]],
+    log: SandboxLog,
 ) -> tuple[Tally, str]:
     tally = Tally()
     until = time.monotonic() + args.seconds
@@ -195,7 +206,7 @@ async def drive(
                 for i in range(args.vus)
             ),
         )
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get(metrics_url)).text
     return tally, metrics
 
 
@@ -211,10 +222,15 @@ def main(args: argparse.Namespace) -> int:
                 "stall_ms": 3000,
             },
         ).raise_for_status()
+        metrics_port = free_port()
         gateway = start_gateway(
             children,
             sandbox.url + API_PREFIX,
-            {"VSEE_LOG_LEVEL": "warning", "VSEE_UPSTREAM_READ_TIMEOUT": "1.5"},
+            {
+                "VSEE_LOG_LEVEL": "warning",
+                "VSEE_UPSTREAM_READ_TIMEOUT": "1.5",
+                "VSEE_METRICS_PORT": str(metrics_port),
+            },
         )
         users = httpx.get(f"{sandbox.url}/_sandbox/users").json()["accounts"]
         creds = [
@@ -225,7 +241,8 @@ def main(args: argparse.Namespace) -> int:
         ]
         rss_start = rss_mib(gateway.pid)
         log = SandboxLog(sandbox.url)
-        tally, metrics = asyncio.run(drive(args, gateway.url, creds, log))
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        tally, metrics = asyncio.run(drive(args, gateway.url, metrics_url, creds, log))
         time.sleep(4)  # stalled answers finish (stall_ms) before the last read of the log
         log.poll()
         rss_end = rss_mib(gateway.pid)

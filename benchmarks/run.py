@@ -67,74 +67,20 @@ ONE_SCREEN = 1
 
 # -- the screens' GraphQL documents ---------------------------------------------------------------
 
-HOME = """query Home($start: DateTime!, $end: DateTime!, $room: String) {
-  currentVisit { id code status start end
-    provider { id fullName title photo } room { code name } }
-  visits(first: 5, filter: {upcoming: true}) { totalCount
-    nodes { id code type status start end roomCode
-      provider { id fullName title photo }
-      intake { id reasonForVisit type } } }
-  availability(start: $start, end: $end, roomCode: $room) {
-    start end providerIds providers { id fullName title } }
-}"""
+# The trusted documents in operations/ (the manifest the gateway can enforce is built from them).
+OPERATIONS = Path(__file__).resolve().parents[1] / "operations"
 
-_SECTION = "{ entries modified modifiedBy }"
-DETAIL = f"""query VisitDetail($id: ID!) {{
-  visit(id: $id) {{
-    id code type typeCode subtype status statusCode start end actualStart actualEnd expiry
-    created modified state accountCode roomCode memberId providerId intakeId invoiceId
-    visitGroupId relatedWalkinId isGroup isTest isEditExpired isUpcoming
-    intake {{ id type reasonForVisit location phone consent memberId providerId roomCode
-      visitId customFields created modified
-      attachments {{ id name path size ext creatorId remark created modified }}
-      consultation {{ id description duration price {{ amount currency }} charge group slots
-        visibleToPatient }}
-      medicalProfile {{ id userId created modified conditions {_SECTION}
-        familyConditions {_SECTION} socialHistory {_SECTION} healthHabits {_SECTION}
-        surgeries {_SECTION} medications {_SECTION} allergies {_SECTION} }} }}
-    provider {{ id code username firstName lastName fullName title suffix email phone subtype
-      vseeId photo status shortBio }}
-    member {{ id code firstName lastName fullName username email phone dob gender vseeId photo
-      active }}
-    room {{ id code name slug domain }}
-    payment {{ id amount {{ amount currency }} duration description }}
-    invoice {{ id status amountDue {{ amount currency }} livemode created modified }}
-    meeting {{ meetingId conferencePin expiry hosts phoneNumbers recordingAutoStart }}
-    callLog {{ totalStart totalEnd totalDurationSeconds waitingSeconds source
-      segments {{ provider start durationSeconds waitSeconds }} }}
-    postVisit {{ id memberId visitId draft modifiedBy reasonForVisit physicalExam
-      assessmentPlan diagnosis patientInstructions disposition created modified
-      attachments {{ id name path size }} }}
-    prescriptions {{ id drugId ndc rxNormCode drug directions quantity quantityUnit refills
-      daysSupply status prescriberName prescribedOn raw }}
-    prescriptionsBeforeVisit {{ id drug directions status prescribedOn }}
-    hosts {{ id username email phone fullName title suffix timezone vseeId role }}
-    creator {{ id code vseeId userType firstName lastName accountCode }}
-    account {{ code name domain }}
-  }}
-}}"""
 
-DASHBOARD = """query Dashboard {
-  visits(first: 100) { totalCount pageInfo { hasNextPage endCursor }
-    nodes { id code type status start end roomCode
-      member { id fullName email phone dob gender }
-      provider { id fullName title }
-      intake { id reasonForVisit type location phone } } }
-}"""
+def _operation(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
 
-CREATE_INTAKE = """mutation CreateIntake($input: IntakeInput!) {
-  createIntake(input: $input) { intakeId userErrors { field message code }
-    intake { id reasonForVisit type } }
-}"""
 
-SLOTS = """query Slots($start: DateTime!, $end: DateTime!) {
-  availability(start: $start, end: $end) { start end providerIds }
-}"""
-
-BOOK = """mutation Book($input: CreateAppointmentInput!) {
-  createAppointment(input: $input) { visitId userErrors { field message code }
-    visit { id status start end provider { id fullName } } }
-}"""
+HOME = _operation("HomeScreen")
+DETAIL = _operation("VisitDetailScreen")
+DASHBOARD = _operation("DashboardScreen")
+CREATE_INTAKE = _operation("BookingIntake")
+SLOTS = _operation("BookingSlots")
+BOOK = _operation("BookAppointment")
 
 
 # -- load generation ----------------------------------------------------------------------------
@@ -977,6 +923,8 @@ def run_scenario(
 
     env = dict(scenario.env)
     env.setdefault("VSEE_LOG_LEVEL", args.gateway_log_level)
+    # The benchmark measures the gateway's own capacity; per-caller rate limits would cap it.
+    env.setdefault("VSEE_RATE_LIMIT", "false")
     if args.transport:
         env["VSEE_UPSTREAM_TRANSPORT"] = args.transport
     profile_to = None

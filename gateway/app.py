@@ -1,4 +1,8 @@
-"""The ASGI application: GraphQL at /graphql, health, readiness, metrics, and shared services."""
+"""The ASGI application: GraphQL at /graphql, health, readiness, and shared services.
+
+Prometheus metrics are served by a separate listener on ``VSEE_METRICS_PORT``, started in the
+lifespan, never on the public port.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +26,29 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
-from gateway.http import PersistedQueries, graphql_routes
+from gateway.http import (
+    BoundedH11Protocol,
+    CachingHeadersMiddleware,
+    ManifestError,
+    MemoryDocuments,
+    PersistedQueries,
+    RedisDocuments,
+    graphql_routes,
+    load_manifest,
+    operation_names,
+)
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
     Metrics,
+    MetricsListener,
     RequestContextMiddleware,
     build_tracer,
     configure_logging,
 )
+from gateway.ratelimit import RateLimiter
+from gateway.redis_policy import check_redis_policy
 from gateway.schema import QueryLimits, Services, build_schema, conversion_observers
-from gateway.settings import Settings, load_settings
+from gateway.settings import Settings, SettingsError, load_settings
 from gateway.upstream import (
     BreakerState,
     Bulkhead,
@@ -190,11 +207,20 @@ def create_app(
         limits=QueryLimits(
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,
+            max_fields=settings.max_fields,
             max_cost=settings.max_cost,
+            max_page_size=settings.max_page_size,
         ),
         max_tokens=settings.max_tokens,
     )
+    trusted: dict[str, str] = {}
+    if settings.trusted_documents:
+        try:
+            trusted = load_manifest(settings.trusted_documents)
+        except ManifestError as exc:
+            raise SettingsError(f"invalid setting VSEE_TRUSTED_DOCUMENTS: {exc}") from None
     metrics = Metrics()
+    metrics.reserve_operations(operation_names(trusted.values()))
     tracer = build_tracer(span_exporter) if settings.otel or span_exporter is not None else None
 
     @contextlib.asynccontextmanager
@@ -224,18 +250,17 @@ def create_app(
         )
         availability_cache: MemoryCache | RedisCache
         idempotency_cache: MemoryCache | RedisCache
-        persisted_cache: AsyncCache
         caches: list[AsyncCache]
         if settings.cache_url:
             # One Redis, one connection pool: every store's keys start with its own namespace.
             shared = RedisCache(settings.cache_url, on_error=metrics.cache_error)
-            availability_cache = idempotency_cache = persisted_cache = shared
+            availability_cache = idempotency_cache = shared
             caches = [shared]
+            await check_redis_policy(settings.cache_url)
         else:
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
             idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
-            persisted_cache = MemoryCache(maxsize=10_000)
-            caches = [availability_cache, idempotency_cache, persisted_cache]
+            caches = [availability_cache, idempotency_cache]
         app.state.services = Services(
             client=client,
             availability=AvailabilityService(
@@ -250,10 +275,47 @@ def create_app(
             max_page_size=settings.max_page_size,
             observer=metrics,
         )
-        # Query documents, not caller data: shared by all callers (see PersistedQueries).
-        app.state.persisted = PersistedQueries(persisted_cache, ttl=settings.persisted_query_ttl)
+        # Query documents, not caller data: shared by all callers (see PersistedQueries), each
+        # store bounded by bytes; in Redis under their own namespace and budget.
+        app.state.persisted = PersistedQueries(
+            MemoryDocuments(settings.persisted_query_max_bytes, settings.persisted_query_ttl),
+            shared=RedisDocuments(
+                settings.cache_url,
+                max_bytes=settings.persisted_query_max_bytes,
+                ttl=settings.persisted_query_ttl,
+                on_error=metrics.cache_error,
+            )
+            if settings.cache_url
+            else None,
+            trusted=trusted,
+            trusted_only=settings.trusted_documents_only,
+            max_query_bytes=settings.max_query_bytes,
+        )
+        app.state.rate_limiter = (
+            RateLimiter(
+                caller_rate=settings.rate_limit_per_second,
+                caller_burst=settings.rate_limit_burst,
+                account_rate=settings.rate_limit_account_per_second,
+                account_burst=settings.rate_limit_account_burst,
+                redis_url=settings.cache_url,
+                on_limited=metrics.rate_limit_refused,
+                on_fallback=metrics.rate_limit_fallback,
+            )
+            if settings.rate_limit
+            else None
+        )
         app.state.client = client
         app.state.caches = caches
+        listener: MetricsListener | None = None
+        if settings.metrics:
+            listener = MetricsListener(
+                metrics.render,
+                metrics.content_type,
+                settings.metrics_host or settings.gateway_host,
+                settings.metrics_port,
+            )
+            await listener.start()
+            app.state.metrics_port = listener.port
         restore = _drain_on_sigterm(app, settings.shutdown_grace)
         conversion_observers.append(metrics.unconvertible)
         try:
@@ -261,10 +323,15 @@ def create_app(
         finally:
             conversion_observers.remove(metrics.unconvertible)
             restore()
+            if listener is not None:
+                await listener.aclose()
             # Runs after uvicorn has drained in-flight requests on SIGTERM.
             await client.aclose()
             for each in app.state.caches:
                 await each.aclose()
+            await app.state.persisted.aclose()
+            if app.state.rate_limiter is not None:
+                await app.state.rate_limiter.aclose()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -290,21 +357,19 @@ def create_app(
         status = "ok" if ready else ("draining" if draining else "starting")
         return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
-    async def metrics_endpoint(request: Request) -> Response:
-        return Response(metrics.render(), media_type=metrics.content_type)
-
     routes: list[Any] = [
         *graphql_routes(schema, settings),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    if settings.metrics:
-        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     middleware = [
+        # Outermost, so every answer (even the 413s and 504s below) gets private caching headers.
+        Middleware(CachingHeadersMiddleware),
         Middleware(
             RequestContextMiddleware,
             deadline=settings.request_deadline,
             max_body_bytes=settings.max_body_bytes,
+            body_timeout=settings.body_timeout,
             tracer=tracer,
         ),
         # Inside the request context: the queue wait counts against the request's deadline.
@@ -330,8 +395,11 @@ def create_app(
                     "Authorization",
                     "Idempotency-Key",
                     "X-Request-ID",
+                    # Apollo Client's client awareness.
+                    "apollographql-client-name",
+                    "apollographql-client-version",
                 ],
-                expose_headers=["X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
                 max_age=600,
             )
         )
@@ -345,4 +413,5 @@ def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (multi-worker): settings from ``VSEE_*`` only."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    BoundedH11Protocol.header_timeout = settings.header_timeout
     return create_app(settings)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import httpx
 
@@ -70,6 +71,7 @@ def _sandbox_process(seed: int) -> Iterator[str]:
 def _serve(settings: Settings) -> None:
     import uvicorn
 
+    from gateway.http import BoundedH11Protocol
     from gateway.observability import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
@@ -101,11 +103,14 @@ def _serve(settings: Settings) -> None:
             log_level=settings.log_level,
             log_config=None,
             timeout_graceful_shutdown=20,
+            # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris).
+            http=BoundedH11Protocol,
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
 
+    BoundedH11Protocol.header_timeout = settings.header_timeout
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -113,6 +118,7 @@ def _serve(settings: Settings) -> None:
         log_level=settings.log_level,
         log_config=None,
         timeout_graceful_shutdown=20,
+        http=BoundedH11Protocol,
     )
 
 
@@ -146,6 +152,24 @@ def cmd_schema(args: argparse.Namespace) -> None:
     sys.stdout.write(export_sdl())
 
 
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from gateway.http import ManifestError, manifest_text
+
+    try:
+        text = manifest_text(args.operations)
+    except ManifestError as exc:
+        raise SystemExit(f"vsee-gateway: {exc}") from None
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    output = Path(args.output)
+    if args.check:
+        if not output.is_file() or output.read_text(encoding="utf-8") != text:
+            raise SystemExit(f"vsee-gateway: {output} is out of date; run without --check")
+        return
+    output.write_text(text, encoding="utf-8")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vsee-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=cmd_schema)
+
+    manifest = sub.add_parser(
+        "manifest", help="build the trusted-documents manifest from operations/*.graphql"
+    )
+    manifest.add_argument("--operations", default="operations", help="folder of .graphql files")
+    manifest.add_argument("--output", help="manifest file to write (default: print it)")
+    manifest.add_argument(
+        "--check", action="store_true", help="fail if --output is not what would be written"
+    )
+    manifest.set_defaults(func=cmd_manifest)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.vseepreview.com/vc/next/api_v3"
@@ -93,15 +93,54 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     max_depth: int = Field(default=12, ge=1, le=100)
     max_aliases: int = Field(default=30, ge=0, le=1000)
+    max_fields: int = Field(default=2000, ge=10, le=100_000)
     max_cost: int = Field(default=1000, ge=1, le=1_000_000)
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     max_batch_size: int = Field(default=10, ge=1, le=100)
+    header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client may take to send its headers."
+    )
+    body_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client may take to send its body."
+    )
     persisted_query_ttl: float = Field(
         default=7 * 86_400,
         gt=0,
         le=30 * 86_400,
         description="Seconds an automatic persisted query is kept.",
+    )
+    max_query_bytes: int = Field(
+        default=32_768,
+        ge=256,
+        le=10 * 1_048_576,
+        description="Largest query text accepted (and so parsed, cached or persisted), in bytes.",
+    )
+    persisted_query_max_bytes: int = Field(
+        default=8 * 1_048_576,
+        ge=1024,
+        description="Byte budget of registered persisted queries (per process, and in Redis).",
+    )
+    trusted_documents: str | None = Field(
+        default=None,
+        description="Path of a trusted-documents manifest (Apollo or Relay persisted queries).",
+    )
+    trusted_documents_only: bool = Field(
+        default=False, description="Run only the operations in VSEE_TRUSTED_DOCUMENTS."
+    )
+    # Per-caller rate limits, in VSee calls (a request counts its cost estimate, at least 1).
+    rate_limit: bool = Field(default=True, description="Token buckets per caller and account.")
+    rate_limit_per_second: float = Field(
+        default=200.0, gt=0, description="VSee calls per second one credential scope may cause."
+    )
+    rate_limit_burst: float = Field(
+        default=5000.0, ge=1, description="Calls one credential scope may cause in a burst."
+    )
+    rate_limit_account_per_second: float = Field(
+        default=1000.0, gt=0, description="VSee calls per second one account may cause."
+    )
+    rate_limit_account_burst: float = Field(
+        default=20000.0, ge=1, description="Calls one account may cause in a burst."
     )
     web_dir: str | None = Field(
         default=None, description="Where GraphiQL's npm assets were installed (web/ by default)."
@@ -114,6 +153,15 @@ class Settings(BaseSettings):
     # Observability.
     log_format: Literal["json", "text"] = "json"
     metrics: bool = True
+    metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of the separate /metrics listener (0: any free port).",
+    )
+    metrics_host: str | None = Field(
+        default=None, description="Address of the /metrics listener (VSEE_GATEWAY_HOST if unset)."
+    )
     otel: bool = Field(default=False, description="Export OpenTelemetry traces (OTLP).")
 
     @field_validator("cache_url")
@@ -123,6 +171,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
         return value or None
+
+    @model_validator(mode="after")
+    def _trusted_only_needs_a_manifest(self) -> Settings:
+        if self.trusted_documents_only and not self.trusted_documents:
+            raise ValueError("VSEE_TRUSTED_DOCUMENTS_ONLY needs VSEE_TRUSTED_DOCUMENTS (a path)")
+        return self
 
     @field_validator("api_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,9 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from tests.redis_server import RedisServer
 from tests.servers import Gateway, Sandbox, ServerThread
+
+# Every app a test builds gets its metrics listener on a free port, not the fixed default.
+os.environ.setdefault("VSEE_METRICS_PORT", "0")
 
 MEMBER = "demo-member-token"
 PROVIDER = "demo-provider-token"
@@ -36,7 +40,7 @@ def gateway_settings(sandbox: Sandbox, **overrides: Any) -> Settings:
 @pytest.fixture(scope="session")
 def gateway(sandbox: Sandbox) -> Iterator[Gateway]:
     with ServerThread(create_app(gateway_settings(sandbox))) as server:
-        handle = Gateway(server.url)
+        handle = Gateway.of(server)
         yield handle
         handle.http.close()
 
@@ -48,7 +52,7 @@ def make_gateway(sandbox: Sandbox) -> Iterator[Callable[..., Gateway]]:
 
     def make(**overrides: Any) -> Gateway:
         server = ServerThread(create_app(gateway_settings(sandbox, **overrides))).start()
-        handle = Gateway(server.url)
+        handle = Gateway.of(server)
         started.append((server, handle))
         return handle
 

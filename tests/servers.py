@@ -107,6 +107,21 @@ class Gateway:
 
     url: str
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    # The separate /metrics listener (VSEE_METRICS_PORT), never on the public port.
+    metrics_url: str = ""
+
+    @classmethod
+    def of(cls, server: ServerThread) -> Gateway:
+        """The handle of a gateway app served by ``server`` (started: its lifespan has run)."""
+        port = getattr(server.server.config.app.state, "metrics_port", None)
+        metrics = f"http://127.0.0.1:{port}/metrics" if port else ""
+        return cls(server.url, metrics_url=metrics)
+
+    def metrics(self) -> str:
+        """The Prometheus exposition text from the metrics listener."""
+        response = self.http.get(self.metrics_url)
+        response.raise_for_status()
+        return response.text
 
     def post(
         self,

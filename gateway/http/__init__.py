@@ -9,18 +9,42 @@ from strawberry.schema.base import BaseSchema
 
 from gateway.settings import Settings
 
-from ._apq import PersistedQueries, PersistedQueryError
+from ._apq import (
+    ManifestError,
+    MemoryDocuments,
+    PersistedQueries,
+    PersistedQueryError,
+    RedisDocuments,
+    build_manifest,
+    document_hash,
+    load_manifest,
+    manifest_text,
+    operation_names,
+)
+from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import STATIC_PATH, WEB_DIR, GraphiQL
+from ._server import BoundedH11Protocol
 from ._view import GraphQLView
 
 __all__ = [
+    "CREDENTIAL_HEADERS",
     "STATIC_PATH",
     "WEB_DIR",
+    "BoundedH11Protocol",
+    "CachingHeadersMiddleware",
     "GraphQLView",
     "GraphiQL",
+    "ManifestError",
+    "MemoryDocuments",
     "PersistedQueries",
     "PersistedQueryError",
+    "RedisDocuments",
+    "build_manifest",
+    "document_hash",
     "graphql_routes",
+    "load_manifest",
+    "manifest_text",
+    "operation_names",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from collections.abc import Callable, Mapping
@@ -168,11 +170,16 @@ _PAGE = """\
   <script src="{react}"></script>
   <script src="{react_dom}"></script>
   <script src="{graphiql}"></script>
-  <script>
-  (function () {{
+  <script>{boot}</script>
+</body>
+</html>
+"""
+
+_BOOT = """
+  (function () {
     var config = JSON.parse(document.getElementById("graphiql-config").textContent);
     var root = document.getElementById("graphiql");
-    function unavailable(detail) {{
+    function unavailable(detail) {
       root.innerHTML = "";
       var box = document.createElement("div");
       box.className = "graphiql-unavailable";
@@ -184,29 +191,44 @@ _PAGE = """\
       box.appendChild(title);
       box.appendChild(text);
       root.appendChild(box);
-    }}
-    if (!window.React || !window.ReactDOM || !window.GraphiQL) {{
+    }
+    if (!window.React || !window.ReactDOM || !window.GraphiQL) {
       unavailable("Its scripts did not load from " + config.staticPath + "/. " + config.hint);
       return;
-    }}
-    try {{
-      var fetcher = GraphiQL.createFetcher({{ url: config.endpoint }});
-      ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {{
+    }
+    try {
+      var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+      ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {
         fetcher: fetcher,
         defaultTabs: config.tabs,
         // GraphiQL 4 fills the first tab's query from defaultTabs but not its variables.
         variables: config.tabs[0].variables,
         defaultHeaders: config.headers,
         defaultEditorToolsVisibility: "headers"
-      }}));
-    }} catch (error) {{
+      }));
+    } catch (error) {
       unavailable(String(error));
-    }}
-  }})();
-  </script>
-</body>
-</html>
+    }
+  })();
 """
+# The page's one inline script, allowed by its hash: the Content-Security-Policy lets the page
+# run nothing but this and the gateway's own files, load nothing from elsewhere, and be framed
+# by no one (clickjacking). GraphiQL sets inline styles as it renders, hence 'unsafe-inline'
+# for styles only.
+_BOOT_HASH = base64.b64encode(hashlib.sha256(_BOOT.encode()).digest()).decode()
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"script-src 'self' 'sha256-{_BOOT_HASH}'; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: Mapping[str, str] = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 _MISSING_PAGE = """\
 <!doctype html>
@@ -246,7 +268,11 @@ class GraphiQL:
 
     @property
     def hint(self) -> str:
-        return f"Install them with `npm ci` in {self.node_modules.parent}, then reload this page."
+        # No server path: the page is public, and where the gateway is installed is not.
+        return (
+            "Install them with `npm ci` in the gateway's web/ folder (or point VSEE_WEB_DIR at "
+            "a folder where it ran), then reload this page."
+        )
 
     def missing(self) -> list[str]:
         """Asset files that are not installed, as paths under ``node_modules``."""
@@ -256,7 +282,7 @@ class GraphiQL:
         """The GraphiQL page for a browser that opened the endpoint; 503 if not installed."""
         root_path = request.scope.get("root_path", "")
         endpoint = request.url.path  # ASGI paths already include root_path
-        headers = {"Cache-Control": "no-store", "Vary": "Accept"}
+        headers = {"Cache-Control": "no-store", "Vary": "Accept", **SECURITY_HEADERS}
         missing = self.missing()
         if missing:
             items = "".join(
@@ -275,6 +301,7 @@ class GraphiQL:
             "headers": json.dumps(DEMO_HEADERS, indent=2),
         }
         body = _PAGE.format(
+            boot=_BOOT,
             config=_script_json(config),
             css=html.escape(self._asset_url(static, "graphiql.min.css")),
             react=html.escape(self._asset_url(static, "react.production.min.js")),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -20,13 +22,17 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from gateway.ratelimit import RateLimiter
 from gateway.schema import GatewayContext, Services
+from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials
 
 from ._apq import PersistedQueries, PersistedQueryError
+from ._caching import CREDENTIAL_HEADERS
 from ._graphiql import GraphiQL
 from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
 
+_PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # Subscriptions would need a streaming transport, which this endpoint does not offer.
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -78,12 +84,23 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             # Resolvers raise UNAUTHENTICATED when they need VSee; nothing is called upstream.
             credentials = None
         services: Services = request.app.state.services
+        admit: Callable[[int], Awaitable[float]] | None = None
+        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            client = request.client.host if request.client else None
+            buckets = limiter.buckets(
+                credentials.scope if credentials else None,
+                credentials.account_code if credentials else None,
+                client,
+            )
+            admit = functools.partial(limiter.admit, buckets)
         return GatewayContext(
             services=services,
             credentials=credentials,
             request=request,
             response=response,
             idempotency_key=request.headers.get("idempotency-key"),
+            admit=admit,
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -110,6 +127,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                     "METHOD_NOT_ALLOWED",
                     {"Allow": "GET, POST"},
                 )
+            _check_credential_headers(request)
             accept = request.headers.get("accept")
             if (
                 self.graphiql is not None
@@ -134,16 +152,23 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         except RequestProblem as problem:
             return self._problem(problem, media_type)
 
-    async def _persisted_query(self, request: Request, params: Mapping[str, Any]) -> str:
-        """The query text, looked up by hash for automatic persisted queries."""
+    async def _persisted_query(self, request: Request, params: dict[str, Any]) -> str:
+        """The query text, looked up by hash for persisted queries (APQ, trusted documents).
+
+        A hash to register is kept in ``params`` and registered only after the document has
+        parsed, validated and passed the limits (see ``_run``).
+        """
         query: str | None = params["query"]
         # Built in the app's lifespan, beside the other shared services.
         persisted: PersistedQueries | None = getattr(request.app.state, "persisted", None)
         if persisted is not None:
             try:
-                query = await persisted.resolve(query, params["extensions"])
+                resolved = await persisted.resolve(query, params["extensions"])
             except PersistedQueryError as exc:
                 raise RequestProblem(exc.status, exc.message, exc.code) from None
+            query = resolved.query
+            params["register"] = resolved.register
+            params["trusted"] = resolved.trusted
         if query is None:
             raise RequestProblem(400, "The request has no `query`.")
         return query
@@ -263,6 +288,9 @@ class GraphQLView(GraphQL[GatewayContext, None]):
 
         Refusals before execution are raised as ``RequestProblem``.
         """
+        problem = input_problem(params["variables"])
+        if problem is not None:
+            raise self._request_error(problem, "BAD_USER_INPUT", media_type)
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
         is_get = request.method == "GET"
@@ -295,6 +323,12 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         except MissingQueryError:
             raise RequestProblem(400, "The request has no `query`.") from None
 
+        digest = params.get("register")
+        if digest and not _is_request_error(result):
+            # It parsed, validated, passed the limits and ran: worth remembering by its hash.
+            persisted: PersistedQueries | None = getattr(request.app.state, "persisted", None)
+            if persisted is not None:
+                await persisted.register(digest, params["query"])
         body = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, body)
@@ -321,6 +355,19 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             media_type=f"{media_type}; charset=utf-8",
             headers={"Vary": "Accept", **problem.headers},
         )
+
+
+def _check_credential_headers(request: Request) -> None:
+    """Credentials are printable ASCII: anything else could never be sent on to VSee."""
+    for name in CREDENTIAL_HEADERS:
+        value = request.headers.get(name)
+        if value is not None and not _PRINTABLE.fullmatch(value):
+            # The value itself is never echoed: it may be a (mangled) secret.
+            raise RequestProblem(
+                400,
+                f"The {name} header must be printable ASCII (no control or non-ASCII bytes).",
+                "UNAUTHENTICATED",
+            )
 
 
 def _problem_body(problem: RequestProblem) -> dict[str, Any]:

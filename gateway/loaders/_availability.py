@@ -41,7 +41,8 @@ class AvailabilityQuery:
 
     start: int
     end: int
-    duration: int = 15
+    # Sent only when the caller gives one: VSee then uses the consultation's own length.
+    duration: int | None = None
     member_id: str | None = None
     provider_id: str | None = None
     room_code: str | None = None

@@ -47,6 +47,19 @@ def _as_object(data: Any, what: str, key: object) -> Raw:
     return data
 
 
+def merge(partial: Raw, detail: Raw) -> Raw:
+    """An object's detail answer laid over a partial one. Embedded objects are merged one level
+    deep, because VSee embeds different keys of the same person in different answers."""
+    merged = dict(partial)
+    for key, value in detail.items():
+        before = merged.get(key)
+        if isinstance(before, dict) and isinstance(value, dict):
+            merged[key] = {**before, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 class RequestLoaders:
     """Everything loaded for one GraphQL request; thrown away with the request.
 
@@ -72,6 +85,18 @@ class RequestLoaders:
         visit_id = raw.get("id")
         if visit_id is not None:
             self.visit.clear(str(visit_id)).prime(str(visit_id), raw)
+
+    # Completing an object an answer gave only in part: through the object's detail loader,
+    # so every row of a list asking for the same missing key costs one batched, deduplicated
+    # call per distinct object, and an object already read in this request costs nothing.
+    async def complete_visit(self, partial: Raw, visit_id: str) -> Raw:
+        return merge(partial, await self.visit.load(visit_id))
+
+    async def complete_intake(self, partial: Raw, intake_id: str) -> Raw:
+        return merge(partial, await self.intake.load(intake_id))
+
+    async def complete_room(self, partial: Raw, code: str) -> Raw:
+        return merge(partial, await self.room.load(code))
 
     async def rooms(self) -> list[Raw]:
         """The account's rooms, fetched at most once per request."""

@@ -31,15 +31,17 @@ class RequestWrites:
         self._loaders = loaders
         self._availability = availability
 
-    async def create_intake(self, form: FormFields) -> Raw:
+    # Intakes go as JSON (VSee takes form or JSON): a form would turn custom fields' numbers,
+    # booleans and objects into strings.
+    async def create_intake(self, body: Mapping[str, Any]) -> Raw:
         envelope = await self._client.post(
-            "/intakes", self._credentials, endpoint="POST /intakes", form=form
+            "/intakes", self._credentials, endpoint="POST /intakes", json=body
         )
         return _object(envelope.data)
 
-    async def update_intake(self, intake_id: str, form: FormFields) -> Raw:
+    async def update_intake(self, intake_id: str, body: Mapping[str, Any]) -> Raw:
         envelope = await self._client.post(
-            intake_path(intake_id), self._credentials, endpoint="POST /intakes/{id}", form=form
+            intake_path(intake_id), self._credentials, endpoint="POST /intakes/{id}", json=body
         )
         self._loaders.intake.clear(intake_id)
         return _object(envelope.data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,8 +26,9 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class Metrics:
     """One registry per app, so several apps in one process (tests, workers) never collide.
 
-    Label values are bounded: endpoints are route templates, operation names are capped at
-    ``MAX_OPERATION_NAMES`` distinct values (then "other"), and nothing carries a credential.
+    Label values are bounded: endpoints are route templates; operation names are those of
+    trusted documents, then those of validated operations from callers with credentials, capped
+    at ``MAX_OPERATION_NAMES`` distinct values (then "other"); nothing carries a credential.
     """
 
     content_type = CONTENT_TYPE_LATEST
@@ -101,10 +103,28 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "gateway_rate_limited",
+            "Requests refused with RATE_LIMITED, by caller kind (caller, anon).",
+            ["caller"],
+            registry=self.registry,
+        )
+        self.rate_limit_fallbacks = Counter(
+            "gateway_rate_limit_fallbacks",
+            "Rate-limit checks served by this replica's own buckets because Redis failed.",
+            registry=self.registry,
+        )
         self._operations: set[str] = set()
+        self._reserved: set[str] = set()
 
-    def operation(self, name: str | None, outcome: str, seconds: float) -> None:
-        label = self._operation_label(name)
+    def reserve_operations(self, names: Iterable[str]) -> None:
+        """Names that always get their own label (trusted documents), outside the cap."""
+        self._reserved.update(name for name in names if _NAME.fullmatch(name))
+
+    def operation(
+        self, name: str | None, outcome: str, seconds: float, *, credentialed: bool = True
+    ) -> None:
+        label = self._operation_label(name, credentialed)
         self.requests.labels(label, outcome).inc()
         self.request_seconds.labels(label).observe(seconds)
 
@@ -128,6 +148,12 @@ class Metrics:
     def cache_lookup(self, cache: str, result: str) -> None:
         self.cache_lookups.labels(cache, result).inc()
 
+    def rate_limit_refused(self, caller: str) -> None:
+        self.rate_limited.labels(caller).inc()
+
+    def rate_limit_fallback(self) -> None:
+        self.rate_limit_fallbacks.inc()
+
     def cache_error(self, operation: str) -> None:
         self.cache_errors.labels(operation).inc()
 
@@ -144,10 +170,13 @@ class Metrics:
             return generate_latest(merged)
         return generate_latest(self.registry)
 
-    def _operation_label(self, name: str | None) -> str:
+    def _operation_label(self, name: str | None, credentialed: bool = True) -> str:
         if not name:
             return "anonymous"
-        if not _NAME.fullmatch(name):
+        if name in self._reserved or name == "invalid":
+            return name
+        if not credentialed or not _NAME.fullmatch(name):
+            # A stranger's names never take one of the capped slots.
             return "other"
         if name not in self._operations:
             if len(self._operations) >= MAX_OPERATION_NAMES:

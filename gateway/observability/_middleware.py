@@ -25,6 +25,10 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _BodyTooSlow(Exception):
+    pass
+
+
 def _error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
@@ -39,6 +43,7 @@ class RequestContextMiddleware:
         *,
         deadline: float,
         max_body_bytes: int,
+        body_timeout: float = 10.0,
         tracer: Any = None,
         hard_stop_margin: float = _HARD_STOP_MARGIN,
     ) -> None:
@@ -46,6 +51,7 @@ class RequestContextMiddleware:
         self.hard_stop_margin = hard_stop_margin
         self.deadline = deadline
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
         self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,14 +90,25 @@ class RequestContextMiddleware:
                 await reply(413, _error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
                 return
             received = 0
+            body_done = False
+            # The whole body must arrive within body_timeout of the request's start: a client
+            # trickling bytes is answered 408, not left holding a worker until the deadline.
+            body_deadline = asyncio.get_running_loop().time() + self.body_timeout
 
             async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
+                nonlocal received, body_done
+                if body_done:
+                    return await receive()  # waiting for a disconnect, not for the body
+                try:
+                    async with asyncio.timeout_at(body_deadline):
+                        message = await receive()
+                except TimeoutError:
+                    raise _BodyTooSlow from None
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
                         raise _BodyTooLarge
+                    body_done = not message.get("more_body", False)
                 return message
 
             with deadline_scope(self.deadline):
@@ -103,6 +120,12 @@ class RequestContextMiddleware:
                     if not response_started:
                         await reply(
                             413, _error_body("Request body is too large.", "PAYLOAD_TOO_LARGE")
+                        )
+                except _BodyTooSlow:
+                    if not response_started:
+                        await reply(
+                            408,
+                            _error_body("The request body took too long.", "REQUEST_TIMEOUT"),
                         )
                 except TimeoutError:
                     if not response_started:

@@ -19,13 +19,14 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
 
 from gateway.upstream import GatewayError
 
 from ._convert import observers as conversion_observers
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
-from .limits import QueryLimits, limits_rule
+from .limits import CostLimit, QueryLimits, limits_rule
 from .mutations import Mutation
 from .queries import Query
 
@@ -63,8 +64,14 @@ class GatewaySchema(strawberry.Schema):
         observer = getattr(getattr(context_value, "services", None), "observer", None)
         if observer is not None:
             outcome = "ok" if not result.errors else "partial" if result.data else "error"
-            name = operation_name or _operation_name(query)
-            observer.operation(name, outcome, time.perf_counter() - started)
+            # Only a document that parsed and validated names a real operation; whatever a
+            # caller writes in one that did not must never become a metric label.
+            validated = not isinstance(result, PreExecutionError)
+            name = (operation_name or _operation_name(query)) if validated else "invalid"
+            credentialed = getattr(context_value, "credentials", None) is not None
+            observer.operation(
+                name, outcome, time.perf_counter() - started, credentialed=credentialed
+            )
         return result
 
     def process_errors(
@@ -92,7 +99,8 @@ def build_schema(
     limits: QueryLimits | None = None,
     max_tokens: int = 5000,
 ) -> strawberry.Schema:
-    rules: list[type[ASTValidationRule]] = [limits_rule(limits or QueryLimits())]
+    limits = limits or QueryLimits()
+    rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: AddValidationRules(rules),
@@ -101,6 +109,7 @@ def build_schema(
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
         RequireOperationName,
+        lambda: CostLimit(limits=limits),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

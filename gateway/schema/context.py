@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -15,7 +16,9 @@ from gateway.upstream import Credentials, MissingCredentials, UpstreamClient
 class OperationObserver(Protocol):
     """Told about every executed operation (for metrics); must not raise."""
 
-    def operation(self, name: str | None, outcome: str, seconds: float) -> None: ...
+    def operation(
+        self, name: str | None, outcome: str, seconds: float, *, credentialed: bool = True
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +45,11 @@ class GatewayContext:
     provider_futures: dict[tuple[str | None, str, bool], asyncio.Future[Any]] = field(
         default_factory=dict, repr=False
     )
-    # Per field node: whether a provider selection needs more than a room's provider list.
-    selection_memo: dict[int, bool] = field(default_factory=dict, repr=False)
+    # Per field (path without list indexes): the VSee keys its selection needs (_sources.py).
+    source_memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    # Rate limiting: takes the request's cost from its caller's buckets; returns the seconds
+    # to wait (0 = admitted). Set by the HTTP layer; None runs unlimited.
+    admit: Callable[[int], Awaitable[float]] | None = field(default=None, repr=False)
     _loaders: RequestLoaders | None = field(default=None, repr=False)
     _writes: RequestWrites | None = field(default=None, repr=False)
 

@@ -1,4 +1,5 @@
-"""GraphQL enums for VSee's numeric codes, each with an UNKNOWN fallback for new codes."""
+"""GraphQL enums for VSee's numeric codes: output enums fall back to UNKNOWN for new codes,
+input enums (``*Input``) accept only the codes a caller may send."""
 
 from __future__ import annotations
 
@@ -31,8 +32,14 @@ class VisitStatus(Enum):
         20, description="Scheduled, or an e-consult waiting to be accepted."
     )
     IN_PROGRESS = strawberry.enum_value(30, description="The visit has started.")
-    COMPLETED = strawberry.enum_value(40, description="Ended normally.")
-    CANCELLED = strawberry.enum_value(50, description="Cancelled before it took place.")
+    COMPLETED = strawberry.enum_value(
+        40, description="Ended normally (code 40 inferred: VSee's docs do not show it)."
+    )
+    CANCELLED = strawberry.enum_value(
+        50,
+        description="Cancelled before it took place (code 50 inferred: VSee's docs do not "
+        "show it).",
+    )
     UNKNOWN = strawberry.enum_value(-1, description="A code this gateway does not know yet.")
 
 
@@ -48,6 +55,36 @@ class IntakeType(Enum):
     WALK_IN = 1
     SCHEDULED = 2
     UNKNOWN = -1
+
+
+@strawberry.enum(description="Kind of visit a caller may ask for (VSee `type`).")
+class VisitTypeInput(Enum):
+    WALK_IN = strawberry.enum_value(1, description="An on-demand visit from the waiting room.")
+    APPOINTMENT = strawberry.enum_value(2, description="A scheduled appointment.")
+    E_CONSULT = strawberry.enum_value(3, description="An asynchronous e-consult.")
+
+
+@strawberry.enum(description="Visit status a caller may filter on (VSee `status`).")
+class VisitStatusInput(Enum):
+    WAITING = strawberry.enum_value(10, description="A new walk-in, waiting for a provider.")
+    SCHEDULED = strawberry.enum_value(
+        20, description="Scheduled, or an e-consult waiting to be accepted."
+    )
+    IN_PROGRESS = strawberry.enum_value(30, description="The visit has started.")
+    COMPLETED = strawberry.enum_value(
+        40, description="Ended normally (code 40 inferred: VSee's docs do not show it)."
+    )
+    CANCELLED = strawberry.enum_value(
+        50,
+        description="Cancelled before it took place (code 50 inferred: VSee's docs do not "
+        "show it).",
+    )
+
+
+@strawberry.enum(description="Intake kind a caller may send (VSee `type` on an intake).")
+class IntakeTypeInput(Enum):
+    WALK_IN = 1
+    SCHEDULED = 2
 
 
 @strawberry.enum(description="Why a visit is closed (VSee `reason` on POST /visits/close).")

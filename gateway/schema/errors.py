@@ -18,6 +18,11 @@ INTERNAL_MESSAGE = "Internal error; it has been logged."
 def coded(error: GraphQLError) -> GraphQLError:
     """The error as the caller sees it: our message and code, or an opaque internal error."""
     original = error.original_error
+    if error.path is None and error.message.startswith("Variable '$"):
+        # graphql-core's variable coercion: the caller's values do not fit their types.
+        if error.extensions and "code" in error.extensions:
+            return error
+        return _with(error, error.message, "BAD_USER_INPUT")
     if original is None or isinstance(original, GraphQLSyntaxError):
         # Parse and validation errors from graphql-core: their text is about the query itself.
         if error.extensions and "code" in error.extensions:

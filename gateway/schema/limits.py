@@ -2,39 +2,62 @@
 
 The cost of a query is an upper bound on the VSee calls it may cause: each field that can call
 VSee counts its calls, multiplied by the size of the lists above it. A refused query costs no
-upstream call because validation runs before any resolver.
+upstream call because the limits run before any resolver.
+
+Every measure is linear in the document's size: each fragment is walked once and its summary
+(cost, depth below it, aliases inside it) memoized, however many times it is spread. Depth and
+aliases do not depend on variables, so they run as a validation rule (cached per document);
+cost depends on page sizes, so it runs after the variables are coerced, with their real values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
+    ExecutionResult,
     FieldNode,
+    FloatValueNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    ValueNode,
+    VariableDefinitionNode,
     VariableNode,
+    get_operation_ast,
 )
+from graphql.execution.values import get_variable_values
+from strawberry.extensions import SchemaExtension
 
 
 @dataclass(frozen=True, slots=True)
 class QueryLimits:
     max_depth: int = 12
     max_aliases: int = 30
+    # Field selections once every fragment spread is expanded: what the executor and the
+    # resolvers' selection readers (info.selected_fields) walk. A few hundred bytes of nested
+    # spreads expand exponentially; this bounds that work before any resolver runs.
+    max_fields: int = 2000
     max_cost: int = 1000
+    # The largest `first` a caller may ask for (VSEE_MAX_PAGE_SIZE); larger pages are refused
+    # by the resolver before any call, so the cost never assumes more.
+    max_page_size: int = 100
 
 
 # Upstream calls one resolution of a field may make.
@@ -49,6 +72,8 @@ FIELD_CALLS: Mapping[str, int] = {
     "Visit.intake": 1,
     "Visit.provider": 1,
     "Visit.room": 1,
+    "Visit.member": 1,  # the visit's detail when its answer embeds too little of the member
+    "Visit.relatedWalkin": 1,
     "Intake.visit": 1,
     "Room.providers": 1,
     "Room.specialties": 1,
@@ -76,7 +101,30 @@ LIST_SIZES: Mapping[str, int] = {
     "VisitConnection.edges": 1,
 }
 DEFAULT_LIST_SIZE = 20
-MAX_PAGE_GUESS = 100
+DEFAULT_PAGE_SIZE = 20  # Query.visits(first:) when the caller gives none
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one operation may cost; ``visits`` counts selection nodes walked (linear-time proof).
+
+    ``fields`` is the number of field selections with fragments expanded: it may be exponential
+    in the document's size, but it is computed from the memoized fragment summaries.
+    """
+
+    depth: int
+    aliases: int
+    cost: int
+    visits: int
+    fields: int = 0
+
+
+@dataclass(slots=True)
+class _Summary:
+    cost: int = 0
+    depth: int = 0  # levels below the selection set's own level (0 when it has no fields)
+    aliases: int = 0
+    fields: int = 0  # field selections, fragments expanded
 
 
 def _named(type_: GraphQLOutputType) -> tuple[Any, bool]:
@@ -91,107 +139,280 @@ def _named(type_: GraphQLOutputType) -> tuple[Any, bool]:
 class _Measure:
     def __init__(
         self,
-        context: ValidationContext,
-        fragments: dict[str, FragmentDefinitionNode],
-        variable_defaults: dict[str, int],
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any] | None,
+        max_page_size: int,
     ) -> None:
-        self.context = context
+        self.schema = schema
         self.fragments = fragments
-        self.variable_defaults = variable_defaults
-        self.aliases = 0
-        self.max_depth = 0
+        # None: before coercion (validation), where only depth and aliases are used.
+        self.variables = variables
+        self.max_page_size = max_page_size
+        self.memo: dict[str, _Summary] = {}
+        self.visits = 0
 
-    def selection(
-        self,
-        parent: Any,
-        selections: SelectionSetNode | None,
-        depth: int,
-        seen: frozenset[str],
-    ) -> int:
-        """The cost of one resolution of ``selections`` on ``parent``; tracks depth and aliases."""
+    def fragment(self, name: str) -> _Summary:
+        """The fragment's summary, computed once; cyclic or unknown spreads count nothing
+        (graphql-core's own rules report them)."""
+        summary = self.memo.get(name)
+        if summary is not None:
+            return summary
+        fragment = self.fragments.get(name)
+        # Mark in progress first: a cycle back here sees an empty summary and stops.
+        self.memo[name] = _Summary()
+        if fragment is None:
+            return self.memo[name]
+        target = self.schema.get_type(fragment.type_condition.name.value)
+        summary = self.selection(target, fragment.selection_set)
+        self.memo[name] = summary
+        return summary
+
+    def selection(self, parent: Any, selections: SelectionSetNode | None) -> _Summary:
+        """One resolution of ``selections`` on ``parent``: cost, depth below, aliases."""
+        total = _Summary()
         if selections is None:
-            return 0
-        cost = 0
+            return total
         for node in selections.selections:
+            self.visits += 1
             if isinstance(node, FieldNode):
-                cost += self.field(parent, node, depth, seen)
+                part = self.field(parent, node)
             elif isinstance(node, InlineFragmentNode):
                 target = parent
                 if node.type_condition is not None:
-                    target = self.context.schema.get_type(node.type_condition.name.value) or parent
-                cost += self.selection(target, node.selection_set, depth, seen)
+                    target = self.schema.get_type(node.type_condition.name.value) or parent
+                part = self.selection(target, node.selection_set)
             elif isinstance(node, FragmentSpreadNode):
-                name = node.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue  # unknown or cyclic spreads are reported by graphql's own rules
-                target = self.context.schema.get_type(fragment.type_condition.name.value)
-                cost += self.selection(target, fragment.selection_set, depth, seen | {name})
-        return cost
+                part = self.fragment(node.name.value)
+            else:  # pragma: no cover - graphql has no other selection kinds
+                continue
+            total.cost += part.cost
+            total.depth = max(total.depth, part.depth)
+            total.aliases += part.aliases
+            total.fields += part.fields
+        return total
 
-    def field(self, parent: Any, node: FieldNode, depth: int, seen: frozenset[str]) -> int:
+    def field(self, parent: Any, node: FieldNode) -> _Summary:
         name = node.name.value
-        if node.alias is not None:
-            self.aliases += 1
-        if name.startswith("__"):
-            return 0  # introspection is served from memory, and its depth is fixed by GraphiQL
-        self.max_depth = max(self.max_depth, depth)
-        if not isinstance(parent, GraphQLObjectType) or name not in parent.fields:
-            return 0
+        aliases = 1 if node.alias is not None else 0
+        fields = getattr(parent, "fields", None)
+        definition = fields.get(name) if fields is not None else None
+        if name.startswith("__") or getattr(parent, "name", "").startswith("__"):
+            # Introspection is served from memory (no cost) and its depth is fixed by the
+            # spec's own types, but its aliases multiply the answer like any other: count them.
+            child = _named(definition.type)[0] if definition is not None else None
+            if name == "__schema":
+                child = self.schema.get_type("__Schema")
+            elif name == "__type":
+                child = self.schema.get_type("__Type")
+            inner = self.selection(child, node.selection_set)
+            return _Summary(0, 0, aliases + inner.aliases, 1 + inner.fields)
+        if definition is None:
+            inner = self.selection(None, node.selection_set)
+            return _Summary(0, 1 + inner.depth, aliases + inner.aliases, 1 + inner.fields)
         key = f"{parent.name}.{name}"
-        child, is_list = _named(parent.fields[name].type)
+        child, is_list = _named(definition.type)
+        inner = self.selection(child, node.selection_set)
         size = self._list_size(key, node) if is_list or key == "Query.visits" else 1
-        inner = self.selection(child, node.selection_set, depth + 1, seen)
-        return FIELD_CALLS.get(key, 0) + size * inner
+        return _Summary(
+            cost=FIELD_CALLS.get(key, 0) + size * inner.cost,
+            depth=1 + inner.depth,
+            aliases=aliases + inner.aliases,
+            fields=1 + inner.fields,
+        )
 
     def _list_size(self, key: str, node: FieldNode) -> int:
-        if key == "Query.visits":
-            for argument in node.arguments or ():
-                if argument.name.value == "first":
-                    value = argument.value
-                    if isinstance(value, IntValueNode):
-                        return max(1, int(value.value))
-                    if isinstance(value, VariableNode):
-                        # Validation runs (and is cached) before variables are known: take the
-                        # declared default, else the largest page a caller could ask for.
-                        return self.variable_defaults.get(value.name.value, MAX_PAGE_GUESS)
-            return 20
-        return LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
+        if key != "Query.visits":
+            return LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
+        if self.variables is None:
+            return 0  # before coercion the page size is unknown; cost is not used there
+        first: Any = DEFAULT_PAGE_SIZE
+        for argument in node.arguments or ():
+            if argument.name.value == "first":
+                value = argument.value
+                if isinstance(value, IntValueNode):
+                    first = int(value.value)
+                elif isinstance(value, VariableNode):
+                    first = self.variables.get(value.name.value, DEFAULT_PAGE_SIZE)
+        if not isinstance(first, int):
+            first = DEFAULT_PAGE_SIZE
+        # Pages beyond the maximum are refused by the resolver before any call.
+        return min(max(1, int(first)), self.max_page_size)
+
+
+def _fragments(document: Any) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def measure(
+    schema: GraphQLSchema,
+    document: Any,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    max_page_size: int = 100,
+) -> Measurement:
+    """Depth, aliases and cost of ``operation``; cost needs the coerced ``variables``."""
+    walk = _Measure(schema, _fragments(document), variables, max_page_size)
+    root = schema.get_root_type(operation.operation)
+    summary = walk.selection(root, operation.selection_set)
+    return Measurement(summary.depth, summary.aliases, summary.cost, walk.visits, summary.fields)
 
 
 def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
-    """A graphql-core validation rule enforcing ``limits`` on every operation."""
+    """A graphql-core validation rule enforcing depth and aliases on every operation."""
 
     class QueryLimitsRule(ValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
-            context = self.context
-            fragments = {
-                d.name.value: d
-                for d in context.document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            root = context.schema.get_root_type(node.operation)
-            defaults = {
-                v.variable.name.value: max(1, int(v.default_value.value))
-                for v in node.variable_definitions or ()
-                if isinstance(v.default_value, IntValueNode)
-            }
-            measure = _Measure(context, fragments, defaults)
-            cost = measure.selection(root, node.selection_set, 1, frozenset())
-            checks = (
-                (measure.max_depth, limits.max_depth, "QUERY_TOO_DEEP",
-                 f"Query is {measure.max_depth} levels deep; at most {limits.max_depth}."),
-                (measure.aliases, limits.max_aliases, "TOO_MANY_ALIASES",
-                 f"Query uses {measure.aliases} aliases; at most {limits.max_aliases}."),
-                (cost, limits.max_cost, "QUERY_TOO_COSTLY",
-                 f"Query may cost {cost} upstream calls; at most {limits.max_cost}. "
-                 "Ask for fewer items (first) or fewer nested objects."),
-            )  # fmt: skip
-            for value, limit, code, message in checks:
-                if value > limit:
-                    extensions: dict[str, object] = {"code": code, "limit": limit}
-                    if code == "QUERY_TOO_COSTLY":
-                        extensions["cost"] = cost
-                    context.report_error(GraphQLError(message, node, extensions=extensions))
+            context: ValidationContext = self.context
+            measured = measure(context.schema, context.document, node, None)
+            for error in _errors(measured, limits, node, cost=False):
+                context.report_error(error)
+
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            self._literal(node.value, node)
+
+        def enter_variable_definition(self, node: VariableDefinitionNode, *_: object) -> None:
+            if node.default_value is not None:
+                self._literal(node.default_value, node)
+
+        def _literal(self, value: ValueNode, node: Any) -> None:
+            problem = literal_problem(value)
+            if problem is not None:
+                self.context.report_error(
+                    GraphQLError(problem, node, extensions={"code": "BAD_USER_INPUT"})
+                )
 
     return QueryLimitsRule
+
+
+def _errors(
+    measured: Measurement, limits: QueryLimits, node: Any, *, cost: bool
+) -> Iterator[GraphQLError]:
+    checks: tuple[tuple[int, int, str, str], ...] = (
+        (measured.depth, limits.max_depth, "QUERY_TOO_DEEP",
+         f"Query is {measured.depth} levels deep; at most {limits.max_depth}."),
+        (measured.aliases, limits.max_aliases, "TOO_MANY_ALIASES",
+         f"Query uses {measured.aliases} aliases; at most {limits.max_aliases}."),
+        (measured.fields, limits.max_fields, "TOO_MANY_FIELDS",
+         f"Query selects {measured.fields} fields once its fragments are expanded; "
+         f"at most {limits.max_fields}."),
+    )  # fmt: skip
+    if cost:
+        checks = (
+            (measured.cost, limits.max_cost, "QUERY_TOO_COSTLY",
+             f"Query may cost {measured.cost} upstream calls; at most {limits.max_cost}. "
+             "Ask for fewer items (first) or fewer nested objects."),
+        )  # fmt: skip
+    for value, limit, code, message in checks:
+        if value > limit:
+            extensions: dict[str, object] = {"code": code, "limit": limit}
+            if code == "QUERY_TOO_COSTLY":
+                extensions["cost"] = value
+            yield GraphQLError(message, node, extensions=extensions)
+
+
+class CostLimit(SchemaExtension):
+    """Refuses an operation whose cost, with its coerced variables, is over the limit.
+
+    Runs after validation and before execution; variables that do not coerce are left to
+    graphql-core's execution, which reports them (as BAD_USER_INPUT, see errors.coded).
+    """
+
+    def __init__(self, *, limits: QueryLimits) -> None:
+        self.limits = limits
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.result is None:
+            operation = get_operation_ast(document, context.operation_name)
+            if operation is not None:
+                schema = context.schema._schema
+                coerced = get_variable_values(
+                    schema, operation.variable_definitions or (), context.variables or {}
+                )
+                if not isinstance(coerced, list):  # a list holds coercion errors
+                    measured = measure(
+                        schema, document, operation, coerced.coerced, self.limits.max_page_size
+                    )
+                    errors = list(_errors(measured, self.limits, operation, cost=True))
+                    if not errors:
+                        errors = await _rate_limit(context.context, measured.cost, operation)
+                    if errors:
+                        context.result = ExecutionResult(data=None, errors=errors)
+        yield
+
+
+async def _rate_limit(request_context: Any, cost: int, node: Any) -> list[GraphQLError]:
+    """Take the request's cost from its caller's buckets; a RATE_LIMITED error if they are dry."""
+    admit = getattr(request_context, "admit", None)
+    if admit is None:
+        return []
+    wait: float = await admit(cost)
+    if wait <= 0:
+        return []
+    seconds = max(1, math.ceil(wait))
+    response = getattr(request_context, "response", None)
+    if response is not None:
+        response.status_code = 429
+        response.headers["Retry-After"] = str(seconds)
+    return [
+        GraphQLError(
+            f"Too many requests for these credentials; retry in {seconds} s.",
+            node,
+            extensions={"code": "RATE_LIMITED", "retryAfter": seconds},
+        )
+    ]
+
+
+# Bounds on the values a caller passes (variables and literals), for the `JSON` scalar above all,
+# which takes any value: numbers VSee and JavaScript clients can hold exactly, and a nesting
+# depth that no real input needs and that recursive code downstream can always handle.
+MAX_INPUT_DEPTH = 32
+MAX_SAFE_INTEGER = 2**53 - 1
+_MAX_INT64 = 2**63 - 1
+_MAX_INT_DIGITS = 19  # checked before int(): Python refuses to convert over 4300 digits
+
+
+def input_problem(value: object) -> str | None:
+    """Why a decoded variable value is out of bounds, or None; iterative, linear in its size."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_INPUT_DEPTH:
+            return f"Input values may be nested at most {MAX_INPUT_DEPTH} levels deep."
+        if isinstance(item, bool) or item is None or isinstance(item, str):
+            continue
+        if isinstance(item, int):
+            if abs(item) > _MAX_INT64:
+                return "Integers in input values must fit in 64 bits."
+        elif isinstance(item, float):
+            if not math.isfinite(item) or abs(item) > MAX_SAFE_INTEGER:
+                return f"Numbers in input values must be at most {MAX_SAFE_INTEGER} in size."
+        elif isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def literal_problem(value: ValueNode) -> str | None:
+    """Like ``input_problem``, for a value written in the query text."""
+    stack: list[tuple[ValueNode, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_INPUT_DEPTH:
+            return f"Input values may be nested at most {MAX_INPUT_DEPTH} levels deep."
+        if isinstance(node, IntValueNode):
+            digits = node.value.lstrip("-")
+            if len(digits) > _MAX_INT_DIGITS or abs(int(node.value)) > _MAX_INT64:
+                return "Integers in input values must fit in 64 bits."
+        elif isinstance(node, FloatValueNode):
+            number = float(node.value)
+            if not math.isfinite(number) or abs(number) > MAX_SAFE_INTEGER:
+                return f"Numbers in input values must be at most {MAX_SAFE_INTEGER} in size."
+        elif isinstance(node, ObjectValueNode):
+            stack.extend((child.value, depth + 1) for child in node.fields)
+        elif isinstance(node, ListValueNode):
+            stack.extend((child, depth + 1) for child in node.values)
+    return None

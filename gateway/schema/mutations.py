@@ -1,8 +1,10 @@
 """Root mutation fields: intake, walk-in, e-consult, appointment, update and close.
 
 Every mutation validates its input before calling VSee (bad input costs no upstream call and
-comes back as ``userErrors``), makes exactly one upstream call, and is never retried: a retry could
-book twice. An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
+comes back as ``userErrors``), makes exactly one upstream write, and is never retried: a retry
+could book twice. Its payload reads the object back only for selected fields VSee's answer lacks.
+Payloads are nullable, so a refused or failed mutation never takes its neighbours' data along.
+An ``Idempotency-Key`` header makes a repeated mutation return the first answer.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import orjson
 import strawberry
+from strawberry import UNSET
 from strawberry.scalars import JSON
 
 from gateway.loaders import InvalidId, Raw, safe_segment
@@ -26,8 +29,18 @@ from gateway.upstream import (
 
 from ._convert import as_id, to_epoch
 from .context import GatewayContext, Info
-from .enums import CloseReason, IntakeType, VisitType
-from .types import INTAKE_KNOWN_KEYS, Intake, Visit, later, load_intake, load_visit
+from .enums import CloseReason, IntakeTypeInput, VisitTypeInput
+from .types import (
+    INTAKE_KNOWN_KEYS,
+    Intake,
+    Visit,
+    intake_of,
+    later,
+    later_or_now,
+    load_intake,
+    load_visit,
+    visit_of,
+)
 
 MAX_TEXT = 2000
 MAX_CUSTOM_FIELDS = 50
@@ -93,45 +106,69 @@ class ConsultationInput:
     slots: int | None = None
 
 
-@strawberry.input(description="What a member tells the clinic before a visit.")
+@strawberry.input(
+    description="What a member tells the clinic before a visit. On `updateIntake` a field left "
+    "out is kept, and a field given as null (or `attachmentIds: []`) is cleared; on "
+    "`createIntake` null is the same as leaving it out."
+)
 class IntakeInput:
-    reason_for_visit: str | None = None
-    type: IntakeType | None = strawberry.field(default=None, description="WALK_IN or SCHEDULED.")
-    provider_id: strawberry.ID | None = None
-    member_code: str | None = strawberry.field(
-        default=None, description="Create on behalf of this member (their code)."
+    reason_for_visit: str | None = UNSET
+    type: IntakeTypeInput | None = strawberry.field(
+        default=UNSET, description="WALK_IN (1) or SCHEDULED (2)."
     )
-    room_code: str | None = None
-    attachment_ids: list[strawberry.ID] | None = None
-    location: str | None = strawberry.field(default=None, description="US state code, e.g. CA.")
-    phone: str | None = None
-    consultation: ConsultationInput | None = None
+    provider_id: strawberry.ID | None = UNSET
+    member_code: str | None = strawberry.field(
+        default=UNSET, description="Create on behalf of this member (their code)."
+    )
+    room_code: str | None = UNSET
+    attachment_ids: list[strawberry.ID] | None = UNSET
+    location: str | None = strawberry.field(default=UNSET, description="US state code, e.g. CA.")
+    phone: str | None = UNSET
+    consultation: ConsultationInput | None = UNSET
     reset: bool | None = strawberry.field(
-        default=None, description="Start from a blank intake instead of the member's last one."
+        default=UNSET, description="Start from a blank intake instead of the member's last one."
     )
     custom_fields: JSON | None = strawberry.field(
-        default=None,
-        description="Extra fields saved on the intake as given, e.g. "
-        '{"custom_symptoms": "Rash"}. Keys: letters, digits, underscores.',
+        default=UNSET,
+        description="Extra fields saved on the intake with their JSON types, e.g. "
+        '{"custom_symptoms": ["Rash"], "custom_days": 3}. Keys: letters, digits, underscores; '
+        "a null value clears that field on `updateIntake`.",
     )
 
 
-def _intake_form(check: _Checker, data: IntakeInput, prefix: str) -> list[tuple[str, Any]]:
-    form: list[tuple[str, Any]] = []
+def _intake_body(
+    check: _Checker, data: IntakeInput, prefix: str, *, update: bool
+) -> dict[str, Any]:
+    """The JSON body of POST /intakes(/:id): JSON keeps custom fields' types, which a form
+    would turn into strings. On an update, an explicit null (or ``[]``) clears the field the
+    way VSee reads it: ``""``."""
+    body: dict[str, Any] = {}
 
-    def put(key: str, value: Any) -> None:
-        if value is not None and value != "":
-            form.append((key, value))
+    def put(key: str, value: Any, given: Any) -> None:
+        if given == "":
+            given = None  # an empty string says what a null says
+        if given is UNSET or (given is None and not update):
+            return
+        body[key] = "" if given is None or value is None else value
 
-    put("reason_for_visit", check.text(data.reason_for_visit, f"{prefix}.reasonForVisit"))
-    if data.type is IntakeType.UNKNOWN:
-        check.add(f"{prefix}.type", "type must be WALK_IN or SCHEDULED")
-    elif data.type is not None:
-        put("type", data.type.value)
-    put("provider_id", check.id("provider id", data.provider_id, f"{prefix}.providerId") or None)
-    put("member_id", check.id("member code", data.member_code, f"{prefix}.memberCode") or None)
-    put("room_code", check.id("room code", data.room_code, f"{prefix}.roomCode") or None)
-    if data.attachment_ids is not None:
+    put(
+        "reason_for_visit",
+        check.text(data.reason_for_visit or None, f"{prefix}.reasonForVisit"),
+        data.reason_for_visit,
+    )
+    if data.type is None and update:
+        check.add(f"{prefix}.type", "an intake's type can be changed, not cleared")
+    put("type", data.type.value if data.type else None, data.type)
+    provider = check.id("provider id", data.provider_id or None, f"{prefix}.providerId")
+    put("provider_id", int(provider) if provider.isdigit() else provider, data.provider_id)
+    member = check.id("member code", data.member_code or None, f"{prefix}.memberCode")
+    put("member_id", member, data.member_code)
+    put(
+        "room_code",
+        check.id("room code", data.room_code or None, f"{prefix}.roomCode"),
+        data.room_code,
+    )
+    if data.attachment_ids:
         if len(data.attachment_ids) > MAX_ATTACHMENTS:
             check.add(
                 f"{prefix}.attachmentIds",
@@ -142,19 +179,20 @@ def _intake_form(check: _Checker, data: IntakeInput, prefix: str) -> list[tuple[
             check.id("attachment id", a, f"{prefix}.attachmentIds.{i}")
             for i, a in enumerate(data.attachment_ids)
         ]
-        # VSee accepts a comma-separated string for attachments.
-        put("attachments", ",".join(i for i in ids if i))
-    if data.location is not None and not (
+        body["attachments"] = [i for i in ids if i]
+    elif data.attachment_ids is not UNSET and (update or data.attachment_ids is not None):
+        body["attachments"] = ""  # VSee's "no attachments"
+    if data.location and not (
         len(data.location) == 2 and data.location.isalpha() and data.location.isupper()
     ):
         check.add(f"{prefix}.location", "location must be a US state code such as CA")
-    put("location", data.location)
-    if data.phone is not None:
+    put("location", data.location, data.location)
+    if data.phone:
         digits = [c for c in data.phone if c.isdigit()]
         if not 7 <= len(digits) <= 15 or any(c not in "0123456789+-() ." for c in data.phone):
             check.add(f"{prefix}.phone", "phone must be 7 to 15 digits")
-    put("phone", data.phone)
-    if data.consultation is not None:
+    put("phone", data.phone, data.phone)
+    if data.consultation:
         c = data.consultation
         cid = check.id("consultation id", c.id, f"{prefix}.consultation.id", required=True)
         consultation = {
@@ -167,38 +205,37 @@ def _intake_form(check: _Checker, data: IntakeInput, prefix: str) -> list[tuple[
             "group": c.group,
             "slots": c.slots,
         }
-        put("consultation", orjson.dumps({k: v for k, v in consultation.items() if v is not None}))
-    if data.reset is not None:
-        put("reset", data.reset)
-    form.extend(_custom_fields(check, data.custom_fields, f"{prefix}.customFields"))
-    return [(k, v.decode() if isinstance(v, bytes) else v) for k, v in form]
+        body["consultation"] = {k: v for k, v in consultation.items() if v is not None}
+    elif data.consultation is None and update:
+        check.add(f"{prefix}.consultation", "a consultation can be replaced, not cleared")
+    if data.reset is not UNSET and data.reset is not None:
+        body["reset"] = data.reset
+    if data.custom_fields is not UNSET:
+        body.update(_custom_fields(check, data.custom_fields, f"{prefix}.customFields", update))
+    return body
 
 
-def _custom_fields(check: _Checker, value: object, field: str) -> list[tuple[str, Any]]:
+def _custom_fields(check: _Checker, value: object, field: str, update: bool) -> dict[str, Any]:
     if value is None:
-        return []
+        return {}
     if not isinstance(value, dict):
         check.add(field, "customFields must be a JSON object")
-        return []
+        return {}
     if len(value) > MAX_CUSTOM_FIELDS or len(orjson.dumps(value)) > MAX_CUSTOM_BYTES:
         check.add(
             field,
             f"at most {MAX_CUSTOM_FIELDS} custom fields and {MAX_CUSTOM_BYTES} bytes",
             UserErrorCode.OUT_OF_RANGE,
         )
-        return []
-    out: list[tuple[str, Any]] = []
+        return {}
+    out: dict[str, Any] = {}
     for key, item in value.items():
         if not (key[:1].isalpha() and key.replace("_", "a").isalnum() and len(key) <= 64):
             check.add(f"{field}.{key}", "custom field names are letters, digits and underscores")
         elif key in INTAKE_KNOWN_KEYS:
             check.add(f"{field}.{key}", f"{key} is a standard intake field, not a custom one")
-        elif item is None:
-            continue
-        elif isinstance(item, (str, int, float, bool)):
-            out.append((key, item))
-        else:
-            out.append((key, orjson.dumps(item).decode()))
+        elif item is not None or update:
+            out[key] = item  # JSON types kept: VSee stores custom fields as given
     return out
 
 
@@ -225,7 +262,7 @@ class CreateAppointmentInput:
         default=None, description="A provider free in the slot; VSee picks one when omitted."
     )
     room_code: str | None = None
-    type: VisitType = VisitType.APPOINTMENT
+    type: VisitTypeInput = VisitTypeInput.APPOINTMENT
 
 
 @strawberry.input(
@@ -241,26 +278,38 @@ class UpdateAppointmentInput:
 
 @strawberry.type(description="The result of an intake mutation.")
 class IntakePayload:
-    intake_id: strawberry.ID | None
+    intake_id: strawberry.ID | None = strawberry.field(
+        description="The intake created or changed (the id the caller named, on an update)."
+    )
     user_errors: list[UserError]
+    # VSee's answer, with the id it may lack; read back only for fields it does not carry.
+    _answer: strawberry.Private[Raw | None] = None
 
     @strawberry.field(description="The intake as it is now.")
     def intake(self, info: Info) -> Intake | None:
         if self.intake_id is None:
             return None
-        return later(load_intake(info, self.intake_id))
+        if self._answer is None:
+            return later(load_intake(info, self.intake_id))
+        return later_or_now(intake_of(info, self._answer))
 
 
 @strawberry.type(description="The result of a visit mutation.")
 class VisitPayload:
-    visit_id: strawberry.ID | None
+    visit_id: strawberry.ID | None = strawberry.field(
+        description="The visit created or changed (the id the caller named, for mutations "
+        "whose VSee answer carries none)."
+    )
     user_errors: list[UserError]
+    _answer: strawberry.Private[Raw | None] = None
 
     @strawberry.field(description="The visit as it is now.")
     def visit(self, info: Info) -> Visit | None:
         if self.visit_id is None:
             return None
-        return later(load_visit(info, self.visit_id))
+        if self._answer is None:
+            return later(load_visit(info, self.visit_id))
+        return later_or_now(visit_of(info, self._answer))
 
 
 def _epoch(check: _Checker, value: datetime | None, field: str) -> int | None:
@@ -309,11 +358,19 @@ async def _call(
     return data, []
 
 
-def _visit_payload(ctx: GatewayContext, data: Raw | None, errors: list[UserError]) -> VisitPayload:
-    visit_id = as_id(data.get("id")) if data else None
-    if data and visit_id and len(data) > 1:
-        ctx.loaders.prime_visit(data)
-    return VisitPayload(visit_id=strawberry.ID(visit_id) if visit_id else None, user_errors=errors)
+def _visit_payload(
+    data: Raw | None, errors: list[UserError], named: str | None = None
+) -> VisitPayload:
+    """The payload of a visit mutation; ``named`` is the visit the caller named, reported when
+    VSee's answer carries no id (POST /visits/:id?version=2 answers without one)."""
+    if data is None:
+        return VisitPayload(visit_id=None, user_errors=errors)
+    visit_id = as_id(data.get("id")) or named
+    if visit_id is None:
+        return VisitPayload(visit_id=None, user_errors=errors)
+    return VisitPayload(
+        visit_id=strawberry.ID(visit_id), user_errors=errors, _answer={**data, "id": visit_id}
+    )
 
 
 def _invalid_visit(errors: list[UserError]) -> VisitPayload:
@@ -327,46 +384,49 @@ def _form(pairs: list[tuple[str, Any]]) -> FormFields:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create an intake (POST /intakes).")
-    async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload:
+    async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload | None:
         check = _Checker()
-        form = _intake_form(check, input, "input")
+        body = _intake_body(check, input, "input", update=False)
         if check.errors:
             return IntakePayload(intake_id=None, user_errors=check.errors)
         ctx = info.context
         data, errors = await _call(
-            ctx, "createIntake", form, lambda: ctx.writes.create_intake(form)
+            ctx, "createIntake", body, lambda: ctx.writes.create_intake(body)
         )
         intake_id = as_id(data.get("id")) if data else None
-        if data and intake_id and len(data) > 1:
-            ctx.loaders.intake.clear(intake_id).prime(intake_id, data)
-        return IntakePayload(
-            intake_id=strawberry.ID(intake_id) if intake_id else None, user_errors=errors
-        )
+        if data is None or intake_id is None:
+            return IntakePayload(intake_id=None, user_errors=errors)
+        # VSee answers only the id and the custom fields: the rest is read back if asked for.
+        return IntakePayload(intake_id=strawberry.ID(intake_id), user_errors=errors, _answer=data)
 
     @strawberry.mutation(description="Change fields of an intake (POST /intakes/:id).")
     async def update_intake(
         self, info: Info, id: strawberry.ID, input: IntakeInput
-    ) -> IntakePayload:
+    ) -> IntakePayload | None:
         check = _Checker()
         intake_id = check.id("intake id", id, "id", required=True)
-        form = _intake_form(check, input, "input")
-        if not form and not check.errors:
+        body = _intake_body(check, input, "input", update=True)
+        if not body and not check.errors:
             check.add("input", "nothing to change", UserErrorCode.REQUIRED)
         if check.errors:
             return IntakePayload(intake_id=None, user_errors=check.errors)
         ctx = info.context
-        _, errors = await _call(
+        data, errors = await _call(
             ctx,
             "updateIntake",
-            [intake_id, form],
-            lambda: ctx.writes.update_intake(intake_id, form),
+            [intake_id, body],
+            lambda: ctx.writes.update_intake(intake_id, body),
         )
+        if data is None:
+            return IntakePayload(intake_id=None, user_errors=errors)
         return IntakePayload(
-            intake_id=None if errors else strawberry.ID(intake_id), user_errors=errors
+            intake_id=strawberry.ID(intake_id),
+            user_errors=errors,
+            _answer={**data, "id": intake_id},
         )
 
     @strawberry.mutation(description="Put the member in a room's walk-in queue.")
-    async def add_walkin(self, info: Info, input: AddWalkinInput) -> VisitPayload:
+    async def add_walkin(self, info: Info, input: AddWalkinInput) -> VisitPayload | None:
         check = _Checker()
         form = _form(
             [
@@ -388,10 +448,10 @@ class Mutation:
             return _invalid_visit(check.errors)
         ctx = info.context
         data, errors = await _call(ctx, "addWalkin", form, lambda: ctx.writes.add_walkin(form))
-        return _visit_payload(ctx, data, errors)
+        return _visit_payload(data, errors)
 
     @strawberry.mutation(description="Create an asynchronous e-consult for providers to accept.")
-    async def add_econsult(self, info: Info, input: AddEconsultInput) -> VisitPayload:
+    async def add_econsult(self, info: Info, input: AddEconsultInput) -> VisitPayload | None:
         check = _Checker()
         body = {
             "intake_id": check.id("intake id", input.intake_id, "input.intakeId", required=True),
@@ -401,10 +461,12 @@ class Mutation:
             return _invalid_visit(check.errors)
         ctx = info.context
         data, errors = await _call(ctx, "addEconsult", body, lambda: ctx.writes.add_econsult(body))
-        return _visit_payload(ctx, data, errors)
+        return _visit_payload(data, errors)
 
     @strawberry.mutation(description="Book an appointment in a free slot (POST /appointments).")
-    async def create_appointment(self, info: Info, input: CreateAppointmentInput) -> VisitPayload:
+    async def create_appointment(
+        self, info: Info, input: CreateAppointmentInput
+    ) -> VisitPayload | None:
         check = _Checker()
         member_id = check.id("member id", input.member_id, "input.memberId", required=True)
         start = _epoch(check, input.start, "input.start")
@@ -412,8 +474,6 @@ class Mutation:
         _check_window(check, start, end, "input")
         if start is not None and start < int(datetime.now(tz=UTC).timestamp()):
             check.add("input.start", "start is in the past", UserErrorCode.OUT_OF_RANGE)
-        if input.type is VisitType.UNKNOWN:
-            check.add("input.type", "type must be a known visit type")
         form = _form(
             [
                 ("member_id", member_id),
@@ -440,7 +500,7 @@ class Mutation:
             conflict=UserErrorCode.SLOT_TAKEN,
             conflict_field="input.start",
         )
-        return _visit_payload(ctx, data, errors)
+        return _visit_payload(data, errors)
 
     @strawberry.mutation(
         description="Move an appointment, or assign or remove its provider "
@@ -448,7 +508,7 @@ class Mutation:
     )
     async def update_appointment(
         self, info: Info, id: strawberry.ID, input: UpdateAppointmentInput
-    ) -> VisitPayload:
+    ) -> VisitPayload | None:
         check = _Checker()
         visit_id = check.id("visit id", id, "id", required=True)
         start = _epoch(check, input.start, "input.start")
@@ -473,12 +533,13 @@ class Mutation:
             conflict=UserErrorCode.SLOT_TAKEN,
             conflict_field="input.start",
         )
-        return _visit_payload(ctx, data, errors)
+        # VSee's answer to this one has no id: the payload names the visit the caller named.
+        return _visit_payload(data, errors, named=visit_id)
 
     @strawberry.mutation(description="Close or cancel a visit or appointment (POST /visits/close).")
     async def close_visit(
         self, info: Info, id: strawberry.ID, reason: CloseReason | None = None
-    ) -> VisitPayload:
+    ) -> VisitPayload | None:
         check = _Checker()
         visit_id = check.id("visit id", id, "id", required=True)
         if check.errors:
@@ -488,5 +549,4 @@ class Mutation:
         data, errors = await _call(
             ctx, "closeVisit", form, lambda: ctx.writes.close_visit(form, visit_id)
         )
-        closed = None if errors else strawberry.ID(as_id((data or {}).get("id")) or visit_id)
-        return VisitPayload(visit_id=closed, user_errors=errors)
+        return _visit_payload(data, errors, named=visit_id)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import base64
 from datetime import UTC, datetime
+from typing import Annotated, cast
 
 import strawberry
 
 from gateway.loaders import AvailabilityQuery, Raw, safe_segment
 from gateway.upstream import InvalidInput
 
-from ._convert import as_datetime, as_int, as_list, to_epoch
+from ._convert import as_datetime, as_id, as_int, as_list, to_epoch
+from ._sources import lacks, needs
 from .context import Info
-from .enums import VisitStatus, VisitType
-from .types import Intake, Room, Slot, Visit, load_intake, load_room, load_visit
+from .enums import VisitStatusInput, VisitTypeInput
+from .types import VISIT_SPEC, Intake, Room, Slot, Visit, load_intake, load_room, load_visit
 
 MAX_AVAILABILITY_DAYS = 31
 
@@ -44,15 +46,19 @@ class VisitConnection:
         return [edge.node for edge in self.edges]
 
 
-@strawberry.input(description="Filters VSee applies to the visits list.")
+@strawberry.input(
+    description="Filters of the visits list. Inferred: VSee's docs document no filters for "
+    "GET /visits; these are sent as `type`, `status`, `member_id`, `provider_id`, `room_code`, "
+    "`from` and `to`."
+)
 class VisitFilter:
-    type: VisitType | None = None
-    status: VisitStatus | None = None
+    type: VisitTypeInput | None = None
+    status: VisitStatusInput | None = None
     member_id: strawberry.ID | None = None
     provider_id: strawberry.ID | None = None
     room_code: str | None = None
     start_from: datetime | None = strawberry.field(default=None, description="Start at or after.")
-    start_to: datetime | None = strawberry.field(default=None, description="Start at or before.")
+    start_to: datetime | None = strawberry.field(default=None, description="Start before.")
     upcoming: bool | None = strawberry.field(
         default=None,
         description="true: only visits starting in the future; false: only past ones.",
@@ -94,16 +100,34 @@ def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
     if start_from is not None and start_to is not None and start_from > start_to:
         raise InvalidInput("startFrom must not be after startTo", field="filter.startFrom")
     return {
-        "type": flt.type.value if flt.type and flt.type is not VisitType.UNKNOWN else None,
-        "status": flt.status.value
-        if flt.status and flt.status is not VisitStatus.UNKNOWN
-        else None,
+        "type": cast(int, flt.type.value) if flt.type else None,
+        "status": cast(int, flt.status.value) if flt.status else None,
         "member_id": safe_segment("member id", flt.member_id) if flt.member_id else None,
         "provider_id": safe_segment("provider id", flt.provider_id) if flt.provider_id else None,
         "room_code": safe_segment("room code", flt.room_code) if flt.room_code else None,
         "from": start_from,
         "to": start_to,
     }
+
+
+async def _complete_rows(info: Info, rows: list[Raw]) -> list[Visit]:
+    """The page's visits; rows lacking a key the selection needs are read through the visit
+    loader (one batched call per distinct visit), the others cost nothing more."""
+    needed = needs(info, VISIT_SPEC, ("nodes",), ("edges", "node"))
+    loaders = info.context.loaders
+    todo: list[tuple[int, str]] = []
+    for i, row in enumerate(rows):
+        visit_id = as_id(row.get("id")) or as_id(row.get("_id"))
+        if visit_id is not None and lacks(row, needed):
+            todo.append((i, visit_id))
+    if not todo:
+        return [Visit.from_raw(row) for row in rows]
+    details = await asyncio.gather(*(loaders.complete_visit(rows[i], vid) for i, vid in todo))
+    completed = {i: detail for (i, _), detail in zip(todo, details, strict=True)}
+    return [
+        Visit.from_detail(completed[i]) if i in completed else Visit.from_raw(row)
+        for i, row in enumerate(rows)
+    ]
 
 
 @strawberry.type
@@ -113,7 +137,9 @@ class Query:
         return await load_visit(info, safe_segment("visit id", id))
 
     @strawberry.field(
-        description="The caller's visits, newest first, a page at a time (`first`/`after`)."
+        description="The caller's visits, a page at a time (`first`/`after`). Inferred: VSee's "
+        "docs document no paging for GET /visits; the gateway sends `page`/`limit` and reads "
+        "`total` when VSee answers one."
     )
     async def visits(
         self,
@@ -136,9 +162,9 @@ class Query:
         )
         rows: list[Raw] = [row for chunk, _ in answers for row in chunk][skip : skip + first]
         total = answers[0][1]
+        nodes = await _complete_rows(info, rows)
         edges = [
-            VisitEdge(cursor=encode_cursor(offset + i), node=Visit.from_raw(row))
-            for i, row in enumerate(rows)
+            VisitEdge(cursor=encode_cursor(offset + i), node=node) for i, node in enumerate(nodes)
         ]
         # Without a total, a full last page is the only hint that more may follow.
         has_next = offset + len(rows) < total if total is not None else len(answers[-1][0]) == first
@@ -153,10 +179,14 @@ class Query:
             total_count=total,
         )
 
-    @strawberry.field(description="The caller's visit in progress, or null.")
+    @strawberry.field(
+        description="The caller's visit in progress, or null (GET /visits/current; the shape of "
+        'its answer, and of "none", are inferred: VSee\'s docs show no example).'
+    )
     async def current_visit(self, info: Info) -> Visit | None:
         raw = await info.context.loaders.current_visit()
-        return None if raw is None else Visit.from_raw(raw)
+        # Inferred: GET /visits/current answers the detail shape (VSee's docs show no example).
+        return None if raw is None else Visit.from_detail(raw)
 
     @strawberry.field(description="One intake by id.")
     async def intake(self, info: Info, id: strawberry.ID) -> Intake | None:
@@ -178,9 +208,23 @@ class Query:
         info: Info,
         start: datetime,
         end: datetime,
-        duration_minutes: int = 15,
-        room_code: str | None = None,
-        provider_id: strawberry.ID | None = None,
+        duration_minutes: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Slot length in minutes, sent as `duration` only when given; "
+                "without it VSee uses the consultation's own length."
+            ),
+        ] = None,
+        room_code: Annotated[
+            str | None,
+            strawberry.argument(description="Only this room's slots (inferred VSee parameter)."),
+        ] = None,
+        provider_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only this provider's slots (inferred VSee parameter)."
+            ),
+        ] = None,
         member_id: strawberry.ID | None = None,
         consultation_id: strawberry.ID | None = None,
         intake_id: strawberry.ID | None = None,
@@ -192,7 +236,7 @@ class Query:
             raise InvalidInput(
                 f"at most {MAX_AVAILABILITY_DAYS} days of availability at once", field="end"
             )
-        if not 5 <= duration_minutes <= 480:
+        if duration_minutes is not None and not 5 <= duration_minutes <= 480:
             raise InvalidInput("`durationMinutes` must be 5 to 480", field="durationMinutes")
 
         def opt(what: str, value: str | None) -> str | None:

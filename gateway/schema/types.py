@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry.scalars import JSON
 
 from gateway.loaders import Raw
@@ -32,10 +31,16 @@ from ._convert import (
     as_str,
     as_text,
 )
+from ._sources import FREE, Spec, keys, lacks, needs, selected_names
 from .context import Info
 from .enums import Gender, IntakeType, VisitStatus, VisitType, from_code
 
 T = TypeVar("T")
+
+
+def later_or_now(value: T | Awaitable[T]) -> T:
+    """A value, or an awaitable graphql-core awaits itself (see ``later``)."""
+    return cast(T, value)
 
 
 def later(awaitable: Awaitable[T]) -> T:
@@ -54,7 +59,24 @@ async def _converted(pending: Awaitable[Raw], build: Callable[[Raw], T]) -> T:
 
 # One way to fetch each object by id, through the request's loaders, for every resolver.
 def load_visit(info: Info, visit_id: object) -> Awaitable[Visit]:
-    return _converted(info.context.loaders.visit.load(str(visit_id)), Visit.from_raw)
+    return _converted(info.context.loaders.visit.load(str(visit_id)), Visit.from_detail)
+
+
+def visit_of(info: Info, raw: Raw) -> Visit | Awaitable[Visit]:
+    """A visit from an answer that may lack keys the selection needs (a list row, a mutation's
+    answer, an embedded visit): read through the visit's detail loader only then."""
+    visit_id = as_id(raw.get("id")) or as_id(raw.get("_id"))
+    if visit_id is None or not lacks(raw, needs(info, VISIT_SPEC)):
+        return Visit.from_raw(raw)
+    return _converted(info.context.loaders.complete_visit(raw, visit_id), Visit.from_detail)
+
+
+def intake_of(info: Info, raw: Raw) -> Intake | Awaitable[Intake]:
+    """An intake from a partial answer (POST /intakes answers only the id and custom fields)."""
+    intake_id = as_id(raw.get("id"))
+    if intake_id is None or not lacks(raw, needs(info, INTAKE_SPEC)):
+        return Intake.from_raw(raw)
+    return _converted(info.context.loaders.complete_intake(raw, intake_id), Intake.from_raw)
 
 
 def load_intake(info: Info, intake_id: object) -> Awaitable[Intake]:
@@ -442,6 +464,12 @@ class CallLog:
     waiting_seconds: int | None
     source: str | None
     segments: list[CallSegment]
+    patients: list[str] = strawberry.field(
+        description="VSee ids of the patients who were in the call (VSee's `patients`)."
+    )
+    source_ids: list[str] = strawberry.field(
+        description="VSee's ids of the call records this log was built from."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> CallLog:
@@ -462,6 +490,8 @@ class CallLog:
             waiting_seconds=as_int(raw.get("waiting_time")),
             source=as_text(raw.get("source")),
             segments=segments,
+            patients=[str(p) for p in as_list(raw.get("patients")) if isinstance(p, str | int)],
+            source_ids=[str(p) for p in as_list(raw.get("source_ids")) if isinstance(p, str | int)],
         )
 
 
@@ -753,39 +783,14 @@ PROVIDER_LIST_FIELDS = frozenset(
 )
 
 
-def _selected_names(nodes: Iterable[FieldNode], fragments: Mapping[str, Any]) -> set[str]:
-    names: set[str] = set()
-    stack = [node.selection_set for node in nodes if node.selection_set is not None]
-    seen: set[str] = set()
-    while stack:
-        for selection in stack.pop().selections:
-            if isinstance(selection, FieldNode):
-                names.add(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode):
-                stack.append(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in seen and name in fragments:
-                    seen.add(name)
-                    stack.append(fragments[name].selection_set)
-    return names
-
-
 def wants_provider_detail(info: Info) -> bool:
     """Whether the providers being resolved are asked for more than their room's list holds."""
-    raw = info._raw_info  # the field's AST, to decide once per field and request
-    key = id(raw.field_nodes[0])
-    memo = info.context.selection_memo
-    found = memo.get(key)
-    if found is None:
-        found = not _selected_names(raw.field_nodes, raw.fragments) <= PROVIDER_LIST_FIELDS
-        memo[key] = found
-    return found
+    return not selected_names(info) <= PROVIDER_LIST_FIELDS
 
 
-async def load_provider(
+async def provider_raw(
     info: Info, provider_id: str, room_code: str | None, *, detail: bool
-) -> Provider | None:
+) -> Raw | None:
     """A provider through the cheapest call that answers what the query selected."""
     loaders = info.context.loaders
     if room_code is None:
@@ -793,14 +798,21 @@ async def load_provider(
         if listed is None:
             return None
         if not detail:
-            return Provider.from_raw(listed)
+            return listed
         room_code = str(listed["_room_code"])
     elif not detail:
         for row in await loaders.room_providers.load(room_code):
             if str(row.get("id")) == provider_id:
-                return Provider.from_raw(row)
+                return row
         # Not in the room's list: the detail call gives VSee's own answer (usually a 404).
-    return Provider.from_raw(await loaders.provider.load((room_code, provider_id)))
+    return await loaders.provider.load((room_code, provider_id))
+
+
+async def load_provider(
+    info: Info, provider_id: str, room_code: str | None, *, detail: bool
+) -> Provider | None:
+    raw = await provider_raw(info, provider_id, room_code, detail=detail)
+    return None if raw is None else Provider.from_raw(raw)
 
 
 @strawberry.type(description="A bookable time with the providers free at that time.")
@@ -832,6 +844,36 @@ class Slot:
             futures.append(future)
         found = await asyncio.gather(*futures)
         return [provider for provider in found if provider is not None]
+
+
+def _ids(value: Any) -> list[strawberry.ID]:
+    return [strawberry.ID(str(v)) for v in as_list(value) if isinstance(v, str | int) and v != ""]
+
+
+def _texts(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    return [str(v) for v in as_list(value) if isinstance(v, str | int)]
+
+
+@strawberry.type(description="The visit a visit belongs to, with its group chat (`root_visit`).")
+class RootVisit:
+    id: strawberry.ID | None = strawberry.field(description="The root visit's id.")
+    group_chat_id: strawberry.ID | None = strawberry.field(
+        description="The visit's group chat, when it has one."
+    )
+    participants: JSON | None = strawberry.field(
+        description="The group chat's participants, as VSee sent them (null in its examples)."
+    )
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> RootVisit:
+        rid, chat = as_id(raw.get("id")), as_id(raw.get("group_chat_id"))
+        return cls(
+            id=strawberry.ID(rid) if rid else None,
+            group_chat_id=strawberry.ID(chat) if chat else None,
+            participants=raw.get("participants"),
+        )
 
 
 @strawberry.type(description="A walk-in, appointment or e-consult between a member and a provider.")
@@ -884,10 +926,62 @@ class Visit:
     prescriptions_before_visit: list[Prescription] = strawberry.field(
         description="The member's prescriptions from before this visit."
     )
+    one_time_link_token: str | None = strawberry.field(
+        description="VSee's `one_time_link_token`: a single-use token of the visit's join link, "
+        "with which the member opens the video call without signing in again. Pair it with "
+        "`code` and `meeting.meetingId` to open the call from an app."
+    )
+    incharge: bool | None = strawberry.field(
+        description="VSee's `incharge`: whether the caller is the provider in charge of this "
+        "visit (meaning inferred from VSee's examples)."
+    )
+    pending_actions: list[JSON] = strawberry.field(
+        description="VSee's `pending_actions`: what is still to be done on the visit, as VSee "
+        "sent it."
+    )
+    host_ids: list[strawberry.ID] = strawberry.field(
+        description="Ids of the providers hosting the meeting (VSee's `host_ids`)."
+    )
+    more_provider_ids: list[strawberry.ID] | None = strawberry.field(
+        description="Further providers invited to the visit (VSee's `more_provider_ids`); null "
+        "when there are none."
+    )
+    guest_emails: list[str] | None = strawberry.field(
+        description="E-mail addresses of guests invited to the call (VSee's `guest_emails`)."
+    )
+    guest_mobiles: list[str] | None = strawberry.field(
+        description="Mobile numbers of guests invited to the call (VSee's `guest_mobiles`)."
+    )
+    reminder_type: JSON | None = strawberry.field(
+        description="How the member is reminded of the visit (VSee's `reminder_type`, as sent; "
+        "the docs show only null)."
+    )
+    reminder_time: JSON | None = strawberry.field(
+        description="When the member is reminded (VSee's `reminder_time`, as sent; the docs "
+        "show only null)."
+    )
+    notify_list: list[JSON] = strawberry.field(
+        description="Who is notified of changes to the visit (VSee's `notify_list`, as sent)."
+    )
+    specialty_id: strawberry.ID | None = strawberry.field(
+        description="The room specialty the visit is for, when one was chosen."
+    )
+    completed_by: strawberry.ID | None = strawberry.field(
+        description="Who completed the visit (VSee's `completed_by`)."
+    )
+    root_visit: RootVisit | None = strawberry.field(
+        description="The visit this one belongs to with its group chat (VSee's `root_visit`)."
+    )
     _raw: strawberry.Private[Raw]
+    # Whether ``_raw`` is VSee's detail answer (GET /visits/:id): nothing more can be asked.
+    _complete: strawberry.Private[bool] = False
 
     @classmethod
-    def from_raw(cls, raw: Raw) -> Visit:
+    def from_detail(cls, raw: Raw) -> Visit:
+        return cls.from_raw(raw, complete=True)
+
+    @classmethod
+    def from_raw(cls, raw: Raw, *, complete: bool = False) -> Visit:
         def _id(key: str) -> strawberry.ID | None:
             value = as_ref_id(raw.get(key))
             return strawberry.ID(value) if value else None
@@ -901,6 +995,7 @@ class Visit:
         account = as_dict(raw.get("account"))
         invoice_currency = invoice.get("currency") if invoice else None
         subtype = raw.get("subtype", raw.get("subType"))
+        root = as_dict(raw.get("root_visit"))
         return cls(
             id=strawberry.ID(as_id(raw.get("id")) or as_id(raw.get("_id")) or ""),
             code=as_text(raw.get("code")),
@@ -946,54 +1041,305 @@ class Visit:
                 for p in as_list(raw.get("prescriptionsBeforeVisit"))
                 if isinstance(p, dict)
             ],
+            one_time_link_token=as_text(raw.get("one_time_link_token")),
+            incharge=as_bool(raw.get("incharge")),
+            pending_actions=[JSON(a) for a in as_list(raw.get("pending_actions"))],
+            host_ids=_ids(raw.get("host_ids")),
+            more_provider_ids=(
+                None if raw.get("more_provider_ids") is None else _ids(raw["more_provider_ids"])
+            ),
+            guest_emails=_texts(raw.get("guest_emails")),
+            guest_mobiles=_texts(raw.get("guest_mobiles")),
+            reminder_type=raw.get("reminder_type"),
+            reminder_time=raw.get("reminder_time"),
+            notify_list=[JSON(n) for n in as_list(raw.get("notify_list"))],
+            specialty_id=_id("specialty_id"),
+            completed_by=_id("completed_by"),
+            root_visit=RootVisit.from_raw(root) if root else None,
             _raw=raw,
+            _complete=complete,
         )
+
+    def _detail(self, info: Info) -> Awaitable[Raw]:
+        """This visit as GET /visits/:id tells it (through the request's visit loader)."""
+        return info.context.loaders.complete_visit(self._raw, str(self.id))
 
     @strawberry.field(description="The member's intake for this visit.")
     def intake(self, info: Info) -> Intake | None:
         embedded = as_dict(self._raw.get("intake"))
         if embedded and as_id(embedded.get("id")):
-            return Intake.from_raw(embedded)
+            # The intake a visit embeds is the stored one; an answer other than the visit's
+            # detail may embed it in part, and the detail has it whole.
+            if self._complete or not lacks(embedded, needs(info, INTAKE_SPEC)):
+                return Intake.from_raw(embedded)
+            return later(self._detail_intake(info))
         if self.intake_id is None:
             return None
         return later(load_intake(info, self.intake_id))
+
+    async def _detail_intake(self, info: Info) -> Intake | None:
+        detail = await self._detail(info)
+        embedded = as_dict(detail.get("intake"))
+        if embedded and as_id(embedded.get("id")):
+            return Intake.from_raw(embedded)
+        intake_id = as_ref_id(detail.get("intake_id"))
+        return None if intake_id is None else await load_intake(info, intake_id)
 
     @strawberry.field(description="The provider seeing the member; null while unassigned.")
     def provider(self, info: Info) -> Provider | None:
         embedded = as_dict(self._raw.get("provider"))
         if embedded and as_id(embedded.get("id")):
-            return Provider.from_raw(embedded)
-        if self.provider_id is None:
+            if not lacks(embedded, needs(info, PROVIDER_SPEC)):
+                return Provider.from_raw(embedded)
+        elif self.provider_id is None:
             return None
-        return later(
-            load_provider(
-                info, str(self.provider_id), self.room_code, detail=wants_provider_detail(info)
-            )
+        return later(self._load_provider(info, embedded))
+
+    async def _load_provider(self, info: Info, embedded: Raw | None) -> Provider | None:
+        # A visit embeds a short provider (no bio, no status): the room's provider list or the
+        # provider's detail answers the rest, whichever the selection needs.
+        provider_id = str(self.provider_id or as_id((embedded or {}).get("id")))
+        found = await provider_raw(
+            info, provider_id, self.room_code, detail=wants_provider_detail(info)
         )
+        if found is None:
+            return Provider.from_raw(embedded) if embedded else None
+        return Provider.from_raw({**(embedded or {}), **found})
 
     @strawberry.field(
-        description="The member (patient). VSee has no member endpoint: when a visit does not "
-        "embed the member, only `id` is known."
+        description="The member (patient). VSee has no member endpoint: what a visit does not "
+        "embed of the member is read from the visit's detail, and beyond that it is unknown."
     )
-    def member(self) -> Member | None:
+    def member(self, info: Info) -> Member | None:
         embedded = as_dict(self._raw.get("member"))
         if embedded and as_id(embedded.get("id")):
-            return Member.from_raw(embedded)
+            if self._complete or not lacks(embedded, needs(info, MEMBER_SPEC)):
+                return Member.from_raw(embedded)
+            return later(self._detail_member(info, embedded))
         if self.member_id is None:
             return None
         return Member.from_raw({"id": self.member_id})
+
+    async def _detail_member(self, info: Info, embedded: Raw) -> Member:
+        detail = as_dict((await self._detail(info)).get("member")) or {}
+        return Member.from_raw({**embedded, **detail})
 
     @strawberry.field(description="The room the visit takes place in.")
     def room(self, info: Info) -> Room | None:
         embedded = as_dict(self._raw.get("room"))
         if embedded and (embedded.get("code") or embedded.get("id")):
-            return Room.from_raw(embedded)
+            code = as_text(embedded.get("code")) or self.room_code
+            if code is None or not lacks(embedded, needs(info, ROOM_SPEC)):
+                return Room.from_raw(embedded)
+            return later(
+                _converted(info.context.loaders.complete_room(embedded, code), Room.from_raw)
+            )
         if not self.room_code:
             return None
         return later(load_room(info, self.room_code))
+
+    @strawberry.field(
+        description="The walk-in this appointment was checked in through (VSee's "
+        "`related_walkin`); its other fields are read from its own detail when asked for."
+    )
+    def related_walkin(self, info: Info) -> Visit | None:
+        embedded = as_dict(self._raw.get("related_walkin"))
+        if embedded and as_id(embedded.get("id")):
+            return later_or_now(visit_of(info, embedded))
+        if self.related_walkin_id is None:
+            return None
+        return later(load_visit(info, self.related_walkin_id))
 
     @strawberry.field(description="Whether the visit starts in the future (VSee's own rule).")
     def is_upcoming(self) -> bool:
         if self.start is None:
             return False
         return self.start > datetime.now(tz=UTC)
+
+
+# -- which VSee keys answer each field (see _sources.py) -----------------------------------------
+
+PAYMENT_SPEC: Spec = {
+    "id": keys("id"),
+    "amount": keys("amount"),
+    "duration": keys("duration"),
+    "description": keys("description"),
+}
+INVOICE_SPEC: Spec = {
+    "id": keys("id"),
+    "status": keys("status"),
+    "amountDue": keys("amount_due"),
+    "livemode": keys("livemode"),
+    "created": keys("created"),
+    "modified": keys("modified"),
+}
+MEETING_SPEC: Spec = {
+    "meetingId": keys("meeting_id"),
+    "conferencePin": keys("conference_pin"),
+    "expiry": keys("expiry"),
+    "hosts": keys("hosts"),
+    "phoneNumbers": keys("phone_numbers"),
+    "recordingAutoStart": keys("recording_auto_start"),
+}
+POSTVISIT_SPEC: Spec = {
+    "id": keys("id"),
+    "memberId": keys("member_id"),
+    "visitId": keys("visit_id"),
+    "draft": keys("draft"),
+    "modifiedBy": keys("modifiedBy"),
+    "reasonForVisit": keys("reason_for_visit"),
+    "physicalExam": keys("physical_exam"),
+    "assessmentPlan": keys("assessment_plan"),
+    "diagnosis": keys("diagnosis"),
+    "patientInstructions": keys("patient_instructions"),
+    "disposition": keys("disposition"),
+    "attachments": keys("attachments"),
+    "created": keys("created"),
+    "modified": keys("modified"),
+}
+CALL_LOG_SPEC: Spec = {
+    "totalStart": keys("total_start"),
+    "totalEnd": keys("total_end"),
+    "totalDurationSeconds": keys("total_duration"),
+    "waitingSeconds": keys("waiting_time"),
+    "source": keys("source"),
+    "patients": keys("patients"),
+    "sourceIds": keys("source_ids"),
+}
+USER_REF_SPEC: Spec = {
+    "id": keys("id"),
+    "code": keys("code"),
+    "vseeId": keys("vseeid"),
+    "userType": keys("type"),
+    "firstName": keys("first_name"),
+    "lastName": keys("last_name"),
+    "accountCode": keys("account_code"),
+}
+ACCOUNT_SPEC: Spec = {"code": keys("code"), "name": keys("name"), "domain": keys("domain")}
+ROOT_VISIT_SPEC: Spec = {
+    "id": keys("id"),
+    "groupChatId": keys("group_chat_id"),
+    "participants": keys("participants"),
+}
+_FULL_NAME = keys("full_name", "first_name", "last_name")
+MEMBER_SPEC: Spec = {
+    "id": keys("id"),
+    "code": keys("code"),
+    "firstName": keys("first_name"),
+    "lastName": keys("last_name"),
+    "fullName": _FULL_NAME,
+    "username": keys("username"),
+    "email": keys("email"),
+    "phone": keys("phone"),
+    "dob": keys("dob"),
+    "gender": keys("gender"),
+    "vseeId": keys("vseeid"),
+    "photo": keys("photo"),
+    "active": keys("active"),
+}
+PROVIDER_SPEC: Spec = {
+    "id": keys("id"),
+    "code": keys("code"),
+    "username": keys("username"),
+    "firstName": keys("first_name"),
+    "lastName": keys("last_name"),
+    "fullName": _FULL_NAME,
+    "title": keys("title"),
+    "suffix": keys("suffix"),
+    "email": keys("email"),
+    "phone": keys("phone"),
+    "subtype": keys("subtype"),
+    "vseeId": keys("vseeid"),
+    "photo": keys("photo"),
+    "status": keys("status"),
+    "shortBio": keys("short_bio"),
+}
+ROOM_SPEC: Spec = {
+    "id": keys("id"),
+    "code": keys("code"),
+    "name": keys("name"),
+    "slug": keys("slug"),
+    "domain": keys("domain"),
+    "created": keys("created"),
+    "modified": keys("modified"),
+}
+INTAKE_SPEC: Spec = {
+    "id": keys("id"),
+    "type": keys("type"),
+    "reasonForVisit": keys("reason_for_visit"),
+    "location": keys("location"),
+    "phone": keys("phone"),
+    "consent": keys("consent"),
+    "memberId": keys("member_id"),
+    "providerId": keys("provider_id", "provider"),
+    "roomCode": keys("room_code", "room"),
+    "visitId": keys("visit_id"),
+    "attachments": keys("attachments"),
+    "consultation": keys("consultation"),
+    "created": keys("created"),
+    "modified": keys("modified"),
+    "medicalProfile": keys("medical_profile"),
+    "customFields": FREE,
+    "visit": keys("visit_id"),
+}
+_TYPE, _STATUS = keys("type"), keys("status")
+VISIT_SPEC: Spec = {
+    "id": keys("id", "_id"),
+    "code": keys("code"),
+    "type": _TYPE,
+    "typeCode": _TYPE,
+    "subtype": keys("subtype", "subType"),
+    "status": _STATUS,
+    "statusCode": _STATUS,
+    "start": keys("start"),
+    "end": keys("end"),
+    "actualStart": keys("actual_start"),
+    "actualEnd": keys("actual_end"),
+    "expiry": keys("expiry"),
+    "created": keys("created"),
+    "modified": keys("modified"),
+    "state": keys("state"),
+    "accountCode": keys("account_code"),
+    "roomCode": keys("room_code"),
+    "memberId": keys("member_id"),
+    "providerId": keys("provider_id"),
+    "intakeId": keys("intake_id"),
+    "invoiceId": keys("invoice_id"),
+    # VSee: present only on group appointments, so its absence is an answer.
+    "visitGroupId": FREE,
+    "isGroup": FREE,
+    "relatedWalkinId": keys("related_walkin_id"),
+    "isTest": keys("is_test"),
+    "isEditExpired": keys("isEditExpired"),
+    "payment": keys("payment", nested=PAYMENT_SPEC),
+    "invoice": keys("invoice", nested=INVOICE_SPEC),
+    "meeting": keys("meeting", nested=MEETING_SPEC),
+    "postVisit": keys("postvisit", nested=POSTVISIT_SPEC),
+    "callLog": keys("call_logs", nested=CALL_LOG_SPEC),
+    "hosts": keys("hosts"),
+    "creator": keys("creator", nested=USER_REF_SPEC),
+    "account": keys("account", nested=ACCOUNT_SPEC),
+    "prescriptions": keys("prescriptions"),
+    "prescriptionsBeforeVisit": keys("prescriptionsBeforeVisit"),
+    "oneTimeLinkToken": keys("one_time_link_token"),
+    "incharge": keys("incharge"),
+    "pendingActions": keys("pending_actions"),
+    "hostIds": keys("host_ids"),
+    "moreProviderIds": keys("more_provider_ids"),
+    "guestEmails": keys("guest_emails"),
+    "guestMobiles": keys("guest_mobiles"),
+    "reminderType": keys("reminder_type"),
+    "reminderTime": keys("reminder_time"),
+    "notifyList": keys("notify_list"),
+    "specialtyId": keys("specialty_id"),
+    "completedBy": keys("completed_by"),
+    "rootVisit": keys("root_visit", nested=ROOT_VISIT_SPEC),
+    # Relations: the key that leads to the related object; the object's own fields are judged
+    # by its resolver against what is embedded.
+    "intake": keys("intake", "intake_id"),
+    "provider": keys("provider", "provider_id"),
+    "member": keys("member", "member_id"),
+    "room": keys("room", "room_code"),
+    "relatedWalkin": keys("related_walkin", "related_walkin_id"),
+    "isUpcoming": keys("start"),
+}

@@ -70,17 +70,18 @@ async def test_members_see_only_their_own_visits(client: httpx.AsyncClient) -> N
     assert len({v["member_id"] for v in everyone}) > 10
     other = next(v for v in everyone if v["member_id"] not in member_ids)
     await error(client, "GET", f"/visits/{other['id']}", 404, headers=MEMBER)
-    await error(client, "GET", f"/intakes/{other['intake_id']}", 404, headers=MEMBER)
-    await data(client, "GET", f"/visits/{other['id']}", headers=ADMIN)
-    await data(client, "GET", f"/intakes/{other['intake_id']}", headers=PROVIDER)
+    detail = await data(client, "GET", f"/visits/{other['id']}", headers=ADMIN)
+    await error(client, "GET", f"/intakes/{detail['intake_id']}", 404, headers=MEMBER)
+    await data(client, "GET", f"/intakes/{detail['intake_id']}", headers=PROVIDER)
 
 
 async def test_another_accounts_visit_is_404_not_403(client: httpx.AsyncClient) -> None:
     sun_visits = await data(client, "GET", "/visits", headers=SUN_PROVIDER)
     assert sun_visits
+    sun_detail = await data(client, "GET", f"/visits/{sun_visits[0]['id']}", headers=SUN_PROVIDER)
     for headers in (MEMBER, PROVIDER, ADMIN):
         await error(client, "GET", f"/visits/{sun_visits[0]['id']}", 404, headers=headers)
-        await error(client, "GET", f"/intakes/{sun_visits[0]['intake_id']}", 404, headers=headers)
+        await error(client, "GET", f"/intakes/{sun_detail['intake_id']}", 404, headers=headers)
     ours = await data(client, "GET", "/visits", headers=PROVIDER)
     await error(client, "GET", f"/visits/{ours[0]['id']}", 404, headers=SUN_MEMBER)
 
@@ -100,4 +101,5 @@ async def test_members_cannot_act_for_other_members(client: httpx.AsyncClient) -
     )
     await error(client, "POST", "/intakes", 403, data={"member_id": other["id"]}, headers=MEMBER)
     created = await data(client, "POST", "/intakes", data={"member_id": other["id"]}, headers=ADMIN)
-    assert created["member_id"] == other["id"]
+    stored = await data(client, "GET", f"/intakes/{created['id']}", headers=ADMIN)
+    assert stored["member_id"] == other["id"]

@@ -25,10 +25,9 @@ Knobs under `/_sandbox/` (no auth): `GET|DELETE requests` (the request log, coun
 route template such as `"GET /visits/{id}"`), `GET|PUT faults` (latency, jitter, error rate,
 per-route failures), `POST reset`, `GET users`, `GET health`.
 
-Inferred, not documented by VSee: visit statuses 40 (completed) and 50 (cancelled); paging
-of GET /visits and GET /rooms (`page` from 1, `limit` 20 by default, at most 100, and
-`total`/`page`/`limit` beside `data`); the visit filters `type`, `status`, `member_id`,
-`provider_id`, `room_code`, `from`/`to` (on `start`, `from` inclusive, `to` exclusive).
+Answers have exactly the keys and JSON types of VSee's documented examples. Everything the
+docs do not show (paging, filters, statuses 40/50, error statuses other than 400, ...) is
+inferred and listed, with its reading, in `vsee_sandbox._inferred`.
 """
 
 from ._app import create_app

@@ -64,8 +64,8 @@ def _paging(query: Params) -> tuple[int, int]:
     return page, limit
 
 
-def _detail(ctx: Context, visit: Visit) -> Json:
-    return render.visit_detail(ctx.store.state, visit, ctx.caller.user, ctx.store.now())
+def _detail(ctx: Context, visit: Visit, *, full: bool = True) -> Json:
+    return render.visit_detail(ctx.store.state, visit, ctx.caller.user, ctx.store.now(), full=full)
 
 
 # -- users and rooms -----------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def update_visit(ctx: Context) -> Json:
         end=body.integer("end", minimum=0),
         provider_id=body.integer("provider_id", minimum=0),
     )
-    return {"data": _detail(ctx, visit)}
+    return {"data": render.visit_updated(ctx.store.state, visit, ctx.caller.user, ctx.store.now())}
 
 
 def close_visit(ctx: Context) -> Json:
@@ -181,7 +181,7 @@ def add_econsult(ctx: Context) -> Json:
         intake_id=body.need_text("intake_id"),
         room_code=body.text("room_code"),
     )
-    return {"data": _detail(ctx, visit)}
+    return {"data": render.econsult(ctx.store.state, visit, ctx.caller.user)}
 
 
 def availability(ctx: Context) -> Json:
@@ -229,14 +229,14 @@ def book_appointment(ctx: Context) -> Json:
         room_code=body.text("room_code"),
     )
     # VSee's example answer carries this stray top-level key; kept for fidelity.
-    return {"data": _detail(ctx, visit), "s": "ms"}
+    return {"data": _detail(ctx, visit, full=False), "s": "ms"}
 
 
 # -- intakes -------------------------------------------------------------------------------------
 
 
 def create_intake(ctx: Context) -> Json:
-    return {"data": render.intake(ctx.store.create_intake(ctx.caller, ctx.body))}
+    return {"data": render.intake_created(ctx.store.create_intake(ctx.caller, ctx.body))}
 
 
 def update_intake(ctx: Context) -> Json:

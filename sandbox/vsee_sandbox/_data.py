@@ -535,8 +535,8 @@ class _Seeder:
             creator=member,
         )
         intake = self.state.intakes[showcase.intake_id]
-        intake.attachments = None
-        intake.extra.update({"room": room.code, "consent": "true"})
+        intake.attachments = []
+        intake.extra = {"room": room.code, "consent": "true"}
         intake.medical_profile = member.medical_profile
         showcase.postvisit.attachments.append(self._file(provider, showcase.end + 600, "jpg"))
         if not showcase.prescriptions:
@@ -759,8 +759,8 @@ class _Seeder:
             intake_id=intake.id,
         )
         intake.visit_id = visit.id
-        intake.invoice_id = visit.invoice.id
         if kind == VisitType.ECONSULT:
+            intake.invoice_id = visit.invoice.id
             visit.state = intake.location or "--"
         if provider_id:
             taken = self.busy.setdefault(provider_id, set())
@@ -822,6 +822,9 @@ class _Seeder:
     ) -> Intake:
         rng = self.rng
         created -= rng.randint(30, 600)
+        # Each kind's intake carries the keys VSee's example of that kind shows: a walk-in's
+        # form names its provider as `provider`, an e-consult's only its answers and state, a
+        # booked appointment's everything the booking screens send.
         intake = Intake(
             id=new_uuid(rng),
             account_code=member.account_code,
@@ -829,27 +832,36 @@ class _Seeder:
             modified=created,
             member_id=member.id,
             provider_id=provider_id or None,
-            room_code=room.code,
             reason_for_visit=rng.choice(_REASONS),
-            location=rng.choice(_STATES),
-            phone=member.phone,
         )
         if kind == VisitType.ECONSULT:
+            intake.location = rng.choice(_STATES)
             intake.extra = {
                 "question_1": rng.choice(("Since last week", "A few days")),
                 "question_2": rng.choice(("Getting worse", "About the same")),
             }
+        elif kind == VisitType.WALKIN:
+            intake.type = str(int(kind))
+            intake.echo_provider = True
         else:
+            intake.member_given = True
+            intake.room_code = room.code
+            intake.location = rng.choice(_STATES)
+            intake.phone = member.phone
             intake.type = str(int(kind))
             intake.consultation = consultation_body(consultation)
+            intake.attachments = []
+            intake.extra = {"room": room.code, "consent": "true"}
             if rng.random() < 0.3:
-                intake.extra = {
+                intake.extra |= {
                     "custom_is_allergic": rng.choice(("Yes", "No")),
                     "custom_symptoms": rng.choice(("Rash, Red Eyes", "Cough", "Fatigue")),
                     "custom_symptoms_duration": rng.choice(("2 days", "1 week", "2 weeks")),
                 }
-        if rng.random() < 0.15:
-            intake.attachments = [self._file(member, created, rng.choice(("png", "jpg", "pdf")))]
+            if rng.random() < 0.15:
+                intake.attachments = [
+                    self._file(member, created, rng.choice(("png", "jpg", "pdf")))
+                ]
         if member.medical_profile is not None and rng.random() < 0.6:
             intake.medical_profile = member.medical_profile
         self.state.intakes[intake.id] = intake

@@ -220,6 +220,8 @@ class Intake:
     attachments: list[FileRecord] | None = None
     medical_profile: dict[str, Any] | None = None
     echo_provider: bool = False  # the client sent `provider`, not `provider_id`
+    # Whether the client named the member (`member_id`); VSee echoes it only then.
+    member_given: bool = False
     # Custom and unknown fields, stored and returned exactly as the client sent them.
     extra: dict[str, Any] = field(default_factory=dict)
     visit_id: int | None = None

@@ -194,9 +194,12 @@ def _list_member(m: User) -> Json:
 
 def _detail_provider(p: User) -> Json:
     return {
-        **_person(p),
-        "full_name": p.full_name,
+        "id": str(p.id),
+        "email": p.email,
+        "subtype": p.subtype,
+        "vseeid": p.vseeid,
         "photo": p.photo,
+        "full_name": p.full_name,
         "title": p.title,
         "suffix": p.suffix,
     }
@@ -204,13 +207,13 @@ def _detail_provider(p: User) -> Json:
 
 def _detail_member(m: User) -> Json:
     return {
-        **_person(m),
-        "type": str(m.type),
-        "full_name": m.full_name,
+        "id": str(m.id),
+        "code": m.code,
+        "email": m.email,
+        "vseeid": m.vseeid,
         "photo": None,
-        "dob": m.dob,
-        "gender": m.gender,
-        "active": True,
+        "full_name": m.full_name,
+        "phone": m.phone,
     }
 
 
@@ -263,22 +266,24 @@ def file_body(f: FileRecord) -> Json:
     }
 
 
-def intake(i: Intake) -> Json:
+def intake(i: Intake, *, with_profile: bool = False) -> Json:
+    """An intake as VSee keeps it: the keys its author sent (custom ones verbatim), the times,
+    its visit once it has one, and its id. The member's medical profile is embedded only in a
+    visit's detail (GET /visits/:id), as VSee's examples show."""
     body: Json = {}
     if i.provider_id is not None:
-        body["provider_id"] = str(i.provider_id)
-        if i.echo_provider:
-            body["provider"] = str(i.provider_id)
-    if i.member_id is not None:
+        # VSee answers with the spelling the client used (the seed's curl sends `provider`).
+        body["provider" if i.echo_provider else "provider_id"] = str(i.provider_id)
+    if i.member_given and i.member_id is not None:
         body["member_id"] = str(i.member_id)
-    if i.room_code is not None:
-        body["room_code"] = i.room_code
-    if i.location is not None:
-        body["location"] = i.location
-    if i.phone is not None:
-        body["phone"] = i.phone
-    if i.type is not None:
-        body["type"] = i.type
+    for key, value in (
+        ("room_code", i.room_code),
+        ("location", i.location),
+        ("phone", i.phone),
+        ("type", i.type),
+    ):
+        if value is not None:
+            body[key] = value
     body.update(i.extra)
     body["modified"] = i.modified
     body["created"] = i.created
@@ -286,40 +291,62 @@ def intake(i: Intake) -> Json:
         body["visit_id"] = str(i.visit_id)
     if i.invoice_id is not None:
         body["invoice_id"] = i.invoice_id
-    # VSee answers "" rather than [] for an intake that never had attachments.
-    body["attachments"] = "" if i.attachments is None else [file_body(f) for f in i.attachments]
-    body["reason_for_visit"] = i.reason_for_visit or ""
+    if i.attachments is not None:
+        # VSee answers "" rather than [] for an intake without attachments.
+        body["attachments"] = [file_body(f) for f in i.attachments] if i.attachments else ""
+    if i.reason_for_visit is not None:
+        body["reason_for_visit"] = i.reason_for_visit
     if i.consultation is not None:
         body["consultation"] = i.consultation
-    if i.medical_profile is not None:
+    if with_profile and i.medical_profile is not None:
         body["medical_profile"] = i.medical_profile
     body["id"] = i.id
     return body
 
 
-def postvisit(p: Postvisit, visit: Visit) -> Json:
-    body: Json = {
-        "id": p.id,
+def intake_created(i: Intake) -> Json:
+    """POST /intakes answers the new id and the custom fields only."""
+    return {"id": i.id, **i.extra}
+
+
+def _postvisit_notes(p: Postvisit) -> Json:
+    return {
+        "modifiedBy": p.modified_by,
+        "draft": p.draft,
+        "attachments": [file_body(f) for f in p.attachments],
+        **{name: p.notes.get(name, "") for name in _POSTVISIT_NOTES},
+    }
+
+
+def _postvisit_head(p: Postvisit, visit: Visit) -> Json:
+    return {
         "member_id": str(visit.member_id),
         "class_id": None,
         "visit_id": str(visit.id),
         "modified": p.modified,
         "created": p.created,
-        "modifiedBy": p.modified_by,
-        "draft": p.draft,
-        "attachments": [file_body(f) for f in p.attachments],
     }
-    for name in _POSTVISIT_NOTES:
-        body[name] = p.notes.get(name, "")
-    return body
 
 
 # -- visits --------------------------------------------------------------------------------------
+# One renderer per documented answer: VSee's answers differ in their keys and in the JSON types
+# of the same value (ids and times as strings in lists and walk-ins, numbers elsewhere), and
+# the sandbox reproduces each exactly (sandbox/tests/test_contract.py compares both ways).
 
 
-def visit_item(state: State, v: Visit) -> Json:
-    """The GET /visits list shape: ids, times and codes as strings, embedded people."""
-    provider = state.users.get(v.provider_id) if v.provider_id else None
+def _payment(v: Visit, *, with_id: bool) -> Json:
+    body: Json = {
+        "duration": v.payment.duration,
+        "amount": v.payment.amount,
+        "description": v.payment.description,
+    }
+    if with_id:
+        body["id"] = v.payment.id
+    return body
+
+
+def _string_times(v: Visit) -> Json:
+    """The head of a GET /visits row and of the walk-in answer: ids and times as strings."""
     return {
         "id": str(v.id),
         "member_id": str(v.member_id),
@@ -333,42 +360,149 @@ def visit_item(state: State, v: Visit) -> Json:
         "specialty_id": None,
         "state": v.state,
         "type": str(v.type),
+    }
+
+
+def visit_item(state: State, v: Visit) -> Json:
+    """A GET /visits row: no intake id, no room code and a null room id (as VSee's example)."""
+    provider = state.users.get(v.provider_id) if v.provider_id else None
+    return {
+        **_string_times(v),
         "subtype": str(v.subtype),
         "status": str(v.status),
         "completed_by": _str_or_none(v.completed_by),
         "created": v.created,
         "modified": v.modified,
-        "room_id": str(state.rooms[v.room_code].id),
-        "room_code": v.room_code,
+        "room_id": None,
         "_id": str(v.id),
-        "payment": {
-            "duration": v.payment.duration,
-            "amount": v.payment.amount,
-            "description": v.payment.description,
-        },
+        "payment": _payment(v, with_id=False),
         "invoice_id": v.invoice.id,
-        "intake_id": v.intake_id,
         "provider": _list_provider(provider) if provider is not None else None,
         "member": _list_member(state.users[v.member_id]),
-        "postvisit": postvisit(v.postvisit, v),
+        "postvisit": {
+            "visit_id": str(v.id),
+            "modified": v.postvisit.modified,
+            "created": v.postvisit.created,
+            "member_id": str(v.member_id),
+            **_postvisit_notes(v.postvisit),
+        },
     }
 
 
 def walkin(state: State, v: Visit) -> Json:
-    """POST /visits/add_walkin: the list shape plus the embedded intake."""
-    return {**visit_item(state, v), "intake": intake(state.intakes[v.intake_id])}
+    """POST /visits/add_walkin: no room code, a null room id, no meeting, short people."""
+    provider = state.users.get(v.provider_id) if v.provider_id else None
+    member = state.users[v.member_id]
+    return {
+        **_string_times(v),
+        "status": str(v.status),
+        "completed_by": _str_or_none(v.completed_by),
+        "created": v.created,
+        "modified": v.modified,
+        "room_id": None,
+        "_id": str(v.id),
+        "payment": _payment(v, with_id=False),
+        "intake": intake(state.intakes[v.intake_id]),
+        "provider": (
+            {
+                "id": str(provider.id),
+                "first_name": provider.first_name,
+                "last_name": provider.last_name,
+                "vseeid": provider.vseeid,
+                "title": provider.title,
+            }
+            if provider is not None
+            else None
+        ),
+        "member": {
+            "id": str(member.id),
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "vseeid": member.vseeid,
+            "dob": member.dob,
+            "gender": member.gender,
+            "phone": member.phone,
+        },
+    }
 
 
-def visit_detail(state: State, v: Visit, viewer: User | None, now: int) -> Json:
-    """The GET /visits/:id shape: numbers for ids and times, everything embedded."""
+def econsult(state: State, v: Visit, viewer: User | None) -> Json:
+    """POST /visits/add_econsult: numbers for ids and times, invoice and expiry, no provider."""
+    member = state.users[v.member_id]
+    room = state.rooms[v.room_code]
+    account = state.accounts[v.account_code]
+    return {
+        "incharge": viewer is not None and viewer.id == v.provider_id,
+        "isEditExpired": v.status not in EDITABLE_STATUSES,
+        "id": str(v.id),
+        "member_id": v.member_id,
+        "provider_id": v.provider_id,
+        "account_code": v.account_code,
+        "code": v.code,
+        "start": v.start,
+        "end": v.end,
+        "actual_start": v.actual_start,
+        "actual_end": v.actual_end,
+        "specialty_id": None,
+        "state": v.state,
+        "type": v.type,
+        "status": v.status,
+        "completed_by": v.completed_by,
+        "room_id": room.id,
+        "room_code": room.code,
+        "member": {
+            "id": str(member.id),
+            "code": member.code,
+            "type": str(member.type),
+            "subtype": member.subtype,
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "full_name": member.full_name,
+            "active": True,
+            "vseeid": member.vseeid,
+        },
+        "pending_actions": [],
+        "invoice": {
+            "user_id": v.invoice.user_id,
+            "status": v.invoice.status,
+            "currency": v.invoice.currency,
+            "livemode": v.invoice.livemode,
+            "amount_due": v.invoice.amount_due,
+            "visit_id": str(v.id),
+            "modified": v.invoice.modified,
+            "created": v.invoice.created,
+            "id": v.invoice.id,
+        },
+        "creator": _creator(state.users[v.creator_id]),
+        "invoice_id": v.invoice.id,
+        "intake_id": v.intake_id,
+        "postvisit": _postvisit_head(v.postvisit, v),
+        "account": {"domain": account.domain, "code": account.code, "name": account.name},
+        "room": {"id": str(room.id), "code": room.code, "name": room.name},
+        "intake": intake(state.intakes[v.intake_id]),
+        "subtype": v.subtype,
+        "expiry": v.expiry,
+    }
+
+
+def visit_detail(
+    state: State, v: Visit, viewer: User | None, now: int, *, full: bool = True
+) -> Json:
+    """GET /visits/:id (``full``) or the booking answer of POST /appointments (not ``full``).
+
+    Both have numbers for ids and times and the meeting; the detail adds the member's medical
+    profile to the intake, the provider's notes to the post-visit, and the prescriptions.
+    """
     provider = state.users.get(v.provider_id) if v.provider_id else None
     member = state.users[v.member_id]
     room = state.rooms[v.room_code]
     account = state.accounts[v.account_code]
     hosts = [provider] if provider is not None else []
     walk = v.related_walkin
-    return {
-        "id": str(v.id),
+    postvisit = {**_postvisit_head(v.postvisit, v), "id": v.postvisit.id}
+    if full:
+        postvisit.update(_postvisit_notes(v.postvisit))
+    body: Json = {
         "member_id": v.member_id,
         "provider_id": v.provider_id,
         "account_code": v.account_code,
@@ -389,7 +523,6 @@ def visit_detail(state: State, v: Visit, viewer: User | None, now: int) -> Json:
         "provider": _detail_provider(provider) if provider is not None else None,
         "member": _detail_member(member),
         "subType": v.subtype,
-        "subtype": v.subtype,
         "more_provider_ids": None,
         "guest_emails": None,
         "guest_mobiles": None,
@@ -410,35 +543,18 @@ def visit_detail(state: State, v: Visit, viewer: User | None, now: int) -> Json:
         },
         "one_time_link_token": v.one_time_link_token,
         "notify_list": [],
-        "payment": {
-            "duration": v.payment.duration,
-            "amount": v.payment.amount,
-            "description": v.payment.description,
-            "id": v.payment.id,
-        },
+        "payment": _payment(v, with_id=True),
         "intake_id": v.intake_id,
-        "invoice_id": v.invoice.id,
-        "invoice": {
-            "user_id": v.invoice.user_id,
-            "status": v.invoice.status,
-            "currency": v.invoice.currency,
-            "livemode": v.invoice.livemode,
-            "amount_due": v.invoice.amount_due,
-            "visit_id": str(v.id),
-            "modified": v.invoice.modified,
-            "created": v.invoice.created,
-            "id": v.invoice.id,
-        },
         "related_walkin_id": str(walk.id) if walk is not None else None,
+        "call_logs": _call_logs(v, provider, member, now),
+        "incharge": viewer is not None and viewer.id == v.provider_id,
+        "intake": intake(state.intakes[v.intake_id], with_profile=full),
         "related_walkin": (
             {"start": walk.start, "end": walk.end, "status": walk.status, "id": str(walk.id)}
             if walk is not None
             else None
         ),
-        "call_logs": _call_logs(v, provider, member, now),
-        "incharge": viewer is not None and viewer.id == v.provider_id,
-        "intake": intake(state.intakes[v.intake_id]),
-        "postvisit": postvisit(v.postvisit, v),
+        "postvisit": postvisit,
         "isEditExpired": v.status not in EDITABLE_STATUSES,
         "room": {
             "id": str(room.id),
@@ -449,11 +565,24 @@ def visit_detail(state: State, v: Visit, viewer: User | None, now: int) -> Json:
             "slug": room.slug,
         },
         "account": _account(account),
-        "prescriptionsBeforeVisit": [p.data for p in member.prescriptions if p.issued < v.start],
-        "prescriptions": [p.data for p in v.prescriptions],
-        "root_visit": {"id": str(v.id), "group_chat_id": None, "participants": None},
-        "expiry": v.expiry,
     }
+    if full:
+        body["prescriptionsBeforeVisit"] = [
+            p.data for p in member.prescriptions if p.issued < v.start
+        ]
+        body["prescriptions"] = [p.data for p in v.prescriptions]
+    body["root_visit"] = {"id": str(v.id), "group_chat_id": None, "participants": None}
+    body["id"] = str(v.id)
+    body["subtype"] = v.subtype
+    return body
+
+
+def visit_updated(state: State, v: Visit, viewer: User | None, now: int) -> Json:
+    """POST /visits/:id?version=2: the booking answer's keys without the visit's id (VSee's
+    example shows its head and elides the rest; it has no `id`)."""
+    body = visit_detail(state, v, viewer, now, full=False)
+    del body["id"]
+    return body
 
 
 def _account(account: Account) -> Json:

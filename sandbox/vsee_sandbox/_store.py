@@ -12,7 +12,6 @@ import orjson
 
 from ._data import (
     FULL_WEEK,
-    consultation_body,
     derive_token,
     new_uuid,
     new_visit,
@@ -348,6 +347,7 @@ class Store:
             modified=now,
             member_id=member.id,
             medical_profile=member.medical_profile,
+            member_given="member_id" in body,
         )
         self._apply_intake(caller, intake, body)
         self.state.intakes[intake.id] = intake
@@ -359,10 +359,11 @@ class Store:
             intake.provider_id = intake.room_code = intake.type = None
             intake.reason_for_visit = intake.location = intake.phone = None
             intake.consultation = intake.attachments = None
-            intake.echo_provider = False
+            intake.echo_provider = intake.member_given = False
             intake.extra = {}
         if "member_id" in body:
             intake.member_id = self._member_ref(caller, body.text("member_id")).id
+            intake.member_given = True
         self._apply_intake(caller, intake, body)
         intake.modified = self.now()
 
@@ -375,13 +376,15 @@ class Store:
             # VSee answers with the spelling the client used (the seed's curl sends `provider`).
             intake.echo_provider = provider_key == "provider"
         if "type" in body:
-            intake.type = str(body.integer("type", minimum=1, maximum=2))
+            kind = body.integer("type", minimum=1, maximum=2)
+            intake.type = None if kind is None else str(kind)
         if "room_code" in body:
             code = body.text("room_code")
             intake.room_code = self._room_ref(account, code).code if code else None
         for name in ("reason_for_visit", "location", "phone"):
             if name in body:
-                setattr(intake, name, body.text(name))
+                # Kept as sent: an empty value is answered as "", like VSee's examples.
+                setattr(intake, name, body.text(name) or "")
         if "consultation" in body:
             intake.consultation = _consultation_field(body.data["consultation"])
         if "attachments" in body:
@@ -390,10 +393,8 @@ class Store:
             if key not in _INTAKE_FIELDS and key not in _INTAKE_RESERVED:
                 intake.extra[key] = value
 
-    def _attachments(self, caller: Caller, value: Any) -> list[FileRecord] | None:
+    def _attachments(self, caller: Caller, value: Any) -> list[FileRecord]:
         ids = _attachment_ids(value)
-        if ids is None:
-            return None
         records = []
         for file_id in ids:
             record = self.state.files.get(file_id)
@@ -623,16 +624,13 @@ class Store:
             intake_id=intake.id,
         )
         state.visits[visit.id] = visit
+        # An intake keeps the keys its author sent; a visit made from it adds only its id (and,
+        # for an e-consult, its invoice), as VSee's walk-in, booking and e-consult answers show.
         intake.member_id = member.id
         intake.visit_id = visit.id
-        intake.invoice_id = visit.invoice.id
+        if visit_type == VisitType.ECONSULT:
+            intake.invoice_id = visit.invoice.id
         intake.modified = visit.created
-        if intake.type is None and visit_type != VisitType.ECONSULT:
-            intake.type = str(int(visit_type))
-        intake.room_code = intake.room_code or room.code
-        intake.provider_id = intake.provider_id or provider_id or None
-        if intake.consultation is None and visit_type != VisitType.ECONSULT:
-            intake.consultation = consultation_body(consultation)
         return visit
 
     def _provider_ids(self, account: Account) -> list[int]:
@@ -701,10 +699,10 @@ def _consultation_field(value: Any) -> dict[str, Any] | None:
     return dict(value)
 
 
-def _attachment_ids(value: Any) -> list[str] | None:
-    """`[{"id": ..}]`, `["id", ..]` or `"id1,id2"`; `""` (or nothing) means no attachments."""
+def _attachment_ids(value: Any) -> list[str]:
+    """`[{"id": ..}]`, `["id", ..]` or `"id1,id2"`; `""` (or null) clears the attachments."""
     if value is None or value == "":
-        return None
+        return []
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list):

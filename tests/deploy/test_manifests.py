@@ -108,7 +108,9 @@ def test_kustomization_lists_every_manifest_and_no_example(deployment: Resource)
 
 def http_port(container: Resource) -> int:
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert ports == {"http": 8000}, "the image serves on 8000 (its ENTRYPOINT's --port)"
+    assert ports == {"http": 8000, "metrics": 9464}, (
+        "the image serves on 8000 (its ENTRYPOINT's --port), metrics on VSEE_METRICS_PORT"
+    )
     return 8000
 
 

@@ -51,7 +51,7 @@ async def test_the_page_loads_everything_from_the_gateway(
     response = await client.get("/graphql", headers={"accept": BROWSER})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["cache-control"] == "private, no-store"
     sources = re.findall(r'(?:src|href)="([^"]+)"', response.text)
     assert sources, response.text
     for source in sources:

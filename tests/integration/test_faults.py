@@ -39,13 +39,13 @@ def test_breaker_opens_fails_fast_and_recovers(
         body = gateway.query("{ currentVisit { id } }", token=MEMBER)
         assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
     assert upstream.total() == calls_when_open, "an open breaker must not call upstream"
-    metrics = gateway.http.get(f"{gateway.url}/metrics").text
+    metrics = gateway.metrics()
     assert "gateway_upstream_breaker_state 2.0" in metrics
     upstream.faults()
     time.sleep(1.2)  # the cool-down, after which one probe is let through
     body = gateway.query("{ currentVisit { id } }", token=MEMBER)
     assert "errors" not in body, body
-    assert "gateway_upstream_breaker_state 0.0" in gateway.http.get(f"{gateway.url}/metrics").text
+    assert "gateway_upstream_breaker_state 0.0" in gateway.metrics()
 
 
 def test_no_request_hangs_past_the_deadline(

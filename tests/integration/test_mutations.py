@@ -75,7 +75,7 @@ CREATE_INTAKE = """mutation($input: IntakeInput!) {
   } }"""
 
 
-def test_create_intake_sends_one_multipart_post_with_custom_fields(
+def test_create_intake_sends_one_json_post_with_custom_fields(
     gateway: Gateway, fresh: Sandbox
 ) -> None:
     body = gateway.query(
@@ -98,10 +98,13 @@ def test_create_intake_sends_one_multipart_post_with_custom_fields(
     assert intake["reasonForVisit"] == "Rash on both arms"
     assert intake["customFields"]["custom_symptoms"] == "Rash, Red Eyes"
     entry = only_post(fresh, "POST /intakes")
-    assert entry["content_type"].startswith("multipart/form-data")
+    # JSON (VSee takes form or JSON) so custom fields keep their types.
+    assert entry["content_type"] == "application/json"
     assert entry["body"]["reason_for_visit"] == "Rash on both arms"
     assert entry["body"]["custom_is_allergic"] == "Yes"
-    assert entry["body"]["type"] == "1"
+    assert entry["body"]["type"] == 1
+    # POST /intakes answers the id and the custom fields: the rest was read back once.
+    assert fresh.counts() == {"POST /intakes": 1, "GET /intakes/{id}": 1}
     # Read back through the gateway from the upstream's state.
     again = gateway.query(
         "query($id: ID!) { intake(id: $id) { reasonForVisit customFields } }",

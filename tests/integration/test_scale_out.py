@@ -27,19 +27,22 @@ def window(days_ahead: int) -> dict[str, str]:
 @contextlib.contextmanager
 def gateway_process(upstream: Sandbox, *args: str, **env: str) -> Iterator[Gateway]:
     """``vsee-gateway serve`` in its own process, as an operator would run it."""
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
         gateway_command("serve", "--port", str(port), *args),
         env={
             **os.environ,
             "VSEE_API_URL": upstream.api_url,
             "VSEE_LOG_LEVEL": "warning",
+            "VSEE_METRICS_PORT": str(metrics_port),
             **env,
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    handle = Gateway(f"http://127.0.0.1:{port}")
+    handle = Gateway(
+        f"http://127.0.0.1:{port}", metrics_url=f"http://127.0.0.1:{metrics_port}/metrics"
+    )
     try:
         wait_until_healthy(handle.url, process)
         yield handle
@@ -100,7 +103,7 @@ def test_a_redis_outage_costs_caching_not_queries(
         body = gateway.query(AVAILABILITY, window(7), token=MEMBER)
         assert "errors" not in body, body
     assert upstream.counts() == {"GET /availability": 2}
-    assert "gateway_cache_errors_total" in gateway.http.get(f"{gateway.url}/metrics").text
+    assert "gateway_cache_errors_total" in gateway.metrics()
     ready = gateway.http.get(f"{gateway.url}/readyz").json()
     assert ready["checks"]["cache"] == "degraded"
 
@@ -112,6 +115,6 @@ def test_multiple_workers_serve(upstream: Sandbox) -> None:
             assert body["data"]["currentVisit"]["id"]
         # Whichever worker answers the scrape, it reports every worker's requests.
         for _ in range(3):
-            metrics = gateway.http.get(f"{gateway.url}/metrics").text
+            metrics = gateway.metrics()
             line = 'gateway_graphql_requests_total{operation="WorkerProbe",outcome="ok"} 6.0'
             assert line in metrics

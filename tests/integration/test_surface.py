@@ -37,7 +37,7 @@ def test_readiness_reports_a_gone_upstream_but_stays_ready(sandbox: Sandbox) -> 
             ).json()
             assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
         response = httpx.get(f"{server.url}/readyz")
-        metrics = httpx.get(f"{server.url}/metrics").text
+        metrics = Gateway.of(server).metrics()
     assert response.status_code == 200
     assert response.json()["checks"]["upstream"] == "unavailable"
     assert 'gateway_dependency_up{dependency="upstream"} 0.0' in metrics
@@ -45,7 +45,7 @@ def test_readiness_reports_a_gone_upstream_but_stays_ready(sandbox: Sandbox) -> 
 
 def test_metrics_count_operations_and_upstream_calls(gateway: Gateway, upstream: Sandbox) -> None:
     gateway.query("query MobileHome { currentVisit { id } }", token=MEMBER)
-    text = gateway.http.get(f"{gateway.url}/metrics").text
+    text = gateway.metrics()
     assert 'gateway_graphql_requests_total{operation="MobileHome",outcome="ok"}' in text
     assert 'gateway_upstream_calls_total{endpoint="GET /visits/current",outcome="200"}' in text
     assert MEMBER not in text

@@ -147,6 +147,11 @@ async def test_a_waiter_keeps_its_own_deadline_and_the_fetch_survives_its_leader
 
 
 def test_equal_questions_make_equal_keys() -> None:
-    again = AvailabilityQuery(start=1_900_000_000, end=1_900_086_400, room_code="r1")
+    again = AvailabilityQuery(start=1_900_000_000, end=1_900_086_400, duration=15, room_code="r1")
     assert QUERY.key_part() == again.key_part()
     assert QUERY.key_part() != AvailabilityQuery(start=1, end=2).key_part()
+    # Without a duration VSee uses the consultation's length: another question, another key,
+    # and no `duration` parameter is sent.
+    unsized = AvailabilityQuery(start=1_900_000_000, end=1_900_086_400, room_code="r1")
+    assert QUERY.key_part() != unsized.key_part()
+    assert "duration" not in {k for k, v in unsized.params().items() if v is not None}

@@ -1,15 +1,23 @@
 """Query limits: depth, aliases and upstream-call cost, measured through fragments."""
 
 import pytest
-from graphql import get_introspection_query
+from graphql import (
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    get_introspection_query,
+    get_operation_ast,
+    parse,
+)
 
-from gateway.schema import QueryLimits, build_schema
+from gateway.schema import QueryLimits, build_schema, limits
 
 LIMITS = QueryLimits(max_depth=6, max_aliases=2, max_cost=150)
 
 
-async def codes(query: str, limits: QueryLimits = LIMITS) -> list[str]:
-    result = await build_schema(limits=limits).execute(query)
+async def codes(
+    query: str, limits: QueryLimits = LIMITS, variables: dict[str, object] | None = None
+) -> list[str]:
+    result = await build_schema(limits=limits).execute(query, variable_values=variables)
     return [error.extensions["code"] for error in result.errors or [] if error.extensions]
 
 
@@ -26,12 +34,73 @@ async def test_cost_counts_list_sizes_times_lookups_through_fragments() -> None:
     assert "QUERY_TOO_COSTLY" not in await codes(small)
 
 
-async def test_variable_page_sizes_use_their_default_or_the_maximum() -> None:
+async def test_page_sizes_are_the_callers_real_variables_not_declared_defaults() -> None:
     row = "nodes { intake { id } provider { id } room { code } }"
-    with_default = f"query($n: Int = 5) {{ visits(first: $n) {{ {row} }} }}"
-    without = f"query($n: Int) {{ visits(first: $n) {{ {row} }} }}"
-    assert "QUERY_TOO_COSTLY" not in await codes(with_default)
-    assert "QUERY_TOO_COSTLY" in await codes(without)
+    query = f"query($n: Int = 1) {{ visits(first: $n) {{ {row} }} }}"
+    # Sent with n=100 the page really holds 100 rows: 2 + 100 x 3 = 302 > 150.
+    assert await codes(query, variables={"n": 100}) == ["QUERY_TOO_COSTLY"]
+    assert "QUERY_TOO_COSTLY" not in await codes(query, variables={"n": 10})
+    # Without a value the declared default is what runs.
+    assert "QUERY_TOO_COSTLY" not in await codes(query)
+
+
+async def test_page_sizes_are_bounded_by_the_configured_maximum() -> None:
+    query = "query($n: Int!) { visits(first: $n) { nodes { intake { id } provider { id } } } }"
+    small_pages = QueryLimits(max_depth=6, max_aliases=2, max_cost=150, max_page_size=50)
+    # Pages over the maximum are refused by the resolver before any call: at most 50 rows.
+    measured = limits.measure(
+        build_schema()._schema, parse(query), _operation(query), {"n": 1000}, 50
+    )
+    assert measured.cost == 2 + 50 * 2
+    assert "QUERY_TOO_COSTLY" not in await codes(query, small_pages, variables={"n": 1000})
+    big_pages = QueryLimits(max_depth=6, max_aliases=2, max_cost=150, max_page_size=1000)
+    assert await codes(query, big_pages, variables={"n": 1000}) == ["QUERY_TOO_COSTLY"]
+
+
+def _operation(query: str) -> OperationDefinitionNode:
+    operation = get_operation_ast(parse(query))
+    assert operation is not None
+    return operation
+
+
+def _fan_out(levels: int, width: int = 10) -> str:
+    """F0 holds one field; each F(n) spreads F(n-1) ``width`` times: width**levels fields."""
+    lines = [f"query FanOut {{ ...F{levels} }}", "fragment F0 on Query { rooms { code } }"]
+    for level in range(1, levels + 1):
+        spreads = " ".join(f"...F{level - 1}" for _ in range(width))
+        lines.append(f"fragment F{level} on Query {{ {spreads} }}")
+    return "\n".join(lines)
+
+
+def test_a_fragment_fan_out_is_walked_once_per_selection() -> None:
+    """8 levels of ten spreads each name 10**8 fields; the walk visits each node once."""
+    query = _fan_out(8)
+    document = parse(query)
+    nodes = sum(
+        len(definition.selection_set.selections)
+        for definition in document.definitions
+        if isinstance(definition, (OperationDefinitionNode, FragmentDefinitionNode))
+    )
+    measured = limits.measure(build_schema()._schema, document, _operation(query), {})
+    assert measured.visits <= nodes + 1  # + rooms' own `code`
+    assert measured.cost == 10**8  # the real expansion, computed without expanding it
+    # One level more doubles nothing but the document: work grows with its size, not 10x.
+    deeper = _fan_out(9)
+    deeper_measured = limits.measure(build_schema()._schema, parse(deeper), _operation(deeper), {})
+    assert deeper_measured.visits == measured.visits + 10
+
+
+async def test_a_fragment_fan_out_is_refused_in_validation() -> None:
+    # Its 10**8 expanded fields are over the field limit, checked before the cost.
+    assert await codes(_fan_out(8), QueryLimits()) == ["TOO_MANY_FIELDS"]
+
+
+async def test_aliases_inside_introspection_are_counted() -> None:
+    inner = " ".join(f"a{i}: __schema {{ t{i}: types {{ n{i}: name }} }}" for i in range(40))
+    result = await codes(f"{{ {inner} }}", QueryLimits())
+    assert result == ["TOO_MANY_ALIASES"]
+    nested = " ".join(f"t{i}: types {{ name }}" for i in range(31))
+    assert await codes(f"{{ __schema {{ {nested} }} }}", QueryLimits()) == ["TOO_MANY_ALIASES"]
 
 
 async def test_depth_and_aliases() -> None:
@@ -54,3 +123,27 @@ async def test_cyclic_fragments_do_not_hang_the_measure() -> None:
 @pytest.mark.parametrize("limits", [QueryLimits()])
 async def test_graphiqls_introspection_passes_the_default_limits(limits: QueryLimits) -> None:
     assert await codes(get_introspection_query(descriptions=True), limits) == []
+
+
+def _doubling_fragments(levels: int) -> str:
+    """Each fragment spreads the next twice: a few hundred bytes selecting 2**levels fields."""
+    parts = ["query Q { visits(first: 1) { nodes { ...F0 } } }"]
+    parts += [f"fragment F{i} on Visit {{ id ...F{i + 1} ...F{i + 1} }}" for i in range(levels)]
+    parts.append(f"fragment F{levels} on Visit {{ id }}")
+    return "\n".join(parts)
+
+
+def test_expanded_field_count_is_measured_in_linear_time() -> None:
+    query = _doubling_fragments(40)
+    measured = limits.measure(build_schema()._schema, parse(query), _operation(query), {})
+    # 2**41 - 1 ids plus visits and nodes, counted from memoized fragment summaries...
+    assert measured.fields == 2**41 - 1 + 2
+    # ...while the walk touches each selection node of the document once.
+    assert measured.visits == 2 + 1 + 3 * 40 + 1
+
+
+async def test_fragment_fan_out_is_refused_before_execution() -> None:
+    # Expanded, this document selects 2**19 fields: strawberry's selected_fields (used by the
+    # resolvers to read their selection) would build them all. Refused in validation instead.
+    assert await codes(_doubling_fragments(18)) == ["TOO_MANY_FIELDS"]
+    assert "TOO_MANY_FIELDS" not in await codes(_doubling_fragments(6))

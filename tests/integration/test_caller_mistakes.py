@@ -1,0 +1,181 @@
+"""A caller's mistakes get a clear coded 4xx, never an internal error, and cost others nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from gateway.app import create_app
+from gateway.http import BoundedH11Protocol
+from tests.conftest import MEMBER, gateway_settings
+from tests.servers import Gateway, Sandbox, free_port
+
+CREATE = (
+    'mutation Create($cf: JSON) { createIntake(input: {reasonForVisit: "x", customFields: $cf})'
+    " { __typename } }"
+)
+
+
+def _code(response: httpx.Response) -> str:
+    code: str = response.json()["errors"][0]["extensions"]["code"]
+    return code
+
+
+@pytest.mark.parametrize("value", [b"tok\x7fen", b"t\xc3\xa9l\xc3\xa9", b"tok\x01en"])
+@pytest.mark.parametrize("header", ["X-ApiToken", "X-AccountCode", "X-ApiKey"])
+def test_credential_headers_with_bad_bytes_are_refused(
+    gateway: Gateway, upstream: Sandbox, header: str, value: bytes
+) -> None:
+    headers: dict[str, str | bytes] = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
+    headers[header] = value
+    response = gateway.http.post(
+        f"{gateway.url}/graphql", json={"query": "{ rooms { code } }"}, headers=headers
+    )
+    assert response.status_code == 400
+    assert _code(response) == "UNAUTHENTICATED"
+    assert header in response.json()["errors"][0]["message"]
+    assert value.decode("latin-1") not in response.text
+    assert upstream.total() == 0
+
+
+@pytest.mark.parametrize(
+    "raw_custom_fields",
+    [
+        '{"a": 99999999999999999999999}',  # beyond 64 bits: reached VSee as "1e+23"
+        '{"a": 18446744073709551615}',
+        '{"a": 1e23}',
+        "[" * 1000 + "]" * 1000,
+        '{"a": ' * 600 + "1" + "}" * 600,
+    ],
+)
+def test_json_inputs_out_of_bounds_are_bad_user_input(
+    gateway: Gateway, upstream: Sandbox, raw_custom_fields: str
+) -> None:
+    body = f'{{"query": {json.dumps(CREATE)}, "variables": {{"cf": {raw_custom_fields}}}}}'
+    response = gateway.http.post(
+        f"{gateway.url}/graphql",
+        content=body.encode(),
+        headers={
+            "X-ApiToken": MEMBER,
+            "X-AccountCode": "vclinic",
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code in (200, 400), response.text
+    assert _code(response) in ("BAD_USER_INPUT", "BAD_REQUEST")
+    assert upstream.total() == 0
+
+
+@pytest.mark.parametrize("literal", ["99999999999999999999999", "1e23", "-9" * 3000])
+def test_json_literals_out_of_bounds_are_bad_user_input(
+    gateway: Gateway, upstream: Sandbox, literal: str
+) -> None:
+    query = CREATE.replace("$cf", f"{{a: {literal}}}").replace("($cf: JSON)", "")
+    response = gateway.post(query, token=MEMBER)
+    assert _code(response) in ("BAD_USER_INPUT", "GRAPHQL_PARSE_FAILED"), response.text
+    assert "INTERNAL" not in response.text
+    assert upstream.total() == 0
+
+
+def test_variable_coercion_errors_have_a_code(gateway: Gateway, upstream: Sandbox) -> None:
+    response = gateway.post(
+        "query Page($n: Int!) { visits(first: $n) { totalCount } }", {"n": "ten"}, token=MEMBER
+    )
+    assert _code(response) == "BAD_USER_INPUT"
+    assert upstream.total() == 0
+
+
+def test_a_slow_body_is_408_not_an_upstream_timeout(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    """Before: answered 504 UPSTREAM_TIMEOUT after 22 s, though VSee was never called."""
+    gateway = make_gateway(body_timeout=0.5)
+    port = int(gateway.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b'content-length: 100\r\n\r\n{"query": '
+        )
+        answer = _read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"REQUEST_TIMEOUT" in answer
+    assert upstream.total() == 0
+
+
+@pytest.fixture
+def bounded_server(sandbox: Sandbox) -> Iterator[int]:
+    """A gateway served as `vsee-gateway serve` serves it: with the bounded HTTP protocol."""
+    port = free_port()
+    BoundedH11Protocol.header_timeout = 0.5
+    config = uvicorn.Config(
+        create_app(gateway_settings(sandbox)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        http=BoundedH11Protocol,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline
+        assert thread.is_alive()
+        time.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        BoundedH11Protocol.header_timeout = 10.0
+
+
+def test_slow_headers_are_cut_off(bounded_server: int) -> None:
+    """Before: 300 slow-loris sockets stayed open for 40 s; now each is closed with a 408."""
+    sockets = [socket.create_connection(("127.0.0.1", bounded_server)) for _ in range(20)]
+    try:
+        for sock in sockets:
+            sock.settimeout(10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")  # never finished
+        for sock in sockets:
+            answer = _read_all(sock)
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    finally:
+        for sock in sockets:
+            sock.close()
+    # An idle connection that never sends a byte is closed too.
+    with socket.create_connection(("127.0.0.1", bounded_server), timeout=10) as idle:
+        assert _read_all(idle).startswith(b"HTTP/1.1 408")
+    # A client that sends its request in good time is unaffected.
+    assert httpx.get(f"http://127.0.0.1:{bounded_server}/healthz").status_code == 200
+
+
+def test_a_keep_alive_connection_gets_the_header_bound_for_each_request(
+    bounded_server: int,
+) -> None:
+    with socket.create_connection(("127.0.0.1", bounded_server), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # the second head never ends
+        assert b"HTTP/1.1 408" in _read_all(sock)
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, TimeoutError):
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

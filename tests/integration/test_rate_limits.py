@@ -1,0 +1,120 @@
+"""Per-caller rate limits: cost-based token buckets per credential scope and per account."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from gateway.ratelimit import Bucket, MemoryBuckets, RateLimiter
+from tests.conftest import MEMBER, PROVIDER, SUN_MEMBER
+from tests.redis_server import RedisServer
+from tests.servers import Gateway, Sandbox
+
+ROOMS = "query Rooms { rooms { code } }"  # cost 1: one VSee call
+PAGE = "query Page { visits(first: 20) { nodes { id intake { id } } } }"  # cost 2 + 20
+
+
+def _code(gateway: Gateway, query: str, **kwargs: object) -> tuple[int, str | None, dict[str, str]]:
+    response = gateway.post(query, **kwargs)  # type: ignore[arg-type]
+    errors = response.json().get("errors") or []
+    code = errors[0]["extensions"]["code"] if errors else None
+    return response.status_code, code, dict(response.headers)
+
+
+def test_a_caller_over_its_budget_gets_429_with_retry_after(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(rate_limit_per_second=0.01, rate_limit_burst=5)
+    for _ in range(5):
+        assert _code(gateway, ROOMS, token=MEMBER)[:2] == (200, None)
+    calls = upstream.total()
+    status, code, headers = _code(gateway, ROOMS, token=MEMBER)
+    assert (status, code) == (429, "RATE_LIMITED")
+    assert int(headers["retry-after"]) >= 1
+    assert upstream.total() == calls  # refused before any VSee call
+    # Another caller (its own credential scope) is not held back by the first one.
+    assert _code(gateway, ROOMS, token=PROVIDER)[:2] == (200, None)
+    assert 'gateway_rate_limited_total{caller="caller"} 1.0' in gateway.metrics()
+
+
+def test_a_request_counts_the_upstream_calls_it_may_cause(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(rate_limit_per_second=0.01, rate_limit_burst=30)
+    assert _code(gateway, PAGE, token=MEMBER)[:2] == (200, None)  # takes 22 of 30
+    assert _code(gateway, PAGE, token=MEMBER)[1] == "RATE_LIMITED"
+    for _ in range(8):
+        assert _code(gateway, ROOMS, token=MEMBER)[1] is None
+    assert _code(gateway, ROOMS, token=MEMBER)[1] == "RATE_LIMITED"
+
+
+def test_an_account_has_a_budget_of_its_own(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    gateway = make_gateway(
+        rate_limit_per_second=0.01,
+        rate_limit_burst=100,
+        rate_limit_account_per_second=0.01,
+        rate_limit_account_burst=6,
+    )
+    for token in (MEMBER, PROVIDER, MEMBER):
+        for _ in range(2):
+            assert _code(gateway, ROOMS, token=token)[1] is None
+    assert _code(gateway, ROOMS, token=PROVIDER)[1] == "RATE_LIMITED"
+    # Another account is unaffected.
+    assert _code(gateway, ROOMS, token=SUN_MEMBER, account="sunclinic")[1] is None
+
+
+def test_replicas_share_buckets_through_redis(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox, redis_server: RedisServer
+) -> None:
+    redis_server.flush()
+    settings = {
+        "cache_url": redis_server.url,
+        "rate_limit_per_second": 0.01,
+        "rate_limit_burst": 6,
+    }
+    first, second = make_gateway(**settings), make_gateway(**settings)
+    for _ in range(3):
+        assert _code(first, ROOMS, token=MEMBER)[1] is None
+        assert _code(second, ROOMS, token=MEMBER)[1] is None
+    assert _code(first, ROOMS, token=MEMBER)[1] == "RATE_LIMITED"
+    assert _code(second, ROOMS, token=MEMBER)[1] == "RATE_LIMITED"
+
+
+async def test_redis_down_falls_back_to_this_replicas_buckets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fallbacks: list[None] = []
+    limiter = RateLimiter(
+        caller_rate=0.01,
+        caller_burst=2,
+        account_rate=1,
+        account_burst=100,
+        redis_url="redis://127.0.0.1:1/0",
+        on_fallback=lambda: fallbacks.append(None),
+    )
+    buckets = limiter.buckets("vclinic:abc", "vclinic", None)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gateway.ratelimit"):
+            assert await limiter.admit(buckets, 1) == 0
+            assert await limiter.admit(buckets, 1) == 0
+            assert await limiter.admit(buckets, 1) > 0  # still limited, by memory
+    finally:
+        await limiter.aclose()
+    assert len(fallbacks) == 1  # then Redis is left alone for a while
+    assert "using this replica's own buckets" in caplog.text
+
+
+def test_memory_buckets_refill_and_take_all_or_nothing() -> None:
+    now = [0.0]
+    buckets = MemoryBuckets(clock=lambda: now[0])
+    small, big = Bucket("a", 1.0, 2.0), Bucket("b", 1.0, 10.0)
+    assert buckets.take([small, big], 2) == 0
+    assert buckets.take([small, big], 1) == pytest.approx(1.0)
+    now[0] = 1.0
+    assert buckets.take([small, big], 1) == 0
+    # `big` was not charged by the refused request: 10 - 2 - 1 + 1 refilled (capped at 10).
+    assert buckets.take([big], 8) == 0
