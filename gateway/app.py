@@ -108,6 +108,10 @@ class AdmissionMiddleware:
         if not scope["path"].startswith("/graphql"):
             await self.app(scope, receive, send_on)
             return
+        if scope.get("method") == "POST":
+            # The body is read before a slot is taken, so a client trickling its body (bounded
+            # in size and time by RequestContextMiddleware) never holds a slot others wait for.
+            receive = await _buffered(receive)
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.limit)
         semaphore = self._semaphore
@@ -146,6 +150,30 @@ class AdmissionMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; hand it on as one message, then the live channel."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            first: Message = message  # a disconnect: pass it on as is
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            break
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        return await receive()
+
+    return replay
 
 
 def _closing(send: Send) -> Send:

@@ -115,3 +115,24 @@ def test_admission_queues_then_sheds_with_a_coded_overloaded_and_retry_after(
             assert served
     finally:
         upstream.faults()
+
+
+def test_a_client_trickling_its_body_holds_no_admission_slot(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    gateway = make_gateway(max_concurrent_requests=1, max_queued_requests=0)
+    where = urlsplit(gateway.url)
+    slow = socket.create_connection((where.hostname or "127.0.0.1", where.port or 80))
+    try:
+        slow.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"query":'
+        )
+        time.sleep(0.3)  # the slow request is in, its body is not
+        body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+        assert "errors" not in body, body
+    finally:
+        slow.close()
