@@ -346,6 +346,26 @@ def test_booking_invalidates_cached_availability(gateway: Gateway, fresh: Sandbo
     )
 
 
+def test_a_booking_with_an_unknown_outcome_still_invalidates_availability(
+    gateway: Gateway, fresh: Sandbox
+) -> None:
+    booking = _booking(gateway, fresh)
+    next_slot(gateway)  # cached before the booking
+    fresh.faults(misbehave={"POST /appointments": "reset"})  # applied, answer cut off
+    try:
+        body = gateway.query(BOOK, {"input": booking}, token=MEMBER)
+    finally:
+        fresh.faults()
+    assert body["errors"][0]["extensions"]["code"] == "OUTCOME_UNKNOWN"
+    fresh.clear_log()
+    slot_after = next_slot(gateway)
+    assert fresh.counts() == {"GET /availability": 1}  # not the pre-booking answer
+    assert not (
+        slot_after["start"] == booking["start"]
+        and booking["providerId"] in slot_after["providerIds"]
+    )
+
+
 UPDATE = """mutation($id: ID!, $input: UpdateAppointmentInput!) {
   updateAppointment(id: $id, input: $input) {
     userErrors { field code } visit { id start end providerId provider { id } } } }"""
