@@ -79,6 +79,10 @@ _OVERLOADED_BODY = orjson.dumps(
 )
 
 
+# Request bodies waiting for an admission slot, all together (each is at most max_body_bytes).
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+
+
 class AdmissionMiddleware:
     """Admission control: at most ``limit`` GraphQL requests run at once; the rest queue.
 
@@ -96,6 +100,7 @@ class AdmissionMiddleware:
         self.max_queue = max_queue
         self.metrics = metrics
         self.waiting = 0
+        self.queued_bytes = 0
         self._semaphore: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,19 +113,22 @@ class AdmissionMiddleware:
         if not scope["path"].startswith("/graphql"):
             await self.app(scope, receive, send_on)
             return
+        size = 0
         if scope.get("method") == "POST":
             # The body is read before a slot is taken, so a client trickling its body (bounded
             # in size and time by RequestContextMiddleware) never holds a slot others wait for.
-            receive = await _buffered(receive)
+            receive, size = await _buffered(receive)
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.limit)
         semaphore = self._semaphore
         if semaphore.locked():
-            if self.waiting >= self.max_queue:
+            # Queued bodies are held in memory: bounded by count and by bytes.
+            if self.waiting >= self.max_queue or self.queued_bytes + size > MAX_QUEUED_BYTES:
                 await self._shed(send_on)
                 return
             left = remaining()
             self.waiting += 1
+            self.queued_bytes += size
             try:
                 async with asyncio.timeout(None if left is None else max(left / 2, 0.0)):
                     await semaphore.acquire()
@@ -129,6 +137,7 @@ class AdmissionMiddleware:
                 return
             finally:
                 self.waiting -= 1
+                self.queued_bytes -= size
         else:
             await semaphore.acquire()
         try:
@@ -152,7 +161,7 @@ class AdmissionMiddleware:
         await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
 
 
-async def _buffered(receive: Receive) -> Receive:
+async def _buffered(receive: Receive) -> tuple[Receive, int]:
     """Read the whole request body now; hand it on as one message, then the live channel."""
     chunks: list[bytes] = []
     while True:
@@ -173,7 +182,7 @@ async def _buffered(receive: Receive) -> Receive:
             return first
         return await receive()
 
-    return replay
+    return replay, len(first.get("body", b""))
 
 
 def _closing(send: Send) -> Send:
