@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -121,9 +121,17 @@ class AvailabilityService:
     ) -> list[Mapping[str, Any]]:
         generation = await self._generation(credentials)
         if generation is None:
-            # No generation to key by (caching off, or its store is down): never cache.
+            # No generation to key by (caching off, or its store is down): nothing is cached,
+            # but a burst of equal questions still shares one call.
             self._observe("miss")
-            return await self._fetch(credentials, query)
+
+            async def uncached() -> list[Mapping[str, Any]]:
+                with deadline_scope(None):
+                    return await self._fetch(credentials, query)
+
+            return await self._shared(
+                f"{scope_prefix(credentials)}nogen:{query.key_part()}", uncached
+            )
         key = f"{scope_prefix(credentials)}g{generation}:{query.key_part()}"
         cached = await self._cache.get(key)
         if cached is not None:
@@ -152,8 +160,13 @@ class AvailabilityService:
                         return shared
                 return await fetch_upstream()
 
+        # In-process single flight first; the Redis lock then spans replicas.
+        return await self._shared(key, fetch)
+
+    async def _shared(
+        self, key: str, fetch: Callable[[], Coroutine[Any, Any, list[Mapping[str, Any]]]]
+    ) -> list[Mapping[str, Any]]:
         try:
-            # In-process single flight first; the Redis lock then spans replicas.
             return await self._flight.run(key, fetch, within=remaining())
         except TimeoutError:
             raise UpstreamTimeout(

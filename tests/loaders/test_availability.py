@@ -155,3 +155,13 @@ def test_equal_questions_make_equal_keys() -> None:
     unsized = AvailabilityQuery(start=1_900_000_000, end=1_900_086_400, room_code="r1")
     assert QUERY.key_part() != unsized.key_part()
     assert "duration" not in {k for k, v in unsized.params().items() if v is not None}
+
+
+async def test_with_caching_off_a_burst_still_shares_one_call() -> None:
+    upstream = Upstream()
+    avail = service(upstream, ttl=0)
+    results = await asyncio.gather(*(avail.slots(ALICE, QUERY) for _ in range(10)))
+    assert len({str(r) for r in results}) == 1
+    assert len(upstream.calls) == 1
+    await avail.slots(ALICE, QUERY)
+    assert len(upstream.calls) == 2  # nothing cached
