@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # make run PORT=9000 (or VSEE_GATEWAY_PORT=9000 make run)
 PORT ?=
 
-.PHONY: run test lint types unit checkov schema manifest bench wheel clean
+.PHONY: run test lint types unit checkov schema manifest bench chaos wheel clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -92,6 +92,12 @@ bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python benchmarks/transport.py --markdown benchmarks/RESULTS.md
 	$(BIN)/python benchmarks/run.py --markdown benchmarks/RESULTS.md --chart benchmarks/latency.png
 	$(BIN)/python benchmarks/sandbox_load.py
+
+# Five minutes of mixed reads and keyed writes against a sandbox faulting 10% of calls; not part
+# of `make test`. Shorter: `make chaos CHAOS_SECONDS=30`.
+CHAOS_SECONDS ?= 300
+chaos: $(STAMP)
+	$(BIN)/python benchmarks/chaos.py --seconds $(CHAOS_SECONDS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache

@@ -146,7 +146,7 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         f"VSee GraphQL gateway {__version__} on {url}/graphql",
         f"  upstream: {settings.api_base}",
         f"  GraphiQL: {graphiql}",
-        f"  health: {url}/healthz (alive), {url}/readyz (VSee and caches answer)",
+        f"  health: {url}/healthz (alive), {url}/readyz (this process can serve)",
         *extra_lines,
     ]
     print("\n".join(lines), flush=True)
@@ -263,7 +263,7 @@ def _settings_epilog() -> str:
         "Every setting is also an environment variable (a flag wins over its variable):\n"
         + "\n".join(rows)
         + "\n\nHealth: GET /healthz answers while the process runs; GET /readyz answers 200 "
-        "once VSee and the caches do."
+        "while this process can serve (VSee's and Redis's health are in its body)."
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.upstream import Credentials, FormFields, UpstreamClient
+from gateway.upstream import Credentials, Envelope, FormFields, OutcomeUnknown, UpstreamClient
 
 from ._availability import AvailabilityService
 from ._loaders import Raw, RequestLoaders
@@ -62,30 +62,34 @@ class RequestWrites:
         )
         return _object(envelope.data)
 
-    async def create_appointment(self, form: FormFields) -> Raw:
-        envelope = await self._client.post(
-            "/appointments", self._credentials, endpoint="POST /appointments", form=form
-        )
+    async def _slot_write(
+        self, path: str, endpoint: str, form: FormFields, params: dict[str, int] | None = None
+    ) -> Envelope:
+        """A write that changes slots: the account's availability is invalidated after it,
+        and also when its outcome is unknown (it may have been made)."""
+        try:
+            envelope = await self._client.post(
+                path, self._credentials, endpoint=endpoint, params=params, form=form
+            )
+        except OutcomeUnknown:
+            await self._availability.invalidate(self._credentials)
+            raise
         await self._availability.invalidate(self._credentials)
+        return envelope
+
+    async def create_appointment(self, form: FormFields) -> Raw:
+        envelope = await self._slot_write("/appointments", "POST /appointments", form)
         return _object(envelope.data)
 
     async def update_visit(self, visit_id: str, form: FormFields) -> Raw:
-        envelope = await self._client.post(
-            visit_path(visit_id),
-            self._credentials,
-            endpoint="POST /visits/{id}",
-            params={"version": 2},
-            form=form,
+        envelope = await self._slot_write(
+            visit_path(visit_id), "POST /visits/{id}", form, params={"version": 2}
         )
-        await self._availability.invalidate(self._credentials)
         self._loaders.visit.clear(visit_id)
         return _object(envelope.data)
 
     async def close_visit(self, form: FormFields, visit_id: str) -> Raw:
-        envelope = await self._client.post(
-            "/visits/close", self._credentials, endpoint="POST /visits/close", form=form
-        )
-        await self._availability.invalidate(self._credentials)
+        envelope = await self._slot_write("/visits/close", "POST /visits/close", form)
         # A later read in this request must show the closed visit, not the one loaded before.
         self._loaders.visit.clear(visit_id)
         return _object(envelope.data)

@@ -79,6 +79,30 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self.breaker_transitions = Counter(
+            "gateway_upstream_breaker_transitions_total",
+            "Circuit breaker changes: to=open (openings), to=closed (recoveries), half_open.",
+            ["to"],
+            registry=self.registry,
+        )
+        self.shed_requests = Counter(
+            "gateway_requests_shed_total",
+            "GraphQL requests refused with OVERLOADED by admission control.",
+            registry=self.registry,
+        )
+        self.dependency = Gauge(
+            "gateway_dependency_up",
+            "Whether a dependency looked healthy at the last readiness check (1) or not (0).",
+            ["dependency"],
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        self.conversions = Counter(
+            "gateway_unconvertible_values_total",
+            "Values VSee sent that could not be converted and were answered as null.",
+            ["kind"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "gateway_rate_limited",
             "Requests refused with RATE_LIMITED, by caller kind (caller, anon).",
@@ -110,6 +134,16 @@ class Metrics:
 
     def breaker_changed(self, state: BreakerState) -> None:
         self.breaker_state.set(state.value)
+        self.breaker_transitions.labels(state.name.lower()).inc()
+
+    def shed(self) -> None:
+        self.shed_requests.inc()
+
+    def dependency_up(self, name: str, up: bool) -> None:
+        self.dependency.labels(name).set(1 if up else 0)
+
+    def unconvertible(self, kind: str) -> None:
+        self.conversions.labels(kind).inc()
 
     def cache_lookup(self, cache: str, result: str) -> None:
         self.cache_lookups.labels(cache, result).inc()

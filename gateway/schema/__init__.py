@@ -22,6 +22,7 @@ from strawberry.types.execution import PreExecutionError
 
 from gateway.upstream import GatewayError
 
+from ._convert import observers as conversion_observers
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
 from .limits import CostLimit, GuardedValidation, QueryLimits, limits_rule
@@ -34,6 +35,7 @@ __all__ = [
     "QueryLimits",
     "Services",
     "build_schema",
+    "conversion_observers",
     "export_sdl",
 ]
 

@@ -25,7 +25,10 @@ def test_partial_data_when_one_endpoint_fails(gateway: Gateway, upstream: Sandbo
 def test_breaker_opens_fails_fast_and_recovers(
     make_gateway: Callable[..., Gateway], upstream: Sandbox
 ) -> None:
-    gateway = make_gateway(breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0)
+    # One account here, so let one scope's 5xx answers open the breaker (default: two).
+    gateway = make_gateway(
+        breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0, breaker_min_scopes=1
+    )
     upstream.faults(error_rate=1.0)
     for _ in range(3):
         body = gateway.query("{ currentVisit { id } }", token=MEMBER)
@@ -73,3 +76,63 @@ def test_random_errors_give_coded_errors_never_a_500(
             assert "Traceback" not in error["message"]
     assert codes <= {"UPSTREAM_UNAVAILABLE"}
     assert codes
+
+
+def test_admission_queues_then_sheds_with_a_coded_overloaded_and_retry_after(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    import threading
+
+    import httpx
+
+    upstream.faults(latency_ms=400)
+    try:
+        for queued, expect_shed in ((5, False), (0, True)):
+            gateway = make_gateway(max_concurrent_requests=1, max_queued_requests=queued)
+            responses: list[httpx.Response] = []
+
+            def send(
+                gateway: Gateway = gateway, responses: list[httpx.Response] = responses
+            ) -> None:
+                responses.append(gateway.post("{ currentVisit { id } }", token=MEMBER))
+
+            threads = [threading.Thread(target=send) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            shed = [r for r in responses if r.status_code == 503]
+            served = [r for r in responses if r.status_code == 200]
+            assert len(responses) == 3
+            if expect_shed:
+                assert shed, [r.status_code for r in responses]
+                assert shed[0].headers["retry-after"] == "1"
+                assert shed[0].json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
+            else:
+                # Queued, not shed: each admitted in turn within its own deadline.
+                assert len(served) == 3, [r.text for r in responses]
+                assert all("errors" not in r.json() for r in served)
+            assert served
+    finally:
+        upstream.faults()
+
+
+def test_a_client_trickling_its_body_holds_no_admission_slot(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    gateway = make_gateway(max_concurrent_requests=1, max_queued_requests=0)
+    where = urlsplit(gateway.url)
+    slow = socket.create_connection((where.hostname or "127.0.0.1", where.port or 80))
+    try:
+        slow.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"query":'
+        )
+        time.sleep(0.3)  # the slow request is in, its body is not
+        body = gateway.query("{ currentVisit { id } }", token=MEMBER)
+        assert "errors" not in body, body
+    finally:
+        slow.close()

@@ -298,7 +298,7 @@ def test_idempotency_key_books_once(gateway: Gateway, fresh: Sandbox) -> None:
     other = gateway.query(
         BOOK, {"input": {**booking, "providerId": "1"}}, token=MEMBER, headers=key
     )
-    assert other["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert other["errors"][0]["extensions"]["code"] == "CONFLICT"
     # Another caller's identical key is their own key.
     third = gateway.query(
         BOOK,
@@ -340,6 +340,26 @@ def test_booking_invalidates_cached_availability(gateway: Gateway, fresh: Sandbo
     fresh.clear_log()
     slot_after = next_slot(gateway)
     assert fresh.counts() == {"GET /availability": 1}
+    assert not (
+        slot_after["start"] == booking["start"]
+        and booking["providerId"] in slot_after["providerIds"]
+    )
+
+
+def test_a_booking_with_an_unknown_outcome_still_invalidates_availability(
+    gateway: Gateway, fresh: Sandbox
+) -> None:
+    booking = _booking(gateway, fresh)
+    next_slot(gateway)  # cached before the booking
+    fresh.faults(misbehave={"POST /appointments": "reset"})  # applied, answer cut off
+    try:
+        body = gateway.query(BOOK, {"input": booking}, token=MEMBER)
+    finally:
+        fresh.faults()
+    assert body["errors"][0]["extensions"]["code"] == "OUTCOME_UNKNOWN"
+    fresh.clear_log()
+    slot_after = next_slot(gateway)
+    assert fresh.counts() == {"GET /availability": 1}  # not the pre-booking answer
     assert not (
         slot_after["start"] == booking["start"]
         and booking["providerId"] in slot_after["providerIds"]
@@ -450,6 +470,7 @@ def test_a_mutation_timeout_is_reported_and_never_retried(
     finally:
         fresh.faults()
     error = body["errors"][0]
-    assert error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
-    assert "may or may not have been made" in error["message"]
+    # Sent, no answer: the caller is told the outcome is unknown, and never to retry blindly.
+    assert error["extensions"]["code"] == "OUTCOME_UNKNOWN"
+    assert "whether it was made is unknown" in error["message"]
     assert fresh.counts() == {"POST /intakes": 1}
