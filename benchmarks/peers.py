@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -146,28 +147,24 @@ def start_apollo(children: Children, api: str, setup: dict[str, Any]) -> Child:
 def compose_hive(api: str, out: Path) -> Path:
     """The supergraph Hive Gateway serves, composed from peers/openapi.json by Mesh Compose."""
     supergraph = out / "supergraph.graphql"
-    subprocess.run(
+    composed = subprocess.run(
         [
             _node(),
-            str(PEERS / "node_modules" / "@graphql-mesh" / "compose-cli" / "cjs" / "bin.js"),
+            str(PEERS / "node_modules" / ".bin" / "mesh-compose"),
             "--config-path",
             str(PEERS / "mesh.config.ts"),
             "--output",
             str(supergraph),
         ],
         cwd=PEERS,
-        env={**_env(), "VSEE_API": api},
-        check=True,
+        env={**os.environ, "VSEE_API": api},
         capture_output=True,
+        text=True,
         timeout=180,
     )
+    if composed.returncode != 0:
+        raise RuntimeError(f"Mesh Compose failed:\n{composed.stdout}\n{composed.stderr}")
     return supergraph
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def start_hive(children: Children, api: str, setup: dict[str, Any]) -> Child:
@@ -176,7 +173,7 @@ def start_hive(children: Children, api: str, setup: dict[str, Any]) -> Child:
         "hive",
         [
             _node(),
-            str(PEERS / "node_modules" / "@graphql-hive" / "gateway" / "dist" / "bin.js"),
+            str(PEERS / "node_modules" / ".bin" / "hive-gateway"),
             "supergraph",
             str(setup["supergraph"]),
             "--host",
