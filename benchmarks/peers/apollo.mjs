@@ -19,6 +19,11 @@ const HOST = process.env.HOST ?? '127.0.0.1';
 const MAX_BODY = 1 << 20;
 if (!API) throw new Error('set VSEE_API to the sandbox api_v3 base URL');
 
+// The upstream pool: at most 100 connections, as the gateway's default pool, and idle ones
+// closed after 4 s, before the sandbox (uvicorn, 5 s keep-alive) closes them under a request in
+// flight (Node's default agent also waits 5 s, and then a reused socket fails with ECONNRESET).
+const upstreamAgent = new http.Agent({ keepAlive: true, maxSockets: 100, timeout: 4000 });
+
 // The same schema the gateway serves, so the same documents validate the same way.
 const typeDefs = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
 
@@ -34,8 +39,14 @@ class VSeeAPI extends RESTDataSource {
   }
 
   willSendRequest(_path, request) {
+    request.agent = upstreamAgent;
     if (this.token) request.headers['x-apitoken'] = this.token;
     if (this.account) request.headers['x-accountcode'] = this.account;
+  }
+
+  // Answers are per caller: were one ever cacheable, its key carries the caller's credentials.
+  cacheKeyFor(url, request) {
+    return `${this.account}\u0000${this.token}\u0000${request.method ?? 'GET'} ${url}`;
   }
 
   async envelope(promise) {
@@ -158,7 +169,8 @@ const INTAKE_KNOWN_KEYS = new Set([
 function upstreamError(error) {
   if (error instanceof GraphQLError && status(error) === undefined) return error;
   const code = status(error);
-  return new GraphQLError(code === 404 ? 'Not found' : 'VSee refused the request', {
+  const why = code === undefined ? ` (${error?.code ?? error?.name ?? 'no answer'})` : ` (${code})`;
+  return new GraphQLError(code === 404 ? 'Not found' : `VSee refused the request${why}`, {
     extensions: { code: code === 404 ? 'NOT_FOUND' : 'UPSTREAM_ERROR', status: code },
   });
 }
