@@ -229,7 +229,7 @@ def screen_for(server: str, scenario: str) -> run.Screen:
     return run.SCREENS[scenario]
 
 
-# -- measuring --------------------------------------------------------------------------------------
+# -- measuring ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -326,10 +326,12 @@ def run_scenario(
     control.latency(args.latency_ms)
     api = sandbox.url + API_PREFIX
     results = {s.name: Measured(s.name, scenario) for s in servers}
-    started: dict[str, Child] = {}
+    kept: dict[str, Child] | None = setup.get("kept")
+    started: dict[str, Child] = kept if kept is not None else {}
     try:
         for s in servers:
-            started[s.name] = s.start(children, api, setup)
+            if s.name not in started:
+                started[s.name] = s.start(children, api, setup)
         for number in range(args.rounds):
             for s in servers:
                 screen = screen_for(s.name, scenario)
@@ -344,12 +346,13 @@ def run_scenario(
         for s in servers:
             results[s.name].peak_rss_mib = tree_peak_rss_mib(started[s.name].pid)
     finally:
-        for child in started.values():
-            children.stop(child)
+        if kept is None:
+            for child in started.values():
+                children.stop(child)
     return [results[s.name] for s in servers]
 
 
-# -- the report -------------------------------------------------------------------------------------
+# -- the report ---------------------------------------------------------------------------------
 
 HEADER = [
     "scenario",
@@ -492,17 +495,24 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma list")
     parser.add_argument(
         "--servers",
-        default="gateway,apollo,hive",
+        default="gateway,gateway-2w,apollo,hive",
         help="comma list from: " + ", ".join(SERVERS),
     )
     parser.add_argument("--seed", type=int, default=7, help="sandbox data seed")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     parser.add_argument("--quick", action="store_true", help="a smoke run, under 2 minutes")
+    parser.add_argument(
+        "--keep-servers",
+        action="store_true",
+        help="start each server once for all scenarios (faster; peak RSS is then the run's)",
+    )
     parser.add_argument("--markdown", type=Path, help="update the peers block of this file")
     parser.add_argument("--json", type=Path, help="write every round as JSON here")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.duration, args.warmup, args.unloaded = 1, 2.0, 0.5, 0.3
+        args.rounds, args.duration, args.warmup, args.unloaded = 1, 1.0, 0.3, 0.2
+        args.vus = min(args.vus, 4)
+        args.keep_servers = True
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
     if unknown := [s for s in scenarios if s not in SCENARIOS]:
@@ -524,6 +534,8 @@ def main() -> None:
         sandbox = start_sandbox(children, seed=args.seed)
         control = run.Control(sandbox)
         setup: dict[str, Any] = {"log_level": args.log_level}
+        if args.keep_servers:
+            setup["kept"] = {}
         if "hive" in names:
             out = Path(children._logs.name)
             print("composing Hive's supergraph from peers/openapi.json ...", file=sys.stderr)
@@ -531,9 +543,7 @@ def main() -> None:
         try:
             for scenario in scenarios:
                 print(f"[{time.monotonic() - started:5.0f} s] {scenario} ...", file=sys.stderr)
-                results += run_scenario(
-                    args, scenario, servers, children, sandbox, control, setup
-                )
+                results += run_scenario(args, scenario, servers, children, sandbox, control, setup)
         except KeyboardInterrupt:
             print("interrupted; reporting what finished", file=sys.stderr)
         finally:
