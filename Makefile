@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # GraphiQL's assets, installed from the npm registry at the versions web/package-lock.json pins.
 WEB_STAMP := web/node_modules/.package-lock.json
+# The peers bench-peers measures the gateway against, at the versions benchmarks/peers pins.
+PEERS_STAMP := benchmarks/peers/node_modules/.package-lock.json
 
-.PHONY: run test lint types unit schema bench clean
+.PHONY: run test lint types unit schema bench bench-peers clean
 
 # The sandbox upstream is its own distribution (sandbox/), installed beside the gateway here
 # and never part of the gateway's wheel or production image.
@@ -45,5 +47,13 @@ bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python benchmarks/run.py --markdown benchmarks/RESULTS.md --chart benchmarks/latency.png
 	$(BIN)/python benchmarks/sandbox_load.py
 
+$(PEERS_STAMP): benchmarks/peers/package-lock.json
+	cd benchmarks/peers && npm ci --no-audit --no-fund
+	touch $(PEERS_STAMP)
+
+# The gateway side by side with Apollo Server and Hive Gateway (minutes; not part of `test`).
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python benchmarks/peers.py --markdown benchmarks/RESULTS.md
+
 clean:
-	rm -rf $(VENV) web/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) web/node_modules benchmarks/peers/node_modules .mypy_cache .ruff_cache .pytest_cache
