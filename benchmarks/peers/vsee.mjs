@@ -17,8 +17,9 @@ export function asRefId(value) {
 export function asInt(value) {
   if (value === null || value === undefined || typeof value === 'boolean') return null;
   if (typeof value === 'number') return Number.isFinite(value) ? Math.trunc(value) : null;
-  const number = Number.parseFloat(String(value).trim());
-  return Number.isFinite(number) ? Math.trunc(number) : null;
+  const text = String(value).trim();
+  const number = Number(text);
+  return text !== '' && Number.isFinite(number) ? Math.trunc(number) : null;
 }
 
 export function asFloat(value) {
@@ -58,7 +59,7 @@ function isoFromEpoch(seconds) {
   if (Number.isNaN(date.getTime())) return null;
   // Python's isoformat(), as the gateway answers: no fraction when whole, +00:00 for UTC.
   const iso = date.toISOString();
-  return (iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23)) + '+00:00';
+  return (iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23) + '000') + '+00:00';
 }
 
 export function asDateTime(value) {
