@@ -145,7 +145,7 @@ def start_apollo(children: Children, api: str, setup: dict[str, Any]) -> Child:
 
 
 def compose_hive(api: str, out: Path) -> Path:
-    """The supergraph Hive Gateway serves, composed from peers/openapi.json by Mesh Compose."""
+    """The supergraph Hive Gateway serves, composed from peers/openapi.yaml by Mesh Compose."""
     supergraph = out / "supergraph.graphql"
     composed = subprocess.run(
         [
@@ -538,7 +538,7 @@ def main() -> None:
             setup["kept"] = {}
         if "hive" in names:
             out = Path(children._logs.name)
-            print("composing Hive's supergraph from peers/openapi.json ...", file=sys.stderr)
+            print("composing Hive's supergraph from peers/openapi.yaml ...", file=sys.stderr)
             setup["supergraph"] = compose_hive(sandbox.url + API_PREFIX, out)
         try:
             for scenario in scenarios:
