@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import run
 from _harness import (
     API_PREFIX,
@@ -229,6 +230,57 @@ def screen_for(server: str, scenario: str) -> run.Screen:
     return run.SCREENS[scenario]
 
 
+# -- the answers agree ---------------------------------------------------------------------------
+
+ANSWERS = {
+    "home": lambda vu: (run.HOME, vu.variables),
+    "detail": lambda vu: (run.DETAIL, {"id": vu.visit_id}),
+    "dashboard": lambda vu: (run.DASHBOARD, {}),
+}
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two JSON answers differ (numbers compare by value: 90.0 is 90)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d for k in a.keys() | b.keys() for d in differences(a.get(k), b.get(k), f"{path}.{k}")
+        ]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: {len(a)} items vs {len(b)}"]
+        return [
+            d
+            for i, pair in enumerate(zip(a, b, strict=True))
+            for d in differences(*pair, f"{path}[{i}]")
+        ]
+    return [] if (a == b and type(a) is type(b)) or _numbers_equal(a, b) else [f"{path}"]
+
+
+def _numbers_equal(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    return isinstance(a, numbers) and isinstance(b, numbers) and a == b
+
+
+def compare_answers(scenario: str, vu: run.VU, servers: dict[str, Child]) -> str | None:
+    """The gateway's and Apollo's answers to the same screen, compared field by field."""
+    if scenario not in ANSWERS or not {"gateway", "apollo"} <= servers.keys():
+        return None
+    query, variables = ANSWERS[scenario](vu)
+    answers = []
+    for name in ("gateway", "apollo"):
+        response = httpx.post(
+            servers[name].url + "/graphql",
+            json={"query": query, "variables": variables},
+            headers=vu.headers,
+            timeout=run.REQUEST_TIMEOUT_S,
+        )
+        answers.append(response.json())
+    found = differences(*answers)
+    if not found:
+        return "Apollo's answer equals the gateway's, field by field"
+    return f"Apollo's answer differs from the gateway's at {len(found)} paths, e.g. {found[:3]}"
+
+
 # -- measuring ----------------------------------------------------------------------------------
 
 
@@ -332,6 +384,10 @@ def run_scenario(
         for s in servers:
             if s.name not in started:
                 started[s.name] = s.start(children, api, setup)
+        agreement = compare_answers(scenario, vus[0], started)
+        if agreement:
+            setup.setdefault("agreement", {})[scenario] = agreement
+            print(f"    {agreement}", file=sys.stderr)
         for number in range(args.rounds):
             for s in servers:
                 screen = screen_for(s.name, scenario)
@@ -430,7 +486,7 @@ def notes(results: Sequence[Measured]) -> list[str]:
     return lines
 
 
-def report(args: argparse.Namespace, results: Sequence[Measured]) -> str:
+def report(args: argparse.Namespace, results: Sequence[Measured], agreement: dict[str, str]) -> str:
     table = rows(results)
     print()
     print(text_table(HEADER, table, left=(0, 1)))
@@ -458,6 +514,7 @@ def report(args: argparse.Namespace, results: Sequence[Measured]) -> str:
             markdown_table(HEADER, table, left=(0, 1)),
             "",
             *notes(results),
+            *(f"- {scenario}: {text}." for scenario, text in agreement.items()),
         ]
     )
 
@@ -550,7 +607,7 @@ def main() -> None:
             control.http.close()
     if not results:
         return
-    text = report(args, results)
+    text = report(args, results, setup.get("agreement", {}))
     print(f"total {time.monotonic() - started:.0f} s")
     if args.json is not None:
         args.json.write_text(

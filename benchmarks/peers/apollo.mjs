@@ -207,7 +207,9 @@ function visitParams(filter) {
   return params;
 }
 
-const cursor = (offset) => Buffer.from(`visit:${offset}`).toString('base64url');
+// The gateway's cursors: URL-safe base64 with padding (Python's urlsafe_b64encode).
+const cursor = (offset) =>
+  Buffer.from(`visit:${offset}`).toString('base64').replaceAll('+', '-').replaceAll('/', '_');
 function offsetOf(after) {
   const [kind, number] = Buffer.from(after, 'base64url').toString().split(':');
   const offset = Number(number);
