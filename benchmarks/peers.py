@@ -7,7 +7,7 @@ the shared machine hits all of them alike, and every figure is the median over r
 each server's own (its whole process tree, from /proc), upstream calls are counted by the
 sandbox.
 
-    make bench-peers                                     # installs the peers (npm ci), ~10 min
+    make bench-peers                                     # installs the peers (npm ci), 10-20 min
     .venv/bin/python benchmarks/peers.py --quick         # smoke run, under 2 minutes
     .venv/bin/python benchmarks/peers.py --servers gateway,apollo --scenarios dashboard
 
