@@ -14,8 +14,10 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # make run PORT=9000 (or VSEE_GATEWAY_PORT=9000 make run)
 PORT ?=
+# The peers bench-peers measures the gateway against, at the versions benchmarks/peers pins.
+PEERS_STAMP := benchmarks/peers/node_modules/.package-lock.json
 
-.PHONY: run test lint types unit checkov schema manifest bench chaos wheel clean
+.PHONY: run test lint types unit checkov schema manifest bench bench-peers chaos wheel clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,5 +101,13 @@ CHAOS_SECONDS ?= 300
 chaos: $(STAMP)
 	$(BIN)/python benchmarks/chaos.py --seconds $(CHAOS_SECONDS)
 
+$(PEERS_STAMP): benchmarks/peers/package-lock.json
+	cd benchmarks/peers && npm ci --no-audit --no-fund
+	touch $(PEERS_STAMP)
+
+# The gateway side by side with Apollo Server and Hive Gateway (minutes; not part of `test`).
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python benchmarks/peers.py --markdown benchmarks/RESULTS.md
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules benchmarks/peers/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache
