@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # GraphiQL's assets, installed from the npm registry at the versions web/package-lock.json pins.
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: run test lint types unit schema manifest bench clean
+.PHONY: run test lint types unit schema manifest bench chaos clean
 
 # The sandbox upstream is its own distribution (sandbox/), installed beside the gateway here
 # and never part of the gateway's wheel or production image.
@@ -47,6 +47,12 @@ bench: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python benchmarks/transport.py --markdown benchmarks/RESULTS.md
 	$(BIN)/python benchmarks/run.py --markdown benchmarks/RESULTS.md --chart benchmarks/latency.png
 	$(BIN)/python benchmarks/sandbox_load.py
+
+# Five minutes of mixed reads and keyed writes against a sandbox faulting 10% of calls; not part
+# of `make test`. Shorter: `make chaos CHAOS_SECONDS=30`.
+CHAOS_SECONDS ?= 300
+chaos: $(STAMP)
+	$(BIN)/python benchmarks/chaos.py --seconds $(CHAOS_SECONDS)
 
 clean:
 	rm -rf $(VENV) web/node_modules .mypy_cache .ruff_cache .pytest_cache

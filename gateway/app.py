@@ -6,18 +6,24 @@ lifespan, never on the public port.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from types import FrameType
 from typing import Any
 
 import httpx
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.http import (
@@ -41,18 +47,147 @@ from gateway.observability import (
 )
 from gateway.ratelimit import RateLimiter
 from gateway.redis_policy import check_redis_policy
-from gateway.schema import QueryLimits, Services, build_schema
+from gateway.schema import QueryLimits, Services, build_schema, conversion_observers
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.upstream import (
+    BreakerState,
+    Bulkhead,
     CircuitBreaker,
     Limits,
     Retry,
     Timeouts,
     UpstreamClient,
-    UpstreamError,
+    remaining,
 )
 
 logger = logging.getLogger("gateway.app")
+
+_BREAKER_HEALTH = {
+    BreakerState.CLOSED: "ok",
+    BreakerState.HALF_OPEN: "recovering",
+    BreakerState.OPEN: "unavailable",
+}
+_OVERLOADED_BODY = orjson.dumps(
+    {
+        "errors": [
+            {
+                "message": "the gateway is busy; try again shortly",
+                "extensions": {"code": "OVERLOADED"},
+            }
+        ]
+    }
+)
+
+
+class AdmissionMiddleware:
+    """Admission control: at most ``limit`` GraphQL requests run at once; the rest queue.
+
+    A request waits (first come, first served) for at most half of what is left of its
+    deadline, so one admitted keeps enough budget to finish; past that, or beyond ``max_queue``
+    waiting, it is shed at once with 503, ``Retry-After`` and a GraphQL error coded
+    ``OVERLOADED``. Bounding what runs keeps the event loop responsive, so the calls of admitted
+    requests are read in time instead of timing out together. Also adds ``Connection: close``
+    to every answer once the process is draining, so clients stop reusing its connections.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, max_queue: int, metrics: Metrics) -> None:
+        self.app = app
+        self.limit = limit
+        self.max_queue = max_queue
+        self.metrics = metrics
+        self.waiting = 0
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state if "app" in scope else None
+        draining = bool(getattr(state, "draining", False))
+        send_on = _closing(send) if draining else send
+        if not scope["path"].startswith("/graphql"):
+            await self.app(scope, receive, send_on)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        semaphore = self._semaphore
+        if semaphore.locked():
+            if self.waiting >= self.max_queue:
+                await self._shed(send_on)
+                return
+            left = remaining()
+            self.waiting += 1
+            try:
+                async with asyncio.timeout(None if left is None else max(left / 2, 0.0)):
+                    await semaphore.acquire()
+            except TimeoutError:
+                await self._shed(send_on)
+                return
+            finally:
+                self.waiting -= 1
+        else:
+            await semaphore.acquire()
+        try:
+            await self.app(scope, receive, send_on)
+        finally:
+            semaphore.release()
+
+    async def _shed(self, send: Send) -> None:
+        self.metrics.shed()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"retry-after", b"1"),
+                    (b"content-length", str(len(_OVERLOADED_BODY)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
+
+
+def _closing(send: Send) -> Send:
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing
+
+
+def _drain_on_sigterm(app: Starlette, grace: float) -> Callable[[], None]:
+    """On SIGTERM keep serving ``grace`` seconds (answers say Connection: close), then stop.
+
+    uvicorn closes idle kept-alive connections the moment it starts shutting down, dropping
+    requests that were already on their way on them; the grace lets those be answered.
+    Returns a function restoring the previous handler. A no-op off the main thread.
+    """
+    app.state.draining = False
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return lambda: None
+    loop = asyncio.get_running_loop()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if app.state.draining:
+            previous(signum, frame)
+            return
+        app.state.draining = True
+        logger.info("SIGTERM: draining for %.1f s before shutting down", grace)
+        loop.call_soon_threadsafe(loop.call_later, grace, previous, signum, None)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    def restore() -> None:
+        if signal.getsignal(signal.SIGTERM) is on_sigterm:
+            signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def create_app(
@@ -102,14 +237,18 @@ def create_app(
             breaker=CircuitBreaker(
                 threshold=settings.breaker_threshold,
                 cooldown=settings.breaker_cooldown,
+                min_scopes=settings.breaker_min_scopes,
+                # A probe's lease outlives any one call it may be: connect plus read, twice.
+                probe_ttl=2 * (settings.upstream_connect_timeout + settings.upstream_read_timeout),
                 on_change=metrics.breaker_changed,
             ),
+            bulkhead=Bulkhead(settings.upstream_max_connections, settings.upstream_max_queue),
             transport=upstream_transport or settings.upstream_transport,
             observer=metrics,
             tracer=tracer,
         )
-        availability_cache: AsyncCache
-        idempotency_cache: AsyncCache
+        availability_cache: MemoryCache | RedisCache
+        idempotency_cache: MemoryCache | RedisCache
         caches: list[AsyncCache]
         if settings.cache_url:
             # One Redis, one connection pool: every store's keys start with its own namespace.
@@ -126,7 +265,12 @@ def create_app(
             availability=AvailabilityService(
                 client, availability_cache, settings.availability_ttl, observer=metrics
             ),
-            idempotency=IdempotencyStore(idempotency_cache, settings.idempotency_ttl),
+            idempotency=IdempotencyStore(
+                idempotency_cache,
+                settings.idempotency_ttl,
+                # A reservation older than any request may run lost its holder: outcome unknown.
+                pending_timeout=settings.request_deadline + 10.0,
+            ),
             max_page_size=settings.max_page_size,
             observer=metrics,
         )
@@ -171,9 +315,13 @@ def create_app(
             )
             await listener.start()
             app.state.metrics_port = listener.port
+        restore = _drain_on_sigterm(app, settings.shutdown_grace)
+        conversion_observers.append(metrics.unconvertible)
         try:
             yield
         finally:
+            conversion_observers.remove(metrics.unconvertible)
+            restore()
             if listener is not None:
                 await listener.aclose()
             # Runs after uvicorn has drained in-flight requests on SIGTERM.
@@ -188,26 +336,25 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        """Ready when VSee answers (any HTTP answer counts).
+        """Ready when this process can serve: started, not draining, configuration loaded.
 
-        A shared cache that is down is reported as degraded but does not fail readiness: the
-        gateway serves without it, and failing every replica at once would be an outage.
+        VSee's and Redis's health are reported in the body (and in metrics) but never decide
+        the status: a VSee blip would otherwise mark every replica unready at once, and callers
+        would get the load balancer's 502/503 instead of a coded GraphQL error.
         """
+        state = request.app.state
+        client: UpstreamClient | None = getattr(state, "client", None)
+        draining = bool(getattr(state, "draining", False))
         checks: dict[str, str] = {}
-        client: UpstreamClient = request.app.state.client
-        try:
-            await client.get("/rooms", None, endpoint="GET /rooms (readiness)")
-            checks["upstream"] = "ok"
-        except UpstreamError as exc:
-            # A 4xx (e.g. no account code) still proves VSee is reachable.
-            checks["upstream"] = "ok" if getattr(exc, "status", 0) else "unavailable"
-        caches_ok = [await cache.ping() for cache in request.app.state.caches]
+        if client is not None:
+            checks["upstream"] = _BREAKER_HEALTH[client.breaker.state]
+        caches_ok = [await cache.ping() for cache in getattr(state, "caches", [])]
         checks["cache"] = "ok" if all(caches_ok) else "degraded"
-        ready = checks["upstream"] == "ok"
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        metrics.dependency_up("upstream", checks.get("upstream") == "ok")
+        metrics.dependency_up("cache", checks["cache"] == "ok")
+        ready = client is not None and not draining
+        status = "ok" if ready else ("draining" if draining else "starting")
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     routes: list[Any] = [
         *graphql_routes(schema, settings),
@@ -223,6 +370,13 @@ def create_app(
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
             tracer=tracer,
+        ),
+        # Inside the request context: the queue wait counts against the request's deadline.
+        Middleware(
+            AdmissionMiddleware,
+            limit=settings.max_concurrent_requests,
+            max_queue=settings.max_queued_requests,
+            metrics=metrics,
         ),
     ]
     if settings.cors_origins:

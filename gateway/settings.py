@@ -13,7 +13,10 @@ DEFAULT_API_URL = "https://api.vseepreview.com/vc/next/api_v3"
 class Settings(BaseSettings):
     """Every knob of the gateway; each maps to ``VSEE_<NAME>`` (e.g. ``VSEE_API_URL``)."""
 
-    model_config = SettingsConfigDict(env_prefix="VSEE_", extra="ignore", frozen=True)
+    # No inf or NaN anywhere: a TTL of inf overflowed only after VSee had applied a write.
+    model_config = SettingsConfigDict(
+        env_prefix="VSEE_", extra="ignore", frozen=True, allow_inf_nan=False
+    )
 
     api_url: AnyHttpUrl = Field(
         default=AnyHttpUrl(DEFAULT_API_URL),
@@ -30,6 +33,23 @@ class Settings(BaseSettings):
     upstream_read_timeout: float = Field(default=10.0, gt=0, le=300)
     upstream_max_connections: int = Field(default=100, ge=1, le=10_000)
     upstream_max_keepalive: int = Field(default=20, ge=0, le=10_000)
+    # Admission control: upstream calls beyond the pool wait in a bounded queue (the wait counts
+    # against the request's deadline); GraphQL requests beyond the limit are shed at once.
+    upstream_max_queue: int = Field(
+        default=10_000, ge=0, le=1_000_000, description="Upstream calls that may wait for a slot."
+    )
+    max_concurrent_requests: int = Field(
+        default=32,
+        ge=1,
+        le=10_000,
+        description="GraphQL requests one process runs at once; more wait in a queue.",
+    )
+    max_queued_requests: int = Field(
+        default=1000,
+        ge=0,
+        le=100_000,
+        description="GraphQL requests that may wait to run; more get OVERLOADED (503) at once.",
+    )
 
     # Caches: in-process by default; a redis:// URL shares them across replicas.
     cache_url: str | None = Field(
@@ -38,11 +58,14 @@ class Settings(BaseSettings):
     availability_ttl: float = Field(
         default=30.0, ge=0, le=3600, description="Seconds an availability answer is reused."
     )
-    availability_cache_size: int = Field(default=10_000, ge=1)
+    availability_cache_size: int = Field(default=10_000, ge=1, le=10_000_000)
     idempotency_ttl: float = Field(
-        default=86_400, gt=0, description="Seconds a mutation's answer is kept per Idempotency-Key."
+        default=86_400,
+        gt=0,
+        le=7 * 86_400,
+        description="Seconds a mutation's outcome is kept per Idempotency-Key.",
     )
-    idempotency_cache_size: int = Field(default=10_000, ge=1)
+    idempotency_cache_size: int = Field(default=10_000, ge=1, le=10_000_000)
 
     # Resilience: reads are retried, writes never; the breaker fails fast while VSee is down.
     request_deadline: float = Field(
@@ -51,6 +74,18 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(default=2, ge=0, le=10, description="Extra tries for reads.")
     breaker_threshold: int = Field(default=5, ge=1, le=1000)
     breaker_cooldown: float = Field(default=10.0, gt=0, le=600)
+    breaker_min_scopes: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="Accounts whose calls VSee must fail (5xx) before the shared breaker opens.",
+    )
+    shutdown_grace: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="Seconds after SIGTERM still serving (with Connection: close) before closing.",
+    )
 
     # GraphQL and its limits; defaults fit the mobile and dashboard screens in the docs.
     graphiql: bool = True
@@ -69,7 +104,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, description="Seconds a client may take to send its body."
     )
     persisted_query_ttl: float = Field(
-        default=7 * 86_400, gt=0, description="Seconds an automatic persisted query is kept."
+        default=7 * 86_400,
+        gt=0,
+        le=30 * 86_400,
+        description="Seconds an automatic persisted query is kept.",
     )
     max_query_bytes: int = Field(
         default=32_768,

@@ -41,3 +41,23 @@ def test_a_bad_value_names_the_setting(
 def test_redis_urls_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VSEE_CACHE_URL", "redis://cache:6379/0")
     assert load_settings().cache_url == "redis://cache:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("VSEE_IDEMPOTENCY_TTL", "inf"),
+        ("VSEE_IDEMPOTENCY_TTL", "nan"),
+        ("VSEE_IDEMPOTENCY_TTL", "1e12"),
+        ("VSEE_PERSISTED_QUERY_TTL", "inf"),
+        ("VSEE_AVAILABILITY_CACHE_SIZE", "100000000000"),
+        ("VSEE_IDEMPOTENCY_CACHE_SIZE", "100000000000"),
+        ("VSEE_MAX_CONCURRENT_REQUESTS", "1000000"),
+    ],
+)
+def test_settings_are_bounded_and_never_infinite(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings()

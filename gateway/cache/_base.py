@@ -41,3 +41,31 @@ class DistributedLocks(Protocol):
 
     async def release_lock(self, key: str, token: str) -> None:
         """Release a lock this caller holds (a no-op once it expired or passed on)."""
+
+
+class StoreUnavailable(Exception):
+    """The store could not answer; the caller must not act as if it had."""
+
+
+@runtime_checkable
+class ReservationStore(Protocol):
+    """Atomic reservations and counters whose failures are reported, never read as a miss.
+
+    For what must not silently degrade (idempotency reservations, availability generations):
+    every method raises ``StoreUnavailable`` when the backend cannot answer.
+    """
+
+    async def reserve(self, key: str, value: bytes, ttl: float) -> bytes | None:
+        """Store ``value`` unless ``key`` exists; ``None`` if reserved now, else what is there."""
+
+    async def replace(self, key: str, value: bytes, ttl: float) -> None:
+        """Overwrite ``key`` (a reservation's outcome)."""
+
+    async def discard(self, key: str) -> None:
+        """Remove ``key`` (a reservation whose request was never sent)."""
+
+    async def counter(self, key: str) -> int:
+        """The counter's value (0 when never bumped)."""
+
+    async def bump(self, key: str, ttl: float) -> int:
+        """Add one to the counter, keep it at least ``ttl`` seconds, and return the new value."""

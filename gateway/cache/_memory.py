@@ -19,6 +19,7 @@ class MemoryCache:
         self._data: TLRUCache[str, tuple[float, bytes]] = TLRUCache(
             maxsize=maxsize, ttu=_expires_at, timer=time.monotonic
         )
+        self._counters: dict[str, int] = {}
 
     async def get(self, key: str) -> bytes | None:
         entry = self._data.get(key)
@@ -37,6 +38,30 @@ class MemoryCache:
         for key in doomed:
             self._data.pop(key, None)
         return len(doomed)
+
+    async def reserve(self, key: str, value: bytes, ttl: float) -> bytes | None:
+        # No await between the check and the store: atomic within the event loop.
+        existing = self._data.get(key)
+        if existing is not None:
+            return existing[1]
+        self._data[key] = (time.monotonic() + ttl, value)
+        return None
+
+    async def replace(self, key: str, value: bytes, ttl: float) -> None:
+        self._data[key] = (time.monotonic() + ttl, value)
+
+    async def discard(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    async def counter(self, key: str) -> int:
+        return self._counters.get(key, 0)
+
+    async def bump(self, key: str, ttl: float) -> int:
+        # Counters live outside the LRU: an evicted generation would bring stale entries back.
+        # They grow only with accounts that completed a write through this process.
+        value = self._counters.get(key, 0) + 1
+        self._counters[key] = value
+        return value
 
     async def ping(self) -> bool:
         return True

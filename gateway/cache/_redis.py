@@ -10,12 +10,29 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from ._base import StoreUnavailable
+
 logger = logging.getLogger("gateway.cache.redis")
 
 # Compare-and-delete, so a lock is only ever released by the holder that took it.
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
+"""
+# Set-if-absent that returns what was there, in one round trip and atomically.
+_RESERVE = """
+local current = redis.call('get', KEYS[1])
+if current then return current end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+"""
+# Increment and keep the counter at least as long as anything keyed by it may live.
+_BUMP = """
+local value = redis.call('incr', KEYS[1])
+if redis.call('pttl', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('pexpire', KEYS[1], ARGV[1])
+end
+return value
 """
 _GLOB_SPECIAL = str.maketrans({c: f"\\{c}" for c in "*?[]\\"})
 
@@ -46,6 +63,8 @@ class RedisCache:
         self._on_error = on_error
         self._down_until = 0.0
         self._release = self._redis.register_script(_RELEASE)
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._bump = self._redis.register_script(_BUMP)
 
     def _key(self, key: str) -> str:
         return f"{self._namespace}:{key}"
@@ -109,6 +128,50 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             self._failed("delete_prefix", exc)
         return removed
+
+    # -- ReservationStore: failures raise StoreUnavailable instead of reading as a miss ---------
+
+    async def reserve(self, key: str, value: bytes, ttl: float) -> bytes | None:
+        try:
+            current = await self._reserve(
+                keys=[self._key(key)], args=[value, max(1, int(ttl * 1000))]
+            )
+        except (RedisError, OSError) as exc:
+            self._failed("reserve", exc)
+            raise StoreUnavailable("reserve") from exc
+        return current if isinstance(current, bytes) else None
+
+    async def replace(self, key: str, value: bytes, ttl: float) -> None:
+        try:
+            await self._redis.set(self._key(key), value, px=max(1, int(ttl * 1000)))
+        except (RedisError, OSError) as exc:
+            self._failed("replace", exc)
+            raise StoreUnavailable("replace") from exc
+
+    async def discard(self, key: str) -> None:
+        try:
+            await self._redis.delete(self._key(key))
+        except (RedisError, OSError) as exc:
+            self._failed("discard", exc)
+            raise StoreUnavailable("discard") from exc
+
+    async def counter(self, key: str) -> int:
+        if not self._usable():
+            raise StoreUnavailable("counter")
+        try:
+            value = await self._redis.get(self._key(key))
+        except (RedisError, OSError) as exc:
+            self._failed("counter", exc)
+            raise StoreUnavailable("counter") from exc
+        return int(value) if value else 0
+
+    async def bump(self, key: str, ttl: float) -> int:
+        try:
+            value = await self._bump(keys=[self._key(key)], args=[max(1, int(ttl * 1000))])
+        except (RedisError, OSError) as exc:
+            self._failed("bump", exc)
+            raise StoreUnavailable("bump") from exc
+        return int(value)
 
     async def ping(self) -> bool:
         try:

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
-from gateway.cache import AsyncCache, DistributedLocks, SingleFlight
-from gateway.upstream import Credentials, UpstreamClient
+from gateway.cache import (
+    AsyncCache,
+    DistributedLocks,
+    ReservationStore,
+    SingleFlight,
+    StoreUnavailable,
+)
+from gateway.upstream import (
+    Credentials,
+    UpstreamClient,
+    UpstreamTimeout,
+    deadline_scope,
+    remaining,
+)
+
+logger = logging.getLogger("gateway.availability")
 
 NAMESPACE = "avail"
 # Cross-replica single flight: hold the lock no longer than one upstream call may take, and
@@ -54,12 +69,23 @@ def scope_prefix(credentials: Credentials) -> str:
     return f"{NAMESPACE}:{credentials.scope}:"
 
 
+def generation_key(credentials: Credentials) -> str:
+    # Per account, not per credential scope: a booking by one caller frees or takes slots that
+    # every caller of the account sees.
+    return f"{NAMESPACE}-gen:{credentials.account_code}"
+
+
 class CacheObserver(Protocol):
     def cache_lookup(self, cache: str, result: str) -> None: ...
 
 
 class AvailabilityService:
-    """Shared by all requests of a process; every key carries the caller's credential scope."""
+    """Shared by all requests of a process; every key carries the caller's credential scope.
+
+    Every key also carries the account's generation, bumped by each write through the gateway
+    that changes slots: after a booking every caller of the account misses, no keyspace is
+    scanned, and a fetch that started before the write is not cached after it.
+    """
 
     def __init__(
         self,
@@ -69,8 +95,11 @@ class AvailabilityService:
         *,
         observer: CacheObserver | None = None,
     ) -> None:
+        if not isinstance(cache, ReservationStore):
+            raise TypeError("the availability cache must also keep counters (ReservationStore)")
         self._client = client
         self._cache = cache
+        self._counters: ReservationStore = cache
         self._ttl = ttl
         self._observer = observer
         self._flight: SingleFlight[list[Mapping[str, Any]]] = SingleFlight()
@@ -79,10 +108,23 @@ class AvailabilityService:
         if self._observer is not None:
             self._observer.cache_lookup("availability", result)
 
+    async def _generation(self, credentials: Credentials) -> int | None:
+        if self._ttl <= 0:
+            return None
+        try:
+            return await self._counters.counter(generation_key(credentials))
+        except StoreUnavailable:
+            return None
+
     async def slots(
         self, credentials: Credentials, query: AvailabilityQuery
     ) -> list[Mapping[str, Any]]:
-        key = scope_prefix(credentials) + query.key_part()
+        generation = await self._generation(credentials)
+        if generation is None:
+            # No generation to key by (caching off, or its store is down): never cache.
+            self._observe("miss")
+            return await self._fetch(credentials, query)
+        key = f"{scope_prefix(credentials)}g{generation}:{query.key_part()}"
         cached = await self._cache.get(key)
         if cached is not None:
             self._observe("hit")
@@ -91,26 +133,42 @@ class AvailabilityService:
         self._observe("miss")
 
         async def fetch_upstream() -> list[Mapping[str, Any]]:
-            envelope = await self._client.get(
-                "/availability", credentials, endpoint="GET /availability", params=query.params()
-            )
-            data = envelope.data
-            fresh: list[Mapping[str, Any]] = (
-                [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
-            )
-            # Only a successful answer reaches the cache: failures propagate and are retried.
-            await self._cache.set(key, orjson.dumps(fresh), self._ttl)
+            fresh = await self._fetch(credentials, query)
+            # Cache only an answer no write has overtaken: a booking made while this fetch was
+            # in flight bumped the generation, and this answer may predate it.
+            if await self._generation(credentials) == generation:
+                await self._cache.set(key, orjson.dumps(fresh), self._ttl)
             return fresh
 
         async def fetch() -> list[Mapping[str, Any]]:
-            if isinstance(self._cache, DistributedLocks) and self._ttl > 0:
-                shared = await self._fetch_once_across_replicas(key, self._cache, fetch_upstream)
-                if shared is not None:
-                    return shared
-            return await fetch_upstream()
+            # Detached from the request that started it (see SingleFlight): its budget is
+            # the upstream client's own timeouts, and each waiter keeps its own deadline.
+            with deadline_scope(None):
+                if isinstance(self._cache, DistributedLocks):
+                    shared = await self._fetch_once_across_replicas(
+                        key, self._cache, fetch_upstream
+                    )
+                    if shared is not None:
+                        return shared
+                return await fetch_upstream()
 
-        # In-process single flight first; the Redis lock then spans replicas.
-        return await self._flight.run(key, fetch)
+        try:
+            # In-process single flight first; the Redis lock then spans replicas.
+            return await self._flight.run(key, fetch, within=remaining())
+        except TimeoutError:
+            raise UpstreamTimeout(
+                "the request ran out of time waiting for VSee's availability",
+                endpoint="GET /availability",
+            ) from None
+
+    async def _fetch(
+        self, credentials: Credentials, query: AvailabilityQuery
+    ) -> list[Mapping[str, Any]]:
+        envelope = await self._client.get(
+            "/availability", credentials, endpoint="GET /availability", params=query.params()
+        )
+        data = envelope.data
+        return [s for s in data if isinstance(s, dict)] if isinstance(data, list) else []
 
     async def _fetch_once_across_replicas(
         self,
@@ -142,5 +200,10 @@ class AvailabilityService:
                 await locks.release_lock(key, token)
 
     async def invalidate(self, credentials: Credentials) -> None:
-        """Forget this scope's answers after a write that changes availability."""
-        await self._cache.delete_prefix(scope_prefix(credentials))
+        """After a write that changes slots: every caller of the account misses from now on."""
+        try:
+            # Kept past any entry's TTL, so an expired counter can never revive old entries.
+            await self._counters.bump(generation_key(credentials), max(2 * self._ttl, 60.0))
+        except StoreUnavailable:
+            # Reads cannot use the generation either while its store is down: nothing is cached.
+            logger.warning("could not bump the availability generation; its store is down")

@@ -90,6 +90,30 @@ class Metrics:
             "Rate-limit checks served by this replica's own buckets because Redis failed.",
             registry=self.registry,
         )
+        self.breaker_transitions = Counter(
+            "gateway_upstream_breaker_transitions_total",
+            "Circuit breaker changes: to=open (openings), to=closed (recoveries), half_open.",
+            ["to"],
+            registry=self.registry,
+        )
+        self.shed_requests = Counter(
+            "gateway_requests_shed_total",
+            "GraphQL requests refused with OVERLOADED by admission control.",
+            registry=self.registry,
+        )
+        self.dependency = Gauge(
+            "gateway_dependency_up",
+            "Whether a dependency looked healthy at the last readiness check (1) or not (0).",
+            ["dependency"],
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        self.conversions = Counter(
+            "gateway_unconvertible_values_total",
+            "Values VSee sent that could not be converted and were answered as null.",
+            ["kind"],
+            registry=self.registry,
+        )
         self._operations: set[str] = set()
         self._reserved: set[str] = set()
 
@@ -110,6 +134,16 @@ class Metrics:
 
     def breaker_changed(self, state: BreakerState) -> None:
         self.breaker_state.set(state.value)
+        self.breaker_transitions.labels(state.name.lower()).inc()
+
+    def shed(self) -> None:
+        self.shed_requests.inc()
+
+    def dependency_up(self, name: str, up: bool) -> None:
+        self.dependency.labels(name).set(1 if up else 0)
+
+    def unconvertible(self, kind: str) -> None:
+        self.conversions.labels(kind).inc()
 
     def cache_lookup(self, cache: str, result: str) -> None:
         self.cache_lookups.labels(cache, result).inc()

@@ -23,6 +23,7 @@ from strawberry.types.execution import PreExecutionError
 
 from gateway.upstream import GatewayError
 
+from ._convert import observers as conversion_observers
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
 from .limits import CostLimit, QueryLimits, limits_rule
@@ -35,6 +36,7 @@ __all__ = [
     "QueryLimits",
     "Services",
     "build_schema",
+    "conversion_observers",
     "export_sdl",
 ]
 

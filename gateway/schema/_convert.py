@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 _EPOCH_MAX = 32503680000  # year 3000; larger numbers are milliseconds
+
+logger = logging.getLogger("gateway.convert")
+
+# Told about every value VSee sent that could not be converted (the app counts them in metrics).
+observers: list[Callable[[str], None]] = []
+_logged: set[str] = set()
+
+
+def unconvertible(kind: str, value: Any) -> None:
+    """A value became null because it could not be converted: count it, log each kind once."""
+    for observer in list(observers):
+        observer(kind)
+    if kind not in _logged:
+        _logged.add(kind)
+        # The value's type and length only: it is caller data and may be long.
+        logger.warning(
+            "VSee sent a %s value that cannot be converted (%s of length %d); it reads as null",
+            kind,
+            type(value).__name__,
+            len(str(value)),
+        )
 
 
 def as_id(value: Any) -> str | None:
@@ -31,19 +54,38 @@ def as_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
+    text = str(value).strip()
+    if not text:
+        return None
     try:
-        return int(float(str(value).strip()))
+        return int(text)
     except ValueError:
+        pass
+    try:
+        return int(float(text))
+    except (ValueError, OverflowError):
+        unconvertible("int", value)
         return None
 
 
 def as_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
+    number = _float(value)
+    if number is None and str(value).strip():
+        unconvertible("float", value)
+    return number
+
+
+def _float(value: Any) -> float | None:
+    """A finite float, or ``None``, without reporting (callers may try other readings)."""
+    if value is None or isinstance(value, bool):
+        return None
     try:
-        return float(str(value).strip())
+        number = float(str(value).strip())
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def as_str(value: Any) -> str | None:
@@ -82,12 +124,12 @@ def as_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, Mapping):
-        sec = as_float(value.get("sec"))
+        sec = _float(value.get("sec"))
         if sec is None:
             return None
-        usec = as_float(value.get("usec")) or 0.0
+        usec = _float(value.get("usec")) or 0.0
         return _from_epoch(sec + usec / 1_000_000)
-    number = as_float(value)
+    number = _float(value)
     if number is None:
         return _from_iso(str(value))
     if number <= 0:
@@ -128,13 +170,18 @@ def as_decimal_str(value: Any) -> str | None:
     """Money as a canonical decimal string: ``"00.00"`` → ``"0.00"``, ``25`` → ``"25.00"``."""
     if value is None or isinstance(value, bool):
         return None
+    text = str(value).strip()
+    if not text:
+        return None
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
+        amount = Decimal(text)
+        if not amount.is_finite():
+            raise InvalidOperation
+        return str(amount.quantize(Decimal("0.01")))
+    except (InvalidOperation, ValueError, OverflowError):
+        # e.g. "1e30": too many digits for the quantisation context.
+        unconvertible("decimal", value)
         return None
-    if not amount.is_finite():
-        return None
-    return str(amount.quantize(Decimal("0.01")))
 
 
 def as_dict(value: Any) -> dict[str, Any] | None:

@@ -25,7 +25,6 @@ from gateway.upstream import (
     Conflict,
     FormFields,
     NotFound,
-    UpstreamTimeout,
 )
 
 from ._convert import as_id, to_epoch
@@ -356,12 +355,6 @@ async def _call(
         return None, [UserError(field=None, message=exc.message, code=UserErrorCode.NOT_FOUND)]
     except BadRequest as exc:
         return None, [UserError(field=None, message=exc.message, code=UserErrorCode.REJECTED)]
-    except UpstreamTimeout as exc:
-        raise UpstreamTimeout(
-            "VSee did not answer in time; the change may or may not have been made. "
-            "Read it back before trying again, or retry with the same Idempotency-Key.",
-            endpoint=exc.endpoint,
-        ) from exc
     return data, []
 
 

@@ -65,6 +65,10 @@ class VisitFilter:
     )
 
 
+# Deeper than any list of visits gets; the cursor's number is checked before it becomes a page.
+MAX_CURSOR_OFFSET = 1_000_000
+
+
 def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"visit:{offset}".encode()).decode()
 
@@ -76,7 +80,8 @@ def decode_cursor(cursor: str) -> int:
     except (ValueError, UnicodeDecodeError):
         offset = -1
         kind = ""
-    if kind != "visit" or offset < 0:
+    # Bounded: an offset becomes VSee's `page`, and a huge one (10^28) made VSee answer 500.
+    if kind != "visit" or not 0 <= offset <= MAX_CURSOR_OFFSET:
         raise InvalidInput("`after` is not a cursor this API gave out", field="after")
     return offset
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -15,18 +17,34 @@ import orjson
 
 from ._credentials import Credentials
 from ._errors import (
+    InvalidInput,
+    OutcomeUnknown,
+    UpstreamBadResponse,
     UpstreamError,
+    UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
     rejected_for_status,
 )
-from ._resilience import BreakerState, CircuitBreaker, Retry, remaining, request_id
+from ._resilience import (
+    BreakerState,
+    Bulkhead,
+    CircuitBreaker,
+    Failure,
+    Retry,
+    remaining,
+    request_id,
+)
 
 logger = logging.getLogger("gateway.upstream")
 
 TransportName = Literal["aiohttp", "httpx"]
 FormValue = str | int | float | bool
 FormFields = Sequence[tuple[str, FormValue]]
+# A timeout this close to the caller's deadline was the deadline's, not VSee's slowness.
+_DEADLINE_SLACK = 0.05
+# What an HTTP header value may carry here; anything else is refused before a call is made.
+_SAFE_HEADER = re.compile(r"[\x20-\x7e]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +112,13 @@ class UpstreamClient:
         transport: TransportName | httpx.AsyncBaseTransport = "aiohttp",
         observer: CallObserver | None = None,
         tracer: Any = None,
+        bulkhead: Bulkhead | None = None,
     ) -> None:
         limits = limits or Limits()
+        # Never more calls in flight than pool connections, so no call waits on the pool
+        # (a wait the breaker would otherwise blame on VSee).
+        self._bulkhead = bulkhead or Bulkhead(limits.max_connections)
+        self._bad_responses = 0
         self._timeouts = timeouts or Timeouts()
         self._retry = retry or Retry()
         self._observer = observer
@@ -115,6 +138,15 @@ class UpstreamClient:
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "vsee-graphql-gateway"},
         )
+
+    @property
+    def bulkhead(self) -> Bulkhead:
+        return self._bulkhead
+
+    @property
+    def bad_responses(self) -> int:
+        """How many 2xx answers were not VSee's data envelope."""
+        return self._bad_responses
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -163,8 +195,9 @@ class UpstreamClient:
         json: Mapping[str, Any] | None = None,
     ) -> Envelope:
         headers = credentials.headers() if credentials is not None else {}
+        _check_header_values(headers)
         rid = request_id.get()
-        if rid:
+        if rid and _SAFE_HEADER.fullmatch(rid):
             headers["X-Request-ID"] = rid
         files: list[tuple[str, tuple[None, str]]] | None = None
         content: bytes | None = None
@@ -174,58 +207,160 @@ class UpstreamClient:
         elif json is not None:
             content = orjson.dumps(json)
             headers["Content-Type"] = "application/json"
-        attempts = self._retry.attempts if method == "GET" else 1
+        write = method != "GET"
+        attempts = 1 if write else self._retry.attempts
+        scope = credentials.account_code if credentials is not None else None
         for attempt in range(attempts):
-            self.breaker.before_call()
-            timeout = self._timeout_within_deadline(endpoint)
-            started = time.perf_counter()
-            try:
-                span = (
-                    self._tracer.start_as_current_span(f"VSee {endpoint}")
-                    if self._tracer is not None
-                    else contextlib.nullcontext()
+            left = remaining()
+            if left is not None and left <= 0:
+                raise UpstreamTimeout(
+                    "the request ran out of time before VSee was called", endpoint=endpoint
                 )
-                with span:
-                    response = await self._http.request(
-                        method,
-                        path,
-                        params=params,
-                        headers=headers,
-                        files=files,
-                        content=content,
-                        timeout=timeout,
+            ticket = self.breaker.before_call()
+            try:
+                async with self._bulkhead.slot():
+                    timeout, capped = self._timeout_within_deadline(endpoint)
+                    started = time.perf_counter()
+                    try:
+                        span = (
+                            self._tracer.start_as_current_span(f"VSee {endpoint}")
+                            if self._tracer is not None
+                            else contextlib.nullcontext()
+                        )
+                        with span:
+                            response = await self._http.request(
+                                method,
+                                path,
+                                params=params,
+                                headers=headers,
+                                files=files,
+                                content=content,
+                                timeout=timeout,
+                            )
+                    except httpx.HTTPError as exc:
+                        failure = self._transport_failure(
+                            exc, endpoint, started, ticket, timeout, capped=capped, write=write
+                        )
+                        if failure is None and await self._may_retry(attempt, attempts):
+                            continue
+                        raise (failure or _not_sent(endpoint, write)) from exc
+                status = response.status_code
+                self._observe(endpoint, str(status), started)
+                if status >= 500:
+                    self.breaker.record_failure(ticket, kind=Failure.ANSWER, scope=scope)
+                    if (
+                        not write
+                        and status in self._retry.statuses
+                        and await self._may_retry(attempt, attempts)
+                    ):
+                        continue
+                    raise _server_error(status, endpoint, write)
+                try:
+                    envelope = _decode(response, endpoint)
+                except UpstreamRejected:
+                    # A 4xx is VSee working as designed: a success for the breaker.
+                    self.breaker.record_success(ticket)
+                    raise
+                except UpstreamBadResponse:
+                    self.breaker.record_failure(ticket, kind=Failure.ANSWER, scope=scope)
+                    self._bad_responses += 1
+                    logger.warning(
+                        "upstream %s answered %d with a body that is not a data envelope",
+                        endpoint,
+                        status,
+                        extra={"endpoint": endpoint, "status": status},
                     )
-            except httpx.TimeoutException as exc:
-                self._failed(endpoint, "timeout", started)
-                raise UpstreamTimeout("VSee did not answer in time", endpoint=endpoint) from exc
-            except httpx.HTTPError as exc:
-                self._failed(endpoint, "connection_error", started)
-                if await self._may_retry(attempt, attempts):
-                    continue
-                raise UpstreamUnavailable("VSee could not be reached", endpoint=endpoint) from exc
-            status = response.status_code
-            self._observe(endpoint, str(status), started)
-            if status >= 500:
-                self.breaker.record_failure()
-                if status in self._retry.statuses and await self._may_retry(attempt, attempts):
-                    continue
-            else:
-                self.breaker.record_success()
-            return _decode(response, endpoint)
+                    if write:
+                        raise OutcomeUnknown(
+                            f"VSee answered {endpoint} with something that is not its data, "
+                            "so whether the change was made is unknown. Read it back before "
+                            "sending it again.",
+                            endpoint=endpoint,
+                        ) from None
+                    raise
+                # A 4xx is VSee working as designed: it counts as a success for the breaker.
+                self.breaker.record_success(ticket)
+                return envelope
+            finally:
+                # Cancelled, out of budget before sending, or an unexpected error: the probe's
+                # lease ends here whatever happened (a no-op once an outcome was recorded).
+                self.breaker.release(ticket)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _timeout_within_deadline(self, endpoint: str) -> httpx.Timeout:
+    def _transport_failure(
+        self,
+        exc: httpx.HTTPError,
+        endpoint: str,
+        started: float,
+        ticket: int,
+        budget: httpx.Timeout,
+        *,
+        capped: bool,
+        write: bool,
+    ) -> UpstreamError | None:
+        """Record a transport failure; the error to raise, or ``None`` when a read may retry."""
+        sent = classify(exc)
+        left = remaining()
+        if capped and left is not None and left < _DEADLINE_SLACK and _is_timeout(exc):
+            # The caller's own budget ran out, not VSee's: nothing for the breaker.
+            self._observe(endpoint, "deadline", started)
+            if write and sent is not Sent.NOT_SENT:
+                return _unknown(endpoint)
+            return UpstreamTimeout(
+                "the request ran out of time waiting for VSee", endpoint=endpoint
+            )
+        if sent is Sent.OWN:
+            # Our own pool or a request we could not encode: VSee never saw it.
+            self._observe(endpoint, "not_sent_local", started)
+            return (
+                None
+                if not write and isinstance(exc, httpx.PoolTimeout)
+                else (
+                    UpstreamUnavailable(
+                        "the gateway could not send the call to VSee", endpoint=endpoint
+                    )
+                )
+            )
+        if (
+            sent is Sent.NOT_SENT
+            and _is_timeout(exc)
+            and _fired_late(budget, time.perf_counter() - started)
+        ):
+            # The connect timer fired long after its budget: this process's event loop was
+            # saturated and may not have seen a connection VSee accepted in time. The gateway's
+            # own overload, never VSee's failure.
+            self._observe(endpoint, "not_sent_lagging", started)
+            return None if not write else _not_sent(endpoint, write)
+        self.breaker.record_failure(ticket, kind=Failure.CONNECTION)
+        if sent is Sent.NOT_SENT:
+            self._observe(endpoint, "not_sent", started)
+            return None if not write else _not_sent(endpoint, write)
+        self._observe(endpoint, "ambiguous", started)
+        if write:
+            return _unknown(endpoint)
+        if _is_timeout(exc):
+            return UpstreamTimeout("VSee did not answer in time", endpoint=endpoint)
+        return UpstreamUnavailable("VSee broke off its answer", endpoint=endpoint)
+
+    def _timeout_within_deadline(self, endpoint: str) -> tuple[httpx.Timeout, bool]:
+        """This call's budgets, and whether the caller's deadline cut any of them short."""
         left = remaining()
         if left is None:
-            return self._timeouts.to_httpx()
+            return self._timeouts.to_httpx(), False
         if left <= 0:
-            raise UpstreamTimeout("the request ran out of time", endpoint=endpoint)
+            raise UpstreamTimeout(
+                "the request ran out of time before VSee was called", endpoint=endpoint
+            )
         t = self._timeouts
-        return httpx.Timeout(
-            connect=min(t.connect, left),
-            read=min(t.read, left),
-            write=min(t.read, left),
-            pool=min(t.pool, left),
+        capped = left < max(t.connect, t.read, t.pool)
+        return (
+            httpx.Timeout(
+                connect=min(t.connect, left),
+                read=min(t.read, left),
+                write=min(t.read, left),
+                pool=min(t.pool, left),
+            ),
+            capped,
         )
 
     async def _may_retry(self, attempt: int, attempts: int) -> bool:
@@ -237,10 +372,6 @@ class UpstreamClient:
             return False
         await asyncio.sleep(delay)
         return True
-
-    def _failed(self, endpoint: str, outcome: str, started: float) -> None:
-        self.breaker.record_failure()
-        self._observe(endpoint, outcome, started)
 
     def _observe(self, endpoint: str, outcome: str, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -255,6 +386,109 @@ class UpstreamClient:
         )
 
 
+class Sent(Enum):
+    """What VSee may have seen of a call that failed in the transport."""
+
+    NOT_SENT = "not_sent"  # no connection: refused, DNS, connect timeout
+    AMBIGUOUS = "ambiguous"  # sent (or maybe): read timeout, reset or cut-off answer
+    OWN = "own"  # never left the gateway: its own pool, or a request it could not encode
+
+
+def classify(exc: BaseException) -> Sent:
+    """Classify by the underlying cause, not by httpx-aiohttp's mapping.
+
+    httpx-aiohttp turns every aiohttp connection error into ``httpx.ConnectTimeout`` (a refused
+    connection, a server that hung up mid-answer...), so its cause decides when there is one.
+    """
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 8:
+        verdict = _classify_aiohttp(cause)
+        if verdict is not None:
+            return verdict
+        cause = cause.__cause__
+        seen += 1
+    if isinstance(exc, httpx.PoolTimeout | httpx.LocalProtocolError | httpx.UnsupportedProtocol):
+        return Sent.OWN
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return Sent.NOT_SENT
+    return Sent.AMBIGUOUS
+
+
+def _classify_aiohttp(exc: BaseException) -> Sent | None:
+    try:
+        import aiohttp
+    except ImportError:  # pragma: no cover - aiohttp is a dependency
+        return None
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return Sent.NOT_SENT
+    if isinstance(exc, aiohttp.InvalidURL):
+        return Sent.OWN
+    if isinstance(exc, aiohttp.ClientError):
+        return Sent.AMBIGUOUS
+    return None
+
+
+def _fired_late(budget: httpx.Timeout, elapsed: float) -> bool:
+    """Whether a connect timeout fired long after its budget (a lagging event loop).
+
+    Both httpx's connect and pool budgets, and aiohttp's (``pool`` is its connect), bound it.
+    """
+    longest = max(value for value in (budget.connect, budget.pool) if value is not None)
+    return elapsed > longest * 1.5 + 0.5
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TimeoutException):
+        cause = exc.__cause__
+        # httpx-aiohttp's ConnectTimeout may be a refused connection: trust the cause.
+        if cause is not None and not isinstance(cause, TimeoutError):
+            try:
+                import aiohttp
+            except ImportError:  # pragma: no cover
+                return True
+            return not isinstance(cause, aiohttp.ClientError)
+        return True
+    return isinstance(exc.__cause__, TimeoutError)
+
+
+def _not_sent(endpoint: str, write: bool) -> UpstreamUnavailable:
+    if write:
+        return UpstreamUnavailable(
+            "VSee could not be reached; the change was not sent", endpoint=endpoint
+        )
+    return UpstreamUnavailable("VSee could not be reached", endpoint=endpoint)
+
+
+def _unknown(endpoint: str) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        "the change was sent to VSee but no answer came back, so whether it was made is "
+        "unknown. Read it back (e.g. the visits or intake) before sending it again; the "
+        "gateway never sends it twice.",
+        endpoint=endpoint,
+    )
+
+
+def _server_error(status: int, endpoint: str, write: bool) -> UpstreamError:
+    # Inferred: a 503 is refused work, but a 500/502/504 on a write may come after VSee (or a
+    # proxy in front of it) already acted on it.
+    if write and status != 503:
+        return OutcomeUnknown(
+            f"VSee answered {status} to a change, so whether it was made is unknown. Read it "
+            "back before sending it again.",
+            endpoint=endpoint,
+        )
+    return UpstreamUnavailable(f"VSee answered {status}", endpoint=endpoint)
+
+
+def _check_header_values(headers: Mapping[str, str]) -> None:
+    for name, value in headers.items():
+        if not _SAFE_HEADER.fullmatch(value):
+            raise InvalidInput(
+                f"the {name} header may hold only printable ASCII characters", field=name
+            )
+
+
 def _decode(response: httpx.Response, endpoint: str) -> Envelope:
     status = response.status_code
     try:
@@ -267,7 +501,9 @@ def _decode(response: httpx.Response, endpoint: str) -> Envelope:
         message = _message(body) or f"VSee refused the request ({status})"
         raise rejected_for_status(status)(message, status=status, endpoint=endpoint)
     if not isinstance(body, dict) or "data" not in body:
-        raise UpstreamError("VSee sent an answer that is not a data envelope", endpoint=endpoint)
+        raise UpstreamBadResponse(
+            "VSee answered with something that is not its data", endpoint=endpoint
+        )
     extra = {key: value for key, value in body.items() if key != "data"}
     return Envelope(data=body["data"], extra=extra)
 

@@ -74,8 +74,27 @@ async def put_faults(client: httpx.AsyncClient, body: Any) -> httpx.Response:
 
 async def test_faults_round_trip_and_missing_keys_mean_none(client: httpx.AsyncClient) -> None:
     default = (await client.get("/_sandbox/faults")).json()
-    assert default == {"latency_ms": 0.0, "jitter_ms": 0.0, "error_rate": 0.0, "fail": {}}
-    full = {"latency_ms": 5, "jitter_ms": 1, "error_rate": 0.25, "fail": {"GET /rooms": 500}}
+    assert default == {
+        "latency_ms": 0.0,
+        "jitter_ms": 0.0,
+        "error_rate": 0.0,
+        "fail": {},
+        "misbehave": {},
+        "misbehave_rate": 0.0,
+        "misbehave_kinds": ["reset", "stall", "html", "unavailable"],
+        "stall_ms": 30000.0,
+    }
+    full = {
+        **default,
+        "latency_ms": 5,
+        "jitter_ms": 1,
+        "error_rate": 0.25,
+        "fail": {"GET /rooms": 500},
+        "misbehave": {"GET /visits": "reset"},
+        "misbehave_rate": 0.5,
+        "misbehave_kinds": ["html"],
+        "stall_ms": 100.0,
+    }
     assert (await put_faults(client, full)).json() == {**full, "latency_ms": 5.0, "jitter_ms": 1.0}
     await put_faults(client, {"error_rate": 0.5})
     assert (await client.get("/_sandbox/faults")).json() == {**default, "error_rate": 0.5}
@@ -91,6 +110,10 @@ async def test_faults_round_trip_and_missing_keys_mean_none(client: httpx.AsyncC
         {"fail": {"GET /rooms": 42}},
         {"fail": ["GET /rooms"]},
         {"surprise": 1},
+        {"misbehave": {"GET /rooms": "explode"}},
+        {"misbehave_rate": 1.5},
+        {"misbehave_kinds": []},
+        {"stall_ms": -1},
     ],
 )
 async def test_bad_fault_configs_are_400(client: httpx.AsyncClient, body: Any) -> None:
@@ -195,3 +218,29 @@ def test_config_rejects_nonsense() -> None:
         SandboxConfig(latency_ms=-1)
     with pytest.raises(ValueError, match="now"):
         SandboxConfig(now=float("nan"))
+
+
+async def test_proxy_misbehaviours_answer_without_serving(client: httpx.AsyncClient) -> None:
+    await put_faults(client, {"misbehave": {"GET /rooms": "html", "GET /visits": "unavailable"}})
+    html = await client.get(api("/rooms"), headers=PUBLIC)
+    assert html.status_code == 200
+    assert html.headers["content-type"] == "text/html"
+    assert html.text.startswith("<!doctype html>")
+    down = await client.get(api("/visits"), headers=PUBLIC)
+    assert down.status_code == 503
+    assert down.headers["content-type"] == "text/html"
+    entries = (await log(client))["entries"]
+    assert [(e["route"], e["status"], e["fault"]) for e in entries] == [
+        ("GET /rooms", 200, "html"),
+        ("GET /visits", 503, "unavailable"),
+    ]
+
+
+async def test_the_log_reads_on_from_a_total(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        await client.get(api("/rooms"), headers=PUBLIC)
+    first = (await client.get("/_sandbox/requests")).json()
+    await client.get(api("/visits"), headers=PUBLIC)
+    newer = (await client.get("/_sandbox/requests", params={"since": first["total"]})).json()
+    assert newer["total"] == 4
+    assert [e["route"] for e in newer["entries"]] == ["GET /visits"]

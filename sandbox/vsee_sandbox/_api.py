@@ -21,8 +21,9 @@ from ._http import (
     parse_query,
     read_body,
     send_json,
+    send_misbehaviour,
 )
-from ._log import FaultInjector, LogEntry, RequestLog
+from ._log import NOT_SERVED, FaultInjector, LogEntry, RequestLog
 from ._model import CLOSE_REASONS, MAX_AVAILABILITY_RANGE, Caller, Visit, VisitType
 from ._params import Params
 from ._routing import Match, Route, Router
@@ -326,8 +327,19 @@ class ApiMiddleware:
             status=500,  # what the log keeps if answering crashes
         )
         self.log.record(entry)
+        # Transport faults (see _log.MISBEHAVIOURS): some answer instead of serving the request,
+        # the others serve it and then break the answer.
+        misbehaviour = self.faults.misbehaviour(match.key)
+        entry.fault = misbehaviour
+        if misbehaviour in NOT_SERVED:
+            entry.status = await send_misbehaviour(send, misbehaviour, None, 0.0)
+            return
         status, payload = await self._answer(match, headers, query, body, body_error)
         entry.status = status
+        if misbehaviour is not None:
+            stall = self.faults.faults.stall_ms / 1000.0
+            await send_misbehaviour(send, misbehaviour, payload, stall)
+            return
         await send_json(send, status, payload)
 
     async def _answer(

@@ -44,7 +44,8 @@ class Sandbox:
     # -- /_sandbox endpoints ---------------------------------------------------------------
 
     async def get_requests(self, request: Request) -> Response:
-        return _Json(self.log.as_json())
+        since = request.query_params.get("since", "0")
+        return _Json(self.log.as_json(int(since) if since.isdigit() else 0))
 
     async def clear_requests(self, request: Request) -> Response:
         self.log.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
@@ -162,3 +163,42 @@ async def send_json(send: Send, status: int, payload: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+_HTML_PAGE = b"<!doctype html><html><body><h1>Down for maintenance</h1></body></html>"
+
+
+async def send_misbehaviour(send: Send, kind: str, payload: Any, stall: float) -> int:
+    """Break one HTTP exchange the way ``kind`` says (see ``_log.MISBEHAVIOURS``).
+
+    Returns the status the client was sent (what the request log keeps).
+    """
+    if kind in ("html", "unavailable"):
+        status = 200 if kind == "html" else 503
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/html"),
+                    (b"content-length", str(len(_HTML_PAGE)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": _HTML_PAGE})
+        return status
+    body = orjson.dumps(payload)
+    # Promise more than is sent, so the client knows the answer was cut off.
+    declared = max(len(body), 64) + 64
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [*JSON_HEADERS, (b"content-length", str(declared).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+    if kind == "stall":
+        await asyncio.sleep(stall)
+    # Returning with the body incomplete makes the server close the connection (a reset).
+    return 200

@@ -69,3 +69,61 @@ async def test_an_outage_degrades_to_misses_and_is_reported() -> None:
     assert errors  # counted (the app turns these into gateway_cache_errors_total)
     assert errors[0] == "get"
     await dead.aclose()
+
+
+async def test_a_booking_bumps_a_generation_and_scans_nothing(redis_server: RedisServer) -> None:
+    import httpx
+
+    from gateway.loaders import AvailabilityQuery, AvailabilityService
+    from gateway.upstream import Credentials, UpstreamClient
+
+    redis_server.flush()
+    raw = redis.Redis(port=redis_server.port)
+    raw.config_resetstat()
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(200, json={"data": [{"start": 1, "end": 2}]})
+
+    client = UpstreamClient("https://vsee.test", transport=httpx.MockTransport(handler))
+    cache = RedisCache(redis_server.url)
+    avail = AvailabilityService(client, cache, ttl=30)
+    alice = Credentials(token="a", account_code="vclinic")
+    bob = Credentials(token="b", account_code="vclinic")
+    query = AvailabilityQuery(start=1, end=2)
+    try:
+        await avail.slots(alice, query)
+        await avail.slots(bob, query)
+        await avail.invalidate(alice)
+        await avail.slots(bob, query)  # another caller of the account misses after the write
+        assert calls == 3
+        stats = raw.info("commandstats")
+        assert "cmdstat_scan" not in stats
+        assert "cmdstat_keys" not in stats
+    finally:
+        raw.close()
+        await cache.aclose()
+        await client.aclose()
+
+
+async def test_reservations_are_atomic_and_report_an_outage(redis_server: RedisServer) -> None:
+    from gateway.cache import StoreUnavailable
+
+    redis_server.flush()
+    # A generous timeout: ten connections opened at once on a busy test machine.
+    cache = RedisCache(redis_server.url, timeout=5.0)
+    results = await asyncio.gather(*(cache.reserve("idem:k", b"%d" % i, 30) for i in range(10)))
+    assert results.count(None) == 1
+    holder = results.index(None)
+    assert all(r == b"%d" % holder for r in results if r is not None)
+    await cache.aclose()
+    down = RedisCache(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        await down.reserve("idem:k", b"x", 30)
+    except StoreUnavailable:
+        pass
+    else:
+        raise AssertionError("a reservation against a dead Redis must raise")
+    await down.aclose()

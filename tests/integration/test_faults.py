@@ -25,7 +25,10 @@ def test_partial_data_when_one_endpoint_fails(gateway: Gateway, upstream: Sandbo
 def test_breaker_opens_fails_fast_and_recovers(
     make_gateway: Callable[..., Gateway], upstream: Sandbox
 ) -> None:
-    gateway = make_gateway(breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0)
+    # One account here, so let one scope's 5xx answers open the breaker (default: two).
+    gateway = make_gateway(
+        breaker_threshold=3, breaker_cooldown=1.0, upstream_retries=0, breaker_min_scopes=1
+    )
     upstream.faults(error_rate=1.0)
     for _ in range(3):
         body = gateway.query("{ currentVisit { id } }", token=MEMBER)
@@ -73,3 +76,42 @@ def test_random_errors_give_coded_errors_never_a_500(
             assert "Traceback" not in error["message"]
     assert codes <= {"UPSTREAM_UNAVAILABLE"}
     assert codes
+
+
+def test_admission_queues_then_sheds_with_a_coded_overloaded_and_retry_after(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    import threading
+
+    import httpx
+
+    upstream.faults(latency_ms=400)
+    try:
+        for queued, expect_shed in ((5, False), (0, True)):
+            gateway = make_gateway(max_concurrent_requests=1, max_queued_requests=queued)
+            responses: list[httpx.Response] = []
+
+            def send(
+                gateway: Gateway = gateway, responses: list[httpx.Response] = responses
+            ) -> None:
+                responses.append(gateway.post("{ currentVisit { id } }", token=MEMBER))
+
+            threads = [threading.Thread(target=send) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            shed = [r for r in responses if r.status_code == 503]
+            served = [r for r in responses if r.status_code == 200]
+            assert len(responses) == 3
+            if expect_shed:
+                assert shed, [r.status_code for r in responses]
+                assert shed[0].headers["retry-after"] == "1"
+                assert shed[0].json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
+            else:
+                # Queued, not shed: each admitted in turn within its own deadline.
+                assert len(served) == 3, [r.text for r in responses]
+                assert all("errors" not in r.json() for r in served)
+            assert served
+    finally:
+        upstream.faults()

@@ -298,7 +298,7 @@ def test_idempotency_key_books_once(gateway: Gateway, fresh: Sandbox) -> None:
     other = gateway.query(
         BOOK, {"input": {**booking, "providerId": "1"}}, token=MEMBER, headers=key
     )
-    assert other["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert other["errors"][0]["extensions"]["code"] == "CONFLICT"
     # Another caller's identical key is their own key.
     third = gateway.query(
         BOOK,
@@ -450,6 +450,7 @@ def test_a_mutation_timeout_is_reported_and_never_retried(
     finally:
         fresh.faults()
     error = body["errors"][0]
-    assert error["extensions"]["code"] == "UPSTREAM_TIMEOUT"
-    assert "may or may not have been made" in error["message"]
+    # Sent, no answer: the caller is told the outcome is unknown, and never to retry blindly.
+    assert error["extensions"]["code"] == "OUTCOME_UNKNOWN"
+    assert "whether it was made is unknown" in error["message"]
     assert fresh.counts() == {"POST /intakes": 1}

@@ -301,3 +301,18 @@ def test_tokens_never_reach_the_logs(
     for line in lines:
         assert MEMBER not in line
         assert "leaky-token-123" not in line
+
+
+def test_a_cursor_past_any_real_list_costs_no_call(gateway: Gateway, upstream: Sandbox) -> None:
+    import base64
+
+    # visit:10^28 once became page=10000000000000000000000000001: VSee answered 500, and five
+    # such queries from one member opened the breaker every account shares.
+    cursor = base64.urlsafe_b64encode(f"visit:{10**28}".encode()).decode()
+    body = gateway.query(
+        "query($after: String) { visits(first: 5, after: $after) { totalCount } }",
+        {"after": cursor},
+        token=MEMBER,
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert upstream.total() == 0

@@ -58,3 +58,43 @@ def test_sigterm_drains_in_flight_requests(upstream: Sandbox) -> None:
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+def test_sigterm_answers_requests_on_kept_alive_connections_with_connection_close(
+    upstream: Sandbox,
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        gateway_command("serve", "--port", str(port), "--upstream-url", upstream.api_url),
+        env={**os.environ, "VSEE_LOG_LEVEL": "warning", "VSEE_SHUTDOWN_GRACE": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        headers = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
+        query = {"query": "{ rooms { code } }"}
+        # Several kept-alive connections, each warmed up before the signal.
+        clients = [httpx.Client(base_url=url, timeout=10) for _ in range(4)]
+        for client in clients:
+            assert client.post("/graphql", json=query, headers=headers).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        for client in clients:
+            # Sent on a connection opened before SIGTERM: answered, and told to close.
+            response = client.post("/graphql", json=query, headers=headers)
+            assert response.status_code == 200
+            assert response.json()["data"]["rooms"]
+            assert response.headers["connection"] == "close"
+        with httpx.Client(base_url=url, timeout=10) as fresh:
+            ready = fresh.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "draining"
+        for client in clients:
+            client.close()
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

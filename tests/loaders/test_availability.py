@@ -7,7 +7,14 @@ import pytest
 
 from gateway.cache import MemoryCache
 from gateway.loaders import AvailabilityQuery, AvailabilityService
-from gateway.upstream import Credentials, Retry, UpstreamClient, UpstreamUnavailable
+from gateway.upstream import (
+    Credentials,
+    Retry,
+    UpstreamClient,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    deadline_scope,
+)
 
 ALICE = Credentials(token="alice-token", account_code="vclinic")
 BOB = Credentials(token="bob-token", account_code="vclinic")
@@ -95,8 +102,48 @@ async def test_ttl_expiry_and_invalidation() -> None:
     await avail.slots(BOB, QUERY)
     await avail.invalidate(ALICE)
     await avail.slots(ALICE, QUERY)
+    # Bob is another caller of the same account: Alice's booking changed his slots too.
     await avail.slots(BOB, QUERY)
-    assert len(upstream.calls) == 4
+    assert len(upstream.calls) == 5
+    await avail.slots(BOB, QUERY)
+    assert len(upstream.calls) == 5
+
+
+async def test_a_write_reaches_every_caller_of_the_account_but_no_other_account() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    carol = Credentials(token="carol-token", account_code="otherclinic")
+    for who in (ALICE, BOB, carol):
+        await avail.slots(who, QUERY)
+    await avail.invalidate(ALICE)
+    for who in (ALICE, BOB, carol):
+        await avail.slots(who, QUERY)
+    assert len(upstream.calls) == 5  # Alice and Bob again; Carol's entry is untouched
+
+
+async def test_a_fetch_in_flight_during_a_write_is_not_cached_after_it() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    before = asyncio.create_task(avail.slots(ALICE, QUERY))
+    await asyncio.sleep(0.005)  # the fetch has been sent
+    await avail.invalidate(BOB)  # a booking in the account while it is in flight
+    await before
+    await avail.slots(ALICE, QUERY)
+    assert len(upstream.calls) == 2  # the pre-write answer was not cached for later
+
+
+async def test_a_waiter_keeps_its_own_deadline_and_the_fetch_survives_its_leader() -> None:
+    upstream = Upstream()
+    avail = service(upstream)
+    leader = asyncio.create_task(avail.slots(ALICE, QUERY))
+    await asyncio.sleep(0)
+    follower = asyncio.create_task(avail.slots(ALICE, QUERY))
+    await asyncio.sleep(0.005)
+    leader.cancel()
+    assert (await follower)[0]["providers"] == ["alice-token"]
+    assert len(upstream.calls) == 1
+    with deadline_scope(0.001), pytest.raises(UpstreamTimeout):
+        await avail.slots(ALICE, AvailabilityQuery(start=1, end=2))
 
 
 def test_equal_questions_make_equal_keys() -> None:

@@ -1,15 +1,19 @@
 """Normalising VSee's quirky values."""
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
 
+from gateway.schema import conversion_observers
 from gateway.schema._convert import (
     as_bool,
     as_date,
     as_datetime,
     as_decimal_str,
+    as_float,
     as_id,
+    as_int,
     as_ref_id,
     as_text,
 )
@@ -72,3 +76,40 @@ def test_bad_money_and_placeholders() -> None:
     assert as_bool(0) is False
     assert as_date("2014-09-10") == date(2014, 9, 10)
     assert as_date("not a date") is None
+
+
+@pytest.mark.parametrize(
+    ("convert", "raw"),
+    [
+        (as_int, "inf"),
+        (as_int, "1e400"),
+        (as_int, "-inf"),
+        (as_int, "nonsense"),
+        (as_float, "nan"),
+        (as_float, "inf"),
+        (as_decimal_str, "1e30"),
+        (as_decimal_str, "9" * 40),
+    ],
+)
+def test_unconvertible_values_are_null_counted_and_never_raise(
+    convert: Callable[[object], object], raw: str
+) -> None:
+    seen: list[str] = []
+    conversion_observers.append(seen.append)
+    try:
+        assert convert(raw) is None
+    finally:
+        conversion_observers.remove(seen.append)
+    assert len(seen) == 1
+
+
+def test_empty_values_are_null_without_being_counted() -> None:
+    seen: list[str] = []
+    conversion_observers.append(seen.append)
+    try:
+        assert as_int("") is None
+        assert as_float(" ") is None
+        assert as_datetime("2024-05-01T10:00:00") is not None
+    finally:
+        conversion_observers.remove(seen.append)
+    assert seen == []

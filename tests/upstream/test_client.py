@@ -7,10 +7,12 @@ import pytest
 
 from gateway.upstream import (
     BadRequest,
+    BreakerState,
     Conflict,
     Credentials,
     Forbidden,
     NotFound,
+    OutcomeUnknown,
     Unauthenticated,
     UpstreamClient,
     UpstreamError,
@@ -96,10 +98,36 @@ async def test_statuses_map_to_the_error_tree(status: int, error: type[Exception
     assert BASE not in str(info.value)
 
 
-async def test_a_body_without_the_envelope_is_an_upstream_error() -> None:
+async def test_a_body_without_the_envelope_is_a_coded_upstream_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     client = client_for(lambda request: httpx.Response(200, text="<html>gateway</html>"))
-    with pytest.raises(UpstreamError, match="data envelope"):
+    with (
+        caplog.at_level("WARNING", "gateway.upstream"),
+        pytest.raises(UpstreamError, match="not its data") as info,
+    ):
         await client.get("/visits", CREDS, endpoint="GET /visits")
+    assert info.value.code == "UPSTREAM_BAD_RESPONSE"
+    # Logged at warning (was debug) and counted as a failure, not a breaker success.
+    assert any(r.levelname == "WARNING" and "data envelope" in r.message for r in caplog.records)
+    assert client.bad_responses == 1
+    # ANSWER failures need several scopes to open the shared breaker: one caller cannot.
+    for _ in range(10):
+        with pytest.raises(UpstreamError):
+            await client.get("/visits", CREDS, endpoint="GET /visits")
+    assert client.breaker.state is BreakerState.CLOSED
+    other = Credentials(token="t2", account_code="other")
+    with pytest.raises(UpstreamError):
+        await client.get("/visits", other, endpoint="GET /visits")
+    assert client.breaker.state is BreakerState.OPEN
+    await client.aclose()
+
+
+async def test_a_write_answered_with_html_is_an_unknown_outcome() -> None:
+    client = client_for(lambda request: httpx.Response(200, text="<html>maintenance</html>"))
+    with pytest.raises(OutcomeUnknown) as info:
+        await client.post("/intakes", CREDS, endpoint="POST /intakes", form=[("a", 1)])
+    assert info.value.code == "OUTCOME_UNKNOWN"
     await client.aclose()
 
 
