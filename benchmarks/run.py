@@ -794,7 +794,7 @@ _COMPONENTS = (
     ),
     (
         "gateway: VSee JSON to GraphQL objects (types.py, _convert.py, enums.py)",
-        ("gateway/schema/types.py", "gateway/schema/_convert.py", "gateway/schema/enums.py"),
+        ("gateway/schema/visits.py", "gateway/schema/_convert.py", "gateway/schema/enums.py"),
     ),
     ("GraphQL execution (graphql-core, strawberry)", ("graphql/", "strawberry/")),
     ("dataloaders and caches", ("aiodataloader", "gateway/loaders/", "gateway/cache/")),

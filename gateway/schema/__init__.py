@@ -26,9 +26,10 @@ from gateway.upstream import GatewayError
 from ._convert import observers as conversion_observers
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
+from .intakes import IntakeMutations, IntakeQueries
 from .limits import CostLimit, QueryLimits, limits_rule
-from .mutations import Mutation
-from .queries import Query
+from .rooms import RoomQueries
+from .visits import VisitMutations, VisitQueries
 
 __all__ = [
     "GatewayContext",
@@ -114,6 +115,17 @@ def build_schema(
     if not introspection:
         extensions.append(DisableIntrospection)
     return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+# The root types gather each domain module's fields (see README, "Code layout").
+@strawberry.type
+class Query(VisitQueries, IntakeQueries, RoomQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(IntakeMutations, VisitMutations):
+    pass
 
 
 def export_sdl() -> str:

@@ -1,0 +1,98 @@
+"""Billing: money, a visit's payment and invoice, and the consultations a room sells."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from gateway.loaders import (
+    Raw,
+)
+
+from ._convert import (
+    as_bool,
+    as_datetime,
+    as_decimal_str,
+    as_id,
+    as_int,
+    as_text,
+)
+
+
+@strawberry.type(description="An amount of money as an exact decimal string, with its currency.")
+class Money:
+    amount: str = strawberry.field(description='Decimal string, e.g. "25.00".')
+    currency: str | None = strawberry.field(description="ISO 4217 code when VSee gives one.")
+
+    @classmethod
+    def of(cls, amount: Any, currency: Any = None) -> Money | None:
+        text = as_decimal_str(amount)
+        return None if text is None else cls(amount=text, currency=as_text(currency))
+
+
+@strawberry.type(description="What a visit costs.")
+class Payment:
+    id: strawberry.ID | None
+    amount: Money | None
+    duration: int | None = strawberry.field(description="Minutes paid for.")
+    description: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw, currency: Any = None) -> Payment:
+        pid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            amount=Money.of(raw.get("amount"), raw.get("currency") or currency),
+            duration=as_int(raw.get("duration")),
+            description=as_text(raw.get("description")),
+        )
+
+
+@strawberry.type(description="The invoice raised for a visit.")
+class Invoice:
+    id: strawberry.ID | None
+    status: int | None = strawberry.field(description="VSee invoice status code.")
+    amount_due: Money | None
+    livemode: bool | None = strawberry.field(description="False for test-mode invoices.")
+    created: datetime | None
+    modified: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Invoice:
+        iid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(iid) if iid else None,
+            status=as_int(raw.get("status")),
+            amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
+            livemode=as_bool(raw.get("livemode")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+        )
+
+
+@strawberry.type(description="A paid or free consultation a room offers.")
+class Consultation:
+    id: strawberry.ID | None
+    description: str | None
+    duration: int | None = strawberry.field(description="Minutes.")
+    price: Money | None
+    charge: bool | None = strawberry.field(description="Whether the member is charged.")
+    group: bool | None = strawberry.field(description="Whether it is a group consultation.")
+    slots: int | None = strawberry.field(description="Slots one booking takes.")
+    visible_to_patient: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw, currency: Any = None) -> Consultation:
+        cid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(cid) if cid else None,
+            description=as_text(raw.get("description")),
+            duration=as_int(raw.get("duration")),
+            price=Money.of(raw.get("amount"), raw.get("currency") or currency),
+            charge=as_bool(raw.get("charge")),
+            group=as_bool(raw.get("group")),
+            slots=as_int(raw.get("slots")),
+            visible_to_patient=as_bool(raw.get("visible_to_patient")),
+        )

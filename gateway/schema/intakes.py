@@ -1,0 +1,379 @@
+"""Intakes: what a member tells the clinic before a visit; its query and mutations."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import strawberry
+from strawberry import UNSET
+from strawberry.scalars import JSON
+
+from gateway.loaders import (
+    INTAKE_SPEC,
+    Raw,
+    lacks,
+    needs,
+    safe_segment,
+)
+
+from ._base import converted, later, later_or_now
+from ._convert import (
+    as_bool,
+    as_datetime,
+    as_dict,
+    as_id,
+    as_ref_id,
+    as_text,
+)
+from ._mutation import (
+    MAX_ATTACHMENTS,
+    MAX_CUSTOM_BYTES,
+    MAX_CUSTOM_FIELDS,
+    UserError,
+    UserErrorCode,
+    _call,
+    _Checker,
+)
+from .billing import Consultation
+from .clinical import Attachment, MedicalProfile, attachments_of
+from .context import Info
+from .enums import (
+    IntakeType,
+    IntakeTypeInput,
+    from_code,
+)
+
+if TYPE_CHECKING:
+    from .visits import Visit
+
+
+# Keys an intake has by definition; everything else a partner sent is a custom field.
+INTAKE_KNOWN_KEYS = frozenset(
+    {
+        "id",
+        "_id",
+        "type",
+        "reason_for_visit",
+        "location",
+        "phone",
+        "consent",
+        "attachments",
+        "consultation",
+        "medical_profile",
+        "member_id",
+        "provider_id",
+        "provider",
+        "room_code",
+        "room",
+        "visit_id",
+        "invoice_id",
+        "created",
+        "modified",
+        "reset",
+    }
+)
+
+
+def intake_of(info: Info, raw: Raw) -> Intake | Awaitable[Intake]:
+    """An intake from a partial answer (POST /intakes answers only the id and custom fields)."""
+    intake_id = as_id(raw.get("id"))
+    if intake_id is None or not lacks(raw, needs(info, INTAKE_SPEC)):
+        return Intake.from_raw(raw)
+    return converted(info.context.loaders.complete_intake(raw, intake_id), Intake.from_raw)
+
+
+def load_intake(info: Info, intake_id: object) -> Awaitable[Intake]:
+    return converted(info.context.loaders.intake.load(str(intake_id)), Intake.from_raw)
+
+
+@strawberry.type(description="What a member told the clinic before a visit.")
+class Intake:
+    id: strawberry.ID = strawberry.field(description="VSee's intake id (UUID-like).")
+    type: IntakeType
+    reason_for_visit: str | None = strawberry.field(description="Why the member seeks care.")
+    location: str | None = strawberry.field(description="US state code, e.g. CA.")
+    phone: str | None
+    consent: bool | None = strawberry.field(description="Whether the member gave consent.")
+    member_id: strawberry.ID | None = strawberry.field(description="The member it is for.")
+    provider_id: strawberry.ID | None = strawberry.field(description="The provider asked for.")
+    room_code: str | None = strawberry.field(description="The room it was made for.")
+    visit_id: strawberry.ID | None = strawberry.field(
+        description="The visit it belongs to, once one was created from it."
+    )
+    attachments: list[Attachment] = strawberry.field(description="Files the member attached.")
+    consultation: Consultation | None = strawberry.field(
+        description="The consultation chosen from the room's (needed where visits are paid)."
+    )
+    created: datetime | None
+    modified: datetime | None
+    _raw: strawberry.Private[Raw]
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Intake:
+        def _id(*keys: str) -> strawberry.ID | None:
+            for key in keys:
+                value = as_ref_id(raw.get(key))
+                if value:
+                    return strawberry.ID(value)
+            return None
+
+        consultation = as_dict(raw.get("consultation"))
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            type=from_code(IntakeType, raw.get("type")),
+            reason_for_visit=as_text(raw.get("reason_for_visit")),
+            location=as_text(raw.get("location")),
+            phone=as_text(raw.get("phone")),
+            consent=as_bool(raw.get("consent")),
+            member_id=_id("member_id"),
+            provider_id=_id("provider_id", "provider"),
+            room_code=as_text(raw.get("room_code")) or as_text(raw.get("room")),
+            visit_id=_id("visit_id"),
+            attachments=attachments_of(raw.get("attachments")),
+            consultation=Consultation.from_raw(consultation) if consultation else None,
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+            _raw=raw,
+        )
+
+    # The two below are converted only when asked for: a medical profile is the largest part of
+    # an intake, and a dashboard loading 100 intakes rarely shows it.
+    @strawberry.field(description="The member's medical history, when VSee embeds it.")
+    def medical_profile(self) -> MedicalProfile | None:
+        profile = as_dict(self._raw.get("medical_profile"))
+        return MedicalProfile.from_raw(profile) if profile else None
+
+    @strawberry.field(
+        description="Every field beyond the standard ones, as the partner sent it (e.g. custom_*)."
+    )
+    def custom_fields(self) -> JSON:
+        return JSON({k: v for k, v in self._raw.items() if k not in INTAKE_KNOWN_KEYS})
+
+    @strawberry.field(description="The visit this intake belongs to, once it has one.")
+    def visit(
+        self, info: Info
+    ) -> Annotated[Visit, strawberry.lazy("gateway.schema.visits")] | None:
+        # Visits embed intakes: the visit module is imported when first needed, not at load.
+        from .visits import load_visit
+
+        if self.visit_id is None:
+            return None
+        return later(load_visit(info, self.visit_id))
+
+
+@strawberry.input(description="A consultation chosen from the room's `consultations`.")
+class ConsultationInput:
+    id: strawberry.ID
+    description: str | None = None
+    duration: int | None = None
+    amount: str | None = strawberry.field(default=None, description='Decimal, e.g. "25.00".')
+    currency: str | None = None
+    charge: bool | None = None
+    group: bool | None = None
+    slots: int | None = None
+
+
+@strawberry.input(
+    description="What a member tells the clinic before a visit. On `updateIntake` a field left "
+    "out is kept, and a field given as null (or `attachmentIds: []`) is cleared; on "
+    "`createIntake` null is the same as leaving it out."
+)
+class IntakeInput:
+    reason_for_visit: str | None = UNSET
+    type: IntakeTypeInput | None = strawberry.field(
+        default=UNSET, description="WALK_IN (1) or SCHEDULED (2)."
+    )
+    provider_id: strawberry.ID | None = UNSET
+    member_code: str | None = strawberry.field(
+        default=UNSET, description="Create on behalf of this member (their code)."
+    )
+    room_code: str | None = UNSET
+    attachment_ids: list[strawberry.ID] | None = UNSET
+    location: str | None = strawberry.field(default=UNSET, description="US state code, e.g. CA.")
+    phone: str | None = UNSET
+    consultation: ConsultationInput | None = UNSET
+    reset: bool | None = strawberry.field(
+        default=UNSET, description="Start from a blank intake instead of the member's last one."
+    )
+    custom_fields: JSON | None = strawberry.field(
+        default=UNSET,
+        description="Extra fields saved on the intake with their JSON types, e.g. "
+        '{"custom_symptoms": ["Rash"], "custom_days": 3}. Keys: letters, digits, underscores; '
+        "a null value clears that field on `updateIntake`.",
+    )
+
+
+def _intake_body(
+    check: _Checker, data: IntakeInput, prefix: str, *, update: bool
+) -> dict[str, Any]:
+    """The JSON body of POST /intakes(/:id): JSON keeps custom fields' types, which a form
+    would turn into strings. On an update, an explicit null (or ``[]``) clears the field the
+    way VSee reads it: ``""``."""
+    body: dict[str, Any] = {}
+
+    def put(key: str, value: Any, given: Any) -> None:
+        if given == "":
+            given = None  # an empty string says what a null says
+        if given is UNSET or (given is None and not update):
+            return
+        body[key] = "" if given is None or value is None else value
+
+    put(
+        "reason_for_visit",
+        check.text(data.reason_for_visit or None, f"{prefix}.reasonForVisit"),
+        data.reason_for_visit,
+    )
+    if data.type is None and update:
+        check.add(f"{prefix}.type", "an intake's type can be changed, not cleared")
+    put("type", data.type.value if data.type else None, data.type)
+    provider = check.id("provider id", data.provider_id or None, f"{prefix}.providerId")
+    put("provider_id", int(provider) if provider.isdigit() else provider, data.provider_id)
+    member = check.id("member code", data.member_code or None, f"{prefix}.memberCode")
+    put("member_id", member, data.member_code)
+    put(
+        "room_code",
+        check.id("room code", data.room_code or None, f"{prefix}.roomCode"),
+        data.room_code,
+    )
+    if data.attachment_ids:
+        if len(data.attachment_ids) > MAX_ATTACHMENTS:
+            check.add(
+                f"{prefix}.attachmentIds",
+                f"at most {MAX_ATTACHMENTS} attachments",
+                UserErrorCode.OUT_OF_RANGE,
+            )
+        ids = [
+            check.id("attachment id", a, f"{prefix}.attachmentIds.{i}")
+            for i, a in enumerate(data.attachment_ids)
+        ]
+        body["attachments"] = [i for i in ids if i]
+    elif data.attachment_ids is not UNSET and (update or data.attachment_ids is not None):
+        body["attachments"] = ""  # VSee's "no attachments"
+    if data.location and not (
+        len(data.location) == 2 and data.location.isalpha() and data.location.isupper()
+    ):
+        check.add(f"{prefix}.location", "location must be a US state code such as CA")
+    put("location", data.location, data.location)
+    if data.phone:
+        digits = [c for c in data.phone if c.isdigit()]
+        if not 7 <= len(digits) <= 15 or any(c not in "0123456789+-() ." for c in data.phone):
+            check.add(f"{prefix}.phone", "phone must be 7 to 15 digits")
+    put("phone", data.phone, data.phone)
+    if data.consultation:
+        c = data.consultation
+        cid = check.id("consultation id", c.id, f"{prefix}.consultation.id", required=True)
+        consultation = {
+            "id": cid,
+            "description": c.description,
+            "duration": c.duration,
+            "amount": c.amount,
+            "currency": c.currency,
+            "charge": c.charge,
+            "group": c.group,
+            "slots": c.slots,
+        }
+        body["consultation"] = {k: v for k, v in consultation.items() if v is not None}
+    elif data.consultation is None and update:
+        check.add(f"{prefix}.consultation", "a consultation can be replaced, not cleared")
+    if data.reset is not UNSET and data.reset is not None:
+        body["reset"] = data.reset
+    if data.custom_fields is not UNSET:
+        body.update(_custom_fields(check, data.custom_fields, f"{prefix}.customFields", update))
+    return body
+
+
+def _custom_fields(check: _Checker, value: object, field: str, update: bool) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        check.add(field, "customFields must be a JSON object")
+        return {}
+    if len(value) > MAX_CUSTOM_FIELDS or len(orjson.dumps(value)) > MAX_CUSTOM_BYTES:
+        check.add(
+            field,
+            f"at most {MAX_CUSTOM_FIELDS} custom fields and {MAX_CUSTOM_BYTES} bytes",
+            UserErrorCode.OUT_OF_RANGE,
+        )
+        return {}
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not (key[:1].isalpha() and key.replace("_", "a").isalnum() and len(key) <= 64):
+            check.add(f"{field}.{key}", "custom field names are letters, digits and underscores")
+        elif key in INTAKE_KNOWN_KEYS:
+            check.add(f"{field}.{key}", f"{key} is a standard intake field, not a custom one")
+        elif item is not None or update:
+            out[key] = item  # JSON types kept: VSee stores custom fields as given
+    return out
+
+
+@strawberry.type(description="The result of an intake mutation.")
+class IntakePayload:
+    intake_id: strawberry.ID | None = strawberry.field(
+        description="The intake created or changed (the id the caller named, on an update)."
+    )
+    user_errors: list[UserError]
+    # VSee's answer, with the id it may lack; read back only for fields it does not carry.
+    _answer: strawberry.Private[Raw | None] = None
+
+    @strawberry.field(description="The intake as it is now.")
+    def intake(self, info: Info) -> Intake | None:
+        if self.intake_id is None:
+            return None
+        if self._answer is None:
+            return later(load_intake(info, self.intake_id))
+        return later_or_now(intake_of(info, self._answer))
+
+
+@strawberry.type
+class IntakeQueries:
+    @strawberry.field(description="One intake by id.")
+    async def intake(self, info: Info, id: strawberry.ID) -> Intake | None:
+        return await load_intake(info, safe_segment("intake id", id))
+
+
+@strawberry.type
+class IntakeMutations:
+    @strawberry.mutation(description="Create an intake (POST /intakes).")
+    async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload | None:
+        check = _Checker()
+        body = _intake_body(check, input, "input", update=False)
+        if check.errors:
+            return IntakePayload(intake_id=None, user_errors=check.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx, "createIntake", body, lambda: ctx.writes.create_intake(body)
+        )
+        intake_id = as_id(data.get("id")) if data else None
+        if data is None or intake_id is None:
+            return IntakePayload(intake_id=None, user_errors=errors)
+        # VSee answers only the id and the custom fields: the rest is read back if asked for.
+        return IntakePayload(intake_id=strawberry.ID(intake_id), user_errors=errors, _answer=data)
+
+    @strawberry.mutation(description="Change fields of an intake (POST /intakes/:id).")
+    async def update_intake(
+        self, info: Info, id: strawberry.ID, input: IntakeInput
+    ) -> IntakePayload | None:
+        check = _Checker()
+        intake_id = check.id("intake id", id, "id", required=True)
+        body = _intake_body(check, input, "input", update=True)
+        if not body and not check.errors:
+            check.add("input", "nothing to change", UserErrorCode.REQUIRED)
+        if check.errors:
+            return IntakePayload(intake_id=None, user_errors=check.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx,
+            "updateIntake",
+            [intake_id, body],
+            lambda: ctx.writes.update_intake(intake_id, body),
+        )
+        if data is None:
+            return IntakePayload(intake_id=None, user_errors=errors)
+        return IntakePayload(
+            intake_id=strawberry.ID(intake_id),
+            user_errors=errors,
+            _answer={**data, "id": intake_id},
+        )

@@ -1,0 +1,811 @@
+"""Visits: walk-ins, appointments and e-consults, their meeting and call log; their root fields."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.loaders import (
+    INTAKE_SPEC,
+    MEMBER_SPEC,
+    PROVIDER_SPEC,
+    ROOM_SPEC,
+    VISIT_SPEC,
+    Raw,
+    complete_rows,
+    lacks,
+    needs,
+    provider_raw,
+    safe_segment,
+    wants_provider_detail,
+)
+from gateway.upstream import InvalidInput
+
+from ._base import converted, ids_of, later, later_or_now, texts_of
+from ._convert import (
+    as_bool,
+    as_datetime,
+    as_dict,
+    as_id,
+    as_int,
+    as_list,
+    as_ref_id,
+    as_str,
+    as_text,
+    to_epoch,
+)
+from ._mutation import (
+    UserError,
+    UserErrorCode,
+    _call,
+    _check_window,
+    _Checker,
+    _epoch,
+    _form,
+)
+from .billing import Invoice, Payment
+from .clinical import PostVisit, Prescription
+from .context import Info
+from .enums import (
+    CloseReason,
+    VisitStatus,
+    VisitStatusInput,
+    VisitType,
+    VisitTypeInput,
+    from_code,
+)
+from .intakes import Intake, load_intake
+from .people import Account, Host, Member, Provider, UserRef
+from .rooms import Room, load_room
+
+
+# One way to fetch each object by id, through the request's loaders, for every resolver.
+def load_visit(info: Info, visit_id: object) -> Awaitable[Visit]:
+    return converted(info.context.loaders.visit.load(str(visit_id)), Visit.from_detail)
+
+
+def visit_of(info: Info, raw: Raw) -> Visit | Awaitable[Visit]:
+    """A visit from an answer that may lack keys the selection needs (a list row, a mutation's
+    answer, an embedded visit): read through the visit's detail loader only then."""
+    visit_id = as_id(raw.get("id")) or as_id(raw.get("_id"))
+    if visit_id is None or not lacks(raw, needs(info, VISIT_SPEC)):
+        return Visit.from_raw(raw)
+    return converted(info.context.loaders.complete_visit(raw, visit_id), Visit.from_detail)
+
+
+@strawberry.type(description="The video meeting behind a visit.")
+class Meeting:
+    meeting_id: str | None
+    conference_pin: str | None = strawberry.field(description="PIN for dial-in participants.")
+    expiry: datetime | None
+    hosts: list[str] = strawberry.field(description="VSee ids of the meeting's hosts.")
+    phone_numbers: JSON | None = strawberry.field(
+        description='Dial-in numbers by country, e.g. {"US": ["+1.650.758.0255"]}.'
+    )
+    recording_auto_start: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Meeting:
+        return cls(
+            meeting_id=as_text(raw.get("meeting_id")),
+            conference_pin=as_str(raw.get("conference_pin")),
+            expiry=as_datetime(raw.get("expiry")),
+            hosts=[str(h) for h in as_list(raw.get("hosts")) if isinstance(h, (str, int))],
+            phone_numbers=JSON(as_dict(raw.get("phone_numbers"))),
+            recording_auto_start=as_bool(raw.get("recording_auto_start")),
+        )
+
+
+@strawberry.type(description="One leg of a visit's call.")
+class CallSegment:
+    provider: str | None = strawberry.field(description="The provider's VSee id.")
+    start: datetime | None
+    duration_seconds: int | None
+    wait_seconds: int | None
+
+
+_SEGMENT_KEY = re.compile(r"^call_start_(\d+)$")
+
+
+@strawberry.type(description="Call statistics of a visit.")
+class CallLog:
+    total_start: datetime | None
+    total_end: datetime | None
+    total_duration_seconds: int | None
+    waiting_seconds: int | None
+    source: str | None
+    segments: list[CallSegment]
+    patients: list[str] = strawberry.field(
+        description="VSee ids of the patients who were in the call (VSee's `patients`)."
+    )
+    source_ids: list[str] = strawberry.field(
+        description="VSee's ids of the call records this log was built from."
+    )
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> CallLog:
+        numbers = sorted(int(m.group(1)) for key in raw if (m := _SEGMENT_KEY.match(key)))
+        segments = [
+            CallSegment(
+                provider=as_text(raw.get(f"provider_id_{n}")),
+                start=as_datetime(raw.get(f"call_start_{n}")),
+                duration_seconds=as_int(raw.get(f"call_duration_{n}")),
+                wait_seconds=as_int(raw.get(f"wait_time_{n}")),
+            )
+            for n in numbers
+        ]
+        return cls(
+            total_start=as_datetime(raw.get("total_start")),
+            total_end=as_datetime(raw.get("total_end")),
+            total_duration_seconds=as_int(raw.get("total_duration")),
+            waiting_seconds=as_int(raw.get("waiting_time")),
+            source=as_text(raw.get("source")),
+            segments=segments,
+            patients=[str(p) for p in as_list(raw.get("patients")) if isinstance(p, str | int)],
+            source_ids=[str(p) for p in as_list(raw.get("source_ids")) if isinstance(p, str | int)],
+        )
+
+
+@strawberry.type(description="The visit a visit belongs to, with its group chat (`root_visit`).")
+class RootVisit:
+    id: strawberry.ID | None = strawberry.field(description="The root visit's id.")
+    group_chat_id: strawberry.ID | None = strawberry.field(
+        description="The visit's group chat, when it has one."
+    )
+    participants: JSON | None = strawberry.field(
+        description="The group chat's participants, as VSee sent them (null in its examples)."
+    )
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> RootVisit:
+        rid, chat = as_id(raw.get("id")), as_id(raw.get("group_chat_id"))
+        return cls(
+            id=strawberry.ID(rid) if rid else None,
+            group_chat_id=strawberry.ID(chat) if chat else None,
+            participants=raw.get("participants"),
+        )
+
+
+@strawberry.type(description="A walk-in, appointment or e-consult between a member and a provider.")
+class Visit:
+    id: strawberry.ID = strawberry.field(description="VSee's visit id.")
+    code: str | None = strawberry.field(description="VSee's visit code (used in join links).")
+    type: VisitType
+    type_code: int | None = strawberry.field(description="VSee's raw `type` code.")
+    subtype: int | None = strawberry.field(description="VSee's `subtype`/`subType` code.")
+    status: VisitStatus
+    status_code: int | None = strawberry.field(description="VSee's raw `status` code.")
+    start: datetime | None = strawberry.field(description="Scheduled start (UTC).")
+    end: datetime | None = strawberry.field(description="Scheduled end (UTC).")
+    actual_start: datetime | None = strawberry.field(description="When the call really started.")
+    actual_end: datetime | None
+    expiry: datetime | None = strawberry.field(description="When an e-consult offer expires.")
+    created: datetime | None
+    modified: datetime | None
+    state: str | None = strawberry.field(description="US state the member is in, when known.")
+    account_code: str | None
+    room_code: str | None
+    member_id: strawberry.ID | None = strawberry.field(description="The member (patient).")
+    provider_id: strawberry.ID | None = strawberry.field(
+        description="Null while no provider is assigned (VSee sends 0)."
+    )
+    intake_id: strawberry.ID | None = strawberry.field(description="The intake it was made from.")
+    invoice_id: strawberry.ID | None
+    visit_group_id: strawberry.ID | None = strawberry.field(
+        description="Set only on group appointments."
+    )
+    related_walkin_id: strawberry.ID | None
+    is_group: bool = strawberry.field(description="Whether this is a group appointment.")
+    is_test: bool | None
+    is_edit_expired: bool | None = strawberry.field(
+        description="Whether the visit can no longer be edited."
+    )
+    payment: Payment | None = strawberry.field(description="What the visit costs.")
+    invoice: Invoice | None
+    meeting: Meeting | None = strawberry.field(description="The video meeting behind the visit.")
+    post_visit: PostVisit | None = strawberry.field(
+        description="The provider's note after the visit."
+    )
+    call_log: CallLog | None = strawberry.field(description="Call statistics, once it started.")
+    hosts: list[Host] = strawberry.field(description="Providers hosting the meeting.")
+    creator: UserRef | None = strawberry.field(description="Who created the visit.")
+    account: Account | None = strawberry.field(description="The clinic account.")
+    prescriptions: list[Prescription] = strawberry.field(
+        description="Prescriptions written in this visit."
+    )
+    prescriptions_before_visit: list[Prescription] = strawberry.field(
+        description="The member's prescriptions from before this visit."
+    )
+    one_time_link_token: str | None = strawberry.field(
+        description="VSee's `one_time_link_token`: a single-use token of the visit's join link, "
+        "with which the member opens the video call without signing in again. Pair it with "
+        "`code` and `meeting.meetingId` to open the call from an app."
+    )
+    incharge: bool | None = strawberry.field(
+        description="VSee's `incharge`: whether the caller is the provider in charge of this "
+        "visit (meaning inferred from VSee's examples)."
+    )
+    pending_actions: list[JSON] = strawberry.field(
+        description="VSee's `pending_actions`: what is still to be done on the visit, as VSee "
+        "sent it."
+    )
+    host_ids: list[strawberry.ID] = strawberry.field(
+        description="Ids of the providers hosting the meeting (VSee's `host_ids`)."
+    )
+    more_provider_ids: list[strawberry.ID] | None = strawberry.field(
+        description="Further providers invited to the visit (VSee's `more_provider_ids`); null "
+        "when there are none."
+    )
+    guest_emails: list[str] | None = strawberry.field(
+        description="E-mail addresses of guests invited to the call (VSee's `guest_emails`)."
+    )
+    guest_mobiles: list[str] | None = strawberry.field(
+        description="Mobile numbers of guests invited to the call (VSee's `guest_mobiles`)."
+    )
+    reminder_type: JSON | None = strawberry.field(
+        description="How the member is reminded of the visit (VSee's `reminder_type`, as sent; "
+        "the docs show only null)."
+    )
+    reminder_time: JSON | None = strawberry.field(
+        description="When the member is reminded (VSee's `reminder_time`, as sent; the docs "
+        "show only null)."
+    )
+    notify_list: list[JSON] = strawberry.field(
+        description="Who is notified of changes to the visit (VSee's `notify_list`, as sent)."
+    )
+    specialty_id: strawberry.ID | None = strawberry.field(
+        description="The room specialty the visit is for, when one was chosen."
+    )
+    completed_by: strawberry.ID | None = strawberry.field(
+        description="Who completed the visit (VSee's `completed_by`)."
+    )
+    root_visit: RootVisit | None = strawberry.field(
+        description="The visit this one belongs to with its group chat (VSee's `root_visit`)."
+    )
+    _raw: strawberry.Private[Raw]
+    # Whether ``_raw`` is VSee's detail answer (GET /visits/:id): nothing more can be asked.
+    _complete: strawberry.Private[bool] = False
+
+    @classmethod
+    def from_detail(cls, raw: Raw) -> Visit:
+        return cls.from_raw(raw, complete=True)
+
+    @classmethod
+    def from_raw(cls, raw: Raw, *, complete: bool = False) -> Visit:
+        def _id(key: str) -> strawberry.ID | None:
+            value = as_ref_id(raw.get(key))
+            return strawberry.ID(value) if value else None
+
+        payment = as_dict(raw.get("payment"))
+        invoice = as_dict(raw.get("invoice"))
+        meeting = as_dict(raw.get("meeting"))
+        postvisit = as_dict(raw.get("postvisit"))
+        call_logs = as_dict(raw.get("call_logs"))
+        creator = as_dict(raw.get("creator"))
+        account = as_dict(raw.get("account"))
+        invoice_currency = invoice.get("currency") if invoice else None
+        subtype = raw.get("subtype", raw.get("subType"))
+        root = as_dict(raw.get("root_visit"))
+        return cls(
+            id=strawberry.ID(as_id(raw.get("id")) or as_id(raw.get("_id")) or ""),
+            code=as_text(raw.get("code")),
+            type=from_code(VisitType, raw.get("type")),
+            type_code=as_int(raw.get("type")),
+            subtype=as_int(subtype),
+            status=from_code(VisitStatus, raw.get("status")),
+            status_code=as_int(raw.get("status")),
+            start=as_datetime(raw.get("start")),
+            end=as_datetime(raw.get("end")),
+            actual_start=as_datetime(raw.get("actual_start")),
+            actual_end=as_datetime(raw.get("actual_end")),
+            expiry=as_datetime(raw.get("expiry")),
+            created=as_datetime(raw.get("created")),
+            modified=as_datetime(raw.get("modified")),
+            state=as_text(raw.get("state")),
+            account_code=as_text(raw.get("account_code")),
+            room_code=as_text(raw.get("room_code")),
+            member_id=_id("member_id"),
+            provider_id=_id("provider_id"),
+            intake_id=_id("intake_id"),
+            invoice_id=_id("invoice_id"),
+            visit_group_id=_id("visit_group_id"),
+            related_walkin_id=_id("related_walkin_id"),
+            is_group="visit_group_id" in raw,
+            is_test=as_bool(raw.get("is_test")),
+            is_edit_expired=as_bool(raw.get("isEditExpired")),
+            payment=Payment.from_raw(payment, invoice_currency) if payment else None,
+            invoice=Invoice.from_raw(invoice) if invoice else None,
+            meeting=Meeting.from_raw(meeting) if meeting else None,
+            post_visit=PostVisit.from_raw(postvisit) if postvisit else None,
+            call_log=CallLog.from_raw(call_logs) if call_logs else None,
+            hosts=[Host.from_raw(h) for h in as_list(raw.get("hosts")) if isinstance(h, dict)],
+            creator=UserRef.from_raw(creator) if creator else None,
+            account=Account.from_raw(account) if account else None,
+            prescriptions=[
+                Prescription.from_raw(p)
+                for p in as_list(raw.get("prescriptions"))
+                if isinstance(p, dict)
+            ],
+            prescriptions_before_visit=[
+                Prescription.from_raw(p)
+                for p in as_list(raw.get("prescriptionsBeforeVisit"))
+                if isinstance(p, dict)
+            ],
+            one_time_link_token=as_text(raw.get("one_time_link_token")),
+            incharge=as_bool(raw.get("incharge")),
+            pending_actions=[JSON(a) for a in as_list(raw.get("pending_actions"))],
+            host_ids=ids_of(raw.get("host_ids")),
+            more_provider_ids=(
+                None if raw.get("more_provider_ids") is None else ids_of(raw["more_provider_ids"])
+            ),
+            guest_emails=texts_of(raw.get("guest_emails")),
+            guest_mobiles=texts_of(raw.get("guest_mobiles")),
+            reminder_type=raw.get("reminder_type"),
+            reminder_time=raw.get("reminder_time"),
+            notify_list=[JSON(n) for n in as_list(raw.get("notify_list"))],
+            specialty_id=_id("specialty_id"),
+            completed_by=_id("completed_by"),
+            root_visit=RootVisit.from_raw(root) if root else None,
+            _raw=raw,
+            _complete=complete,
+        )
+
+    def _detail(self, info: Info) -> Awaitable[Raw]:
+        """This visit as GET /visits/:id tells it (through the request's visit loader)."""
+        return info.context.loaders.complete_visit(self._raw, str(self.id))
+
+    @strawberry.field(description="The member's intake for this visit.")
+    def intake(self, info: Info) -> Intake | None:
+        embedded = as_dict(self._raw.get("intake"))
+        if embedded and as_id(embedded.get("id")):
+            # The intake a visit embeds is the stored one; an answer other than the visit's
+            # detail may embed it in part, and the detail has it whole.
+            if self._complete or not lacks(embedded, needs(info, INTAKE_SPEC)):
+                return Intake.from_raw(embedded)
+            return later(self._detail_intake(info))
+        if self.intake_id is None:
+            return None
+        return later(load_intake(info, self.intake_id))
+
+    async def _detail_intake(self, info: Info) -> Intake | None:
+        detail = await self._detail(info)
+        embedded = as_dict(detail.get("intake"))
+        if embedded and as_id(embedded.get("id")):
+            return Intake.from_raw(embedded)
+        intake_id = as_ref_id(detail.get("intake_id"))
+        return None if intake_id is None else await load_intake(info, intake_id)
+
+    @strawberry.field(description="The provider seeing the member; null while unassigned.")
+    def provider(self, info: Info) -> Provider | None:
+        embedded = as_dict(self._raw.get("provider"))
+        if embedded and as_id(embedded.get("id")):
+            if not lacks(embedded, needs(info, PROVIDER_SPEC)):
+                return Provider.from_raw(embedded)
+        elif self.provider_id is None:
+            return None
+        return later(self._load_provider(info, embedded))
+
+    async def _load_provider(self, info: Info, embedded: Raw | None) -> Provider | None:
+        # A visit embeds a short provider (no bio, no status): the room's provider list or the
+        # provider's detail answers the rest, whichever the selection needs.
+        provider_id = str(self.provider_id or as_id((embedded or {}).get("id")))
+        found = await provider_raw(
+            info.context.loaders, provider_id, self.room_code, detail=wants_provider_detail(info)
+        )
+        if found is None:
+            return Provider.from_raw(embedded) if embedded else None
+        return Provider.from_raw({**(embedded or {}), **found})
+
+    @strawberry.field(
+        description="The member (patient). VSee has no member endpoint: what a visit does not "
+        "embed of the member is read from the visit's detail, and beyond that it is unknown."
+    )
+    def member(self, info: Info) -> Member | None:
+        embedded = as_dict(self._raw.get("member"))
+        if embedded and as_id(embedded.get("id")):
+            if self._complete or not lacks(embedded, needs(info, MEMBER_SPEC)):
+                return Member.from_raw(embedded)
+            return later(self._detail_member(info, embedded))
+        if self.member_id is None:
+            return None
+        return Member.from_raw({"id": self.member_id})
+
+    async def _detail_member(self, info: Info, embedded: Raw) -> Member:
+        detail = as_dict((await self._detail(info)).get("member")) or {}
+        return Member.from_raw({**embedded, **detail})
+
+    @strawberry.field(description="The room the visit takes place in.")
+    def room(self, info: Info) -> Room | None:
+        embedded = as_dict(self._raw.get("room"))
+        if embedded and (embedded.get("code") or embedded.get("id")):
+            code = as_text(embedded.get("code")) or self.room_code
+            if code is None or not lacks(embedded, needs(info, ROOM_SPEC)):
+                return Room.from_raw(embedded)
+            return later(
+                converted(info.context.loaders.complete_room(embedded, code), Room.from_raw)
+            )
+        if not self.room_code:
+            return None
+        return later(load_room(info, self.room_code))
+
+    @strawberry.field(
+        description="The walk-in this appointment was checked in through (VSee's "
+        "`related_walkin`); its other fields are read from its own detail when asked for."
+    )
+    def related_walkin(self, info: Info) -> Visit | None:
+        embedded = as_dict(self._raw.get("related_walkin"))
+        if embedded and as_id(embedded.get("id")):
+            return later_or_now(visit_of(info, embedded))
+        if self.related_walkin_id is None:
+            return None
+        return later(load_visit(info, self.related_walkin_id))
+
+    @strawberry.field(description="Whether the visit starts in the future (VSee's own rule).")
+    def is_upcoming(self) -> bool:
+        if self.start is None:
+            return False
+        return self.start > datetime.now(tz=UTC)
+
+
+@strawberry.type(description="Paging state of a connection.")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A visit and where it stands in the list.")
+class VisitEdge:
+    cursor: str
+    node: Visit
+
+
+@strawberry.type(description="A page of visits.")
+class VisitConnection:
+    edges: list[VisitEdge]
+    page_info: PageInfo
+    total_count: int | None = strawberry.field(description="All matching visits, when VSee says.")
+
+    @strawberry.field(description="The visits of this page, without cursors.")
+    def nodes(self) -> list[Visit]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.input(
+    description="Filters of the visits list. Inferred: VSee's docs document no filters for "
+    "GET /visits; these are sent as `type`, `status`, `member_id`, `provider_id`, `room_code`, "
+    "`from` and `to`."
+)
+class VisitFilter:
+    type: VisitTypeInput | None = None
+    status: VisitStatusInput | None = None
+    member_id: strawberry.ID | None = None
+    provider_id: strawberry.ID | None = None
+    room_code: str | None = None
+    start_from: datetime | None = strawberry.field(default=None, description="Start at or after.")
+    start_to: datetime | None = strawberry.field(default=None, description="Start before.")
+    upcoming: bool | None = strawberry.field(
+        default=None,
+        description="true: only visits starting in the future; false: only past ones.",
+    )
+
+
+# Deeper than any list of visits gets; the cursor's number is checked before it becomes a page.
+MAX_CURSOR_OFFSET = 1_000_000
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"visit:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        offset = int(number)
+    except (ValueError, UnicodeDecodeError):
+        offset = -1
+        kind = ""
+    # Bounded: an offset becomes VSee's `page`, and a huge one (10^28) made VSee answer 500.
+    if kind != "visit" or not 0 <= offset <= MAX_CURSOR_OFFSET:
+        raise InvalidInput("`after` is not a cursor this API gave out", field="after")
+    return offset
+
+
+def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
+    if flt is None:
+        return {}
+    start_from = to_epoch(flt.start_from) if flt.start_from else None
+    start_to = to_epoch(flt.start_to) if flt.start_to else None
+    if flt.upcoming is not None:
+        now = int(datetime.now(tz=UTC).timestamp())
+        if flt.upcoming:
+            start_from = max(start_from or now, now)
+        else:
+            start_to = min(start_to or now, now)
+    if start_from is not None and start_to is not None and start_from > start_to:
+        raise InvalidInput("startFrom must not be after startTo", field="filter.startFrom")
+    return {
+        "type": cast(int, flt.type.value) if flt.type else None,
+        "status": cast(int, flt.status.value) if flt.status else None,
+        "member_id": safe_segment("member id", flt.member_id) if flt.member_id else None,
+        "provider_id": safe_segment("provider id", flt.provider_id) if flt.provider_id else None,
+        "room_code": safe_segment("room code", flt.room_code) if flt.room_code else None,
+        "from": start_from,
+        "to": start_to,
+    }
+
+
+@strawberry.input(description="A walk-in: the member joins a room's waiting queue now.")
+class AddWalkinInput:
+    provider_id: strawberry.ID
+    intake_id: strawberry.ID
+    room_code: str
+
+
+@strawberry.input(description="An e-consult: asynchronous, accepted later by a provider.")
+class AddEconsultInput:
+    intake_id: strawberry.ID
+    room_code: str
+
+
+@strawberry.input(description="Book a slot from `availability`.")
+class CreateAppointmentInput:
+    member_id: strawberry.ID
+    start: datetime
+    end: datetime
+    intake_id: strawberry.ID = strawberry.field(description="The intake made for this visit.")
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A provider free in the slot; VSee picks one when omitted."
+    )
+    room_code: str | None = None
+    type: VisitTypeInput = VisitTypeInput.APPOINTMENT
+
+
+@strawberry.input(
+    description="Changes to an appointment. Set `assignProviderId` to give a to-be-decided visit "
+    "its provider, or `removeProvider: true` to take the provider off."
+)
+class UpdateAppointmentInput:
+    start: datetime | None = None
+    end: datetime | None = None
+    assign_provider_id: strawberry.ID | None = None
+    remove_provider: bool = False
+
+
+@strawberry.type(description="The result of a visit mutation.")
+class VisitPayload:
+    visit_id: strawberry.ID | None = strawberry.field(
+        description="The visit created or changed (the id the caller named, for mutations "
+        "whose VSee answer carries none)."
+    )
+    user_errors: list[UserError]
+    _answer: strawberry.Private[Raw | None] = None
+
+    @strawberry.field(description="The visit as it is now.")
+    def visit(self, info: Info) -> Visit | None:
+        if self.visit_id is None:
+            return None
+        if self._answer is None:
+            return later(load_visit(info, self.visit_id))
+        return later_or_now(visit_of(info, self._answer))
+
+
+def _visit_payload(
+    data: Raw | None, errors: list[UserError], named: str | None = None
+) -> VisitPayload:
+    """The payload of a visit mutation; ``named`` is the visit the caller named, reported when
+    VSee's answer carries no id (POST /visits/:id?version=2 answers without one)."""
+    if data is None:
+        return VisitPayload(visit_id=None, user_errors=errors)
+    visit_id = as_id(data.get("id")) or named
+    if visit_id is None:
+        return VisitPayload(visit_id=None, user_errors=errors)
+    return VisitPayload(
+        visit_id=strawberry.ID(visit_id), user_errors=errors, _answer={**data, "id": visit_id}
+    )
+
+
+def _invalid_visit(errors: list[UserError]) -> VisitPayload:
+    return VisitPayload(visit_id=None, user_errors=errors)
+
+
+def _visit_id(raw: Raw) -> str | None:
+    return as_id(raw.get("id")) or as_id(raw.get("_id"))
+
+
+@strawberry.type
+class VisitQueries:
+    @strawberry.field(description="One visit in full, by id.")
+    async def visit(self, info: Info, id: strawberry.ID) -> Visit | None:
+        return await load_visit(info, safe_segment("visit id", id))
+
+    @strawberry.field(
+        description="The caller's visits, a page at a time (`first`/`after`). Inferred: VSee's "
+        "docs document no paging for GET /visits; the gateway sends `page`/`limit` and reads "
+        "`total` when VSee answers one."
+    )
+    async def visits(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: VisitFilter | None = None,
+    ) -> VisitConnection:
+        limit = info.context.services.max_page_size
+        if not 1 <= first <= limit:
+            raise InvalidInput(f"`first` must be between 1 and {limit}", field="first")
+        offset = decode_cursor(after) + 1 if after else 0
+        params = _filter_params(filter)
+        loaders = info.context.loaders
+        # VSee pages by (page, limit); an offset between page boundaries spans two pages.
+        page, skip = divmod(offset, first)
+        pages = [page + 1] if skip == 0 else [page + 1, page + 2]
+        answers = await asyncio.gather(
+            *(loaders.visits_page({**params, "page": p, "limit": first}) for p in pages)
+        )
+        rows: list[Raw] = [row for chunk, _ in answers for row in chunk][skip : skip + first]
+        total = answers[0][1]
+        needed = needs(info, VISIT_SPEC, ("nodes",), ("edges", "node"))
+        done = await complete_rows(info.context.loaders, rows, needed, _visit_id)
+        nodes = [Visit.from_detail(raw) if detail else Visit.from_raw(raw) for raw, detail in done]
+        edges = [
+            VisitEdge(cursor=encode_cursor(offset + i), node=node) for i, node in enumerate(nodes)
+        ]
+        # Without a total, a full last page is the only hint that more may follow.
+        has_next = offset + len(rows) < total if total is not None else len(answers[-1][0]) == first
+        return VisitConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=has_next,
+                has_previous_page=offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=total,
+        )
+
+    @strawberry.field(
+        description="The caller's visit in progress, or null (GET /visits/current; the shape of "
+        'its answer, and of "none", are inferred: VSee\'s docs show no example).'
+    )
+    async def current_visit(self, info: Info) -> Visit | None:
+        raw = await info.context.loaders.current_visit()
+        # Inferred: GET /visits/current answers the detail shape (VSee's docs show no example).
+        return None if raw is None else Visit.from_detail(raw)
+
+
+@strawberry.type
+class VisitMutations:
+    @strawberry.mutation(description="Put the member in a room's walk-in queue.")
+    async def add_walkin(self, info: Info, input: AddWalkinInput) -> VisitPayload | None:
+        check = _Checker()
+        form = _form(
+            [
+                (
+                    "provider_id",
+                    check.id("provider id", input.provider_id, "input.providerId", required=True),
+                ),
+                (
+                    "intake_id",
+                    check.id("intake id", input.intake_id, "input.intakeId", required=True),
+                ),
+                (
+                    "room_code",
+                    check.id("room code", input.room_code, "input.roomCode", required=True),
+                ),
+            ]
+        )
+        if check.errors:
+            return _invalid_visit(check.errors)
+        ctx = info.context
+        data, errors = await _call(ctx, "addWalkin", form, lambda: ctx.writes.add_walkin(form))
+        return _visit_payload(data, errors)
+
+    @strawberry.mutation(description="Create an asynchronous e-consult for providers to accept.")
+    async def add_econsult(self, info: Info, input: AddEconsultInput) -> VisitPayload | None:
+        check = _Checker()
+        body = {
+            "intake_id": check.id("intake id", input.intake_id, "input.intakeId", required=True),
+            "room_code": check.id("room code", input.room_code, "input.roomCode", required=True),
+        }
+        if check.errors:
+            return _invalid_visit(check.errors)
+        ctx = info.context
+        data, errors = await _call(ctx, "addEconsult", body, lambda: ctx.writes.add_econsult(body))
+        return _visit_payload(data, errors)
+
+    @strawberry.mutation(description="Book an appointment in a free slot (POST /appointments).")
+    async def create_appointment(
+        self, info: Info, input: CreateAppointmentInput
+    ) -> VisitPayload | None:
+        check = _Checker()
+        member_id = check.id("member id", input.member_id, "input.memberId", required=True)
+        start = _epoch(check, input.start, "input.start")
+        end = _epoch(check, input.end, "input.end")
+        _check_window(check, start, end, "input")
+        if start is not None and start < int(datetime.now(tz=UTC).timestamp()):
+            check.add("input.start", "start is in the past", UserErrorCode.OUT_OF_RANGE)
+        form = _form(
+            [
+                ("member_id", member_id),
+                ("slot_start", start),
+                ("slot_end", end),
+                ("type", input.type.value),
+                # VSee's example spells this one in camelCase.
+                (
+                    "intakeId",
+                    check.id("intake id", input.intake_id, "input.intakeId", required=True),
+                ),
+                ("provider_id", check.id("provider id", input.provider_id, "input.providerId")),
+                ("room_code", check.id("room code", input.room_code, "input.roomCode")),
+            ]
+        )
+        if check.errors:
+            return _invalid_visit(check.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx,
+            "createAppointment",
+            form,
+            lambda: ctx.writes.create_appointment(form),
+            conflict=UserErrorCode.SLOT_TAKEN,
+            conflict_field="input.start",
+        )
+        return _visit_payload(data, errors)
+
+    @strawberry.mutation(
+        description="Move an appointment, or assign or remove its provider "
+        "(POST /visits/:id?version=2)."
+    )
+    async def update_appointment(
+        self, info: Info, id: strawberry.ID, input: UpdateAppointmentInput
+    ) -> VisitPayload | None:
+        check = _Checker()
+        visit_id = check.id("visit id", id, "id", required=True)
+        start = _epoch(check, input.start, "input.start")
+        end = _epoch(check, input.end, "input.end")
+        _check_window(check, start, end, "input")
+        provider = check.id("provider id", input.assign_provider_id, "input.assignProviderId")
+        if provider and input.remove_provider:
+            check.add("input.removeProvider", "assign a provider or remove it, not both")
+        # VSee's own encoding of "no provider" is provider_id=0.
+        provider_field = "0" if input.remove_provider else provider
+        form = _form([("start", start), ("end", end), ("provider_id", provider_field)])
+        if not form and not check.errors:
+            check.add("input", "nothing to change", UserErrorCode.REQUIRED)
+        if check.errors:
+            return _invalid_visit(check.errors)
+        ctx = info.context
+        data, errors = await _call(
+            ctx,
+            "updateAppointment",
+            [visit_id, form],
+            lambda: ctx.writes.update_visit(visit_id, form),
+            conflict=UserErrorCode.SLOT_TAKEN,
+            conflict_field="input.start",
+        )
+        # VSee's answer to this one has no id: the payload names the visit the caller named.
+        return _visit_payload(data, errors, named=visit_id)
+
+    @strawberry.mutation(description="Close or cancel a visit or appointment (POST /visits/close).")
+    async def close_visit(
+        self, info: Info, id: strawberry.ID, reason: CloseReason | None = None
+    ) -> VisitPayload | None:
+        check = _Checker()
+        visit_id = check.id("visit id", id, "id", required=True)
+        if check.errors:
+            return _invalid_visit(check.errors)
+        form = _form([("id", visit_id), ("reason", reason.value if reason else None)])
+        ctx = info.context
+        data, errors = await _call(
+            ctx, "closeVisit", form, lambda: ctx.writes.close_visit(form, visit_id)
+        )
+        return _visit_payload(data, errors, named=visit_id)
