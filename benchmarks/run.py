@@ -793,8 +793,21 @@ _COMPONENTS = (
         ("gateway/upstream/", "httpx", "aiohttp/", "yarl/", "multidict/"),
     ),
     (
-        "gateway: VSee JSON to GraphQL objects (types.py, _convert.py, enums.py)",
-        ("gateway/schema/visits.py", "gateway/schema/_convert.py", "gateway/schema/enums.py"),
+        "gateway: VSee JSON to GraphQL objects (domain modules, _convert.py, enums.py)",
+        tuple(
+            f"gateway/schema/{name}.py"
+            for name in (
+                "visits",
+                "intakes",
+                "people",
+                "rooms",
+                "billing",
+                "clinical",
+                "_base",
+                "_convert",
+                "enums",
+            )
+        ),
     ),
     ("GraphQL execution (graphql-core, strawberry)", ("graphql/", "strawberry/")),
     ("dataloaders and caches", ("aiodataloader", "gateway/loaders/", "gateway/cache/")),

@@ -26,7 +26,8 @@ def test_readiness_reports_a_gone_upstream_but_stays_ready(sandbox: Sandbox) -> 
     settings = gateway_settings(sandbox).model_copy(
         update={"api_url": f"http://127.0.0.1:{free_port()}/vc/next/api_v3"}
     )
-    with ServerThread(create_app(settings)) as server:
+    app = create_app(settings)
+    with ServerThread(app) as server:
         # This process can serve (coded errors for VSee's absence), so it stays in rotation:
         # a VSee blip must not take every replica out of the load balancer at once.
         assert httpx.get(f"{server.url}/readyz").status_code == 200
@@ -37,7 +38,8 @@ def test_readiness_reports_a_gone_upstream_but_stays_ready(sandbox: Sandbox) -> 
             ).json()
             assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
         response = httpx.get(f"{server.url}/readyz")
-        metrics = httpx.get(f"{server.url}/metrics").text
+        # Metrics are served on their own listener, not the public port.
+        metrics = httpx.get(f"http://127.0.0.1:{app.state.metrics_port}/metrics").text
     assert response.status_code == 200
     assert response.json()["checks"]["upstream"] == "unavailable"
     assert 'gateway_dependency_up{dependency="upstream"} 0.0' in metrics
