@@ -28,6 +28,7 @@ from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
 from .intakes import IntakeMutations, IntakeQueries
 from .limits import CostLimit, QueryLimits, limits_rule
+from .nodes import NodeQueries
 from .rooms import RoomQueries
 from .visits import VisitMutations, VisitQueries
 
@@ -114,12 +115,16 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+    )
 
 
 # The root types gather each domain module's fields (see README, "Code layout").
 @strawberry.type
-class Query(VisitQueries, IntakeQueries, RoomQueries):
+class Query(NodeQueries, VisitQueries, IntakeQueries, RoomQueries):
     pass
 
 

@@ -10,16 +10,16 @@ from typing import Any
 import strawberry
 
 from gateway.loaders import (
-    InvalidId,
     Raw,
     safe_segment,
 )
-from gateway.upstream import BadRequest, Conflict, FormFields, NotFound
+from gateway.upstream import BadRequest, Conflict, FormFields, InvalidInput, NotFound
 
 from ._convert import (
     to_epoch,
 )
 from .context import GatewayContext
+from .node import NODE_ID_KINDS, vsee_id
 
 MAX_TEXT = 2000
 
@@ -70,9 +70,13 @@ class _Checker:
                 self.add(field, f"{field} is required", UserErrorCode.REQUIRED)
             return ""
         try:
+            node_type = NODE_ID_KINDS.get(what)
+            if node_type is not None:
+                # Objects with a global id are named by it, never by VSee's bare id.
+                return vsee_id(node_type, value, field=field)
             return safe_segment(what, value, field=field)
-        except InvalidId as exc:
-            self.add(field, exc.message)
+        except InvalidInput as exc:
+            self.add(field, str(exc))
             return ""
 
     def text(self, value: str | None, field: str, *, limit: int = MAX_TEXT) -> str | None:

@@ -20,11 +20,17 @@ from ._convert import (
     as_list,
     as_text,
 )
+from .node import global_id
 
 
 @strawberry.type(description="A file attached to an intake or a post-visit note.")
 class Attachment:
-    id: strawberry.ID
+    id: strawberry.ID | None = strawberry.field(
+        description="Global id (`Attachment` + VSee's file id); null if VSee sent none."
+    )
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's own file id, as `attachmentIds` takes it."
+    )
     name: str | None
     path: str | None
     size: int | None = strawberry.field(description="Bytes.")
@@ -38,7 +44,8 @@ class Attachment:
     def from_raw(cls, raw: Raw | str) -> Attachment:
         if not isinstance(raw, dict):
             return cls(
-                id=strawberry.ID(str(raw)),
+                id=global_id("Attachment", raw),
+                database_id=strawberry.ID(str(raw)),
                 name=None,
                 path=None,
                 size=None,
@@ -49,8 +56,10 @@ class Attachment:
                 modified=None,
             )
         creator = as_id(raw.get("creator_id"))
+        key = as_id(raw.get("_id")) or as_id(raw.get("id"))
         return cls(
-            id=strawberry.ID(as_id(raw.get("_id")) or as_id(raw.get("id")) or ""),
+            id=global_id("Attachment", key) if key else None,
+            database_id=strawberry.ID(key) if key else None,
             name=as_text(raw.get("name")),
             path=as_text(raw.get("path")),
             size=as_int(raw.get("size")),

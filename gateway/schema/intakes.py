@@ -16,7 +16,6 @@ from gateway.loaders import (
     Raw,
     lacks,
     needs,
-    safe_segment,
 )
 
 from ._base import converted, later, later_or_now
@@ -45,6 +44,7 @@ from .enums import (
     IntakeTypeInput,
     from_code,
 )
+from .node import Node, global_id, key_of, vsee_id
 
 if TYPE_CHECKING:
     from .visits import Visit
@@ -90,18 +90,23 @@ def load_intake(info: Info, intake_id: object) -> Awaitable[Intake]:
 
 
 @strawberry.type(description="What a member told the clinic before a visit.")
-class Intake:
-    id: strawberry.ID = strawberry.field(description="VSee's intake id (UUID-like).")
+class Intake(Node):
+    id: strawberry.ID = strawberry.field(description="Global id (`Intake` + VSee's intake id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own intake id (UUID-like).")
     type: IntakeType
     reason_for_visit: str | None = strawberry.field(description="Why the member seeks care.")
     location: str | None = strawberry.field(description="US state code, e.g. CA.")
     phone: str | None
     consent: bool | None = strawberry.field(description="Whether the member gave consent.")
-    member_id: strawberry.ID | None = strawberry.field(description="The member it is for.")
-    provider_id: strawberry.ID | None = strawberry.field(description="The provider asked for.")
+    member_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the member it is for."
+    )
+    provider_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the provider asked for."
+    )
     room_code: str | None = strawberry.field(description="The room it was made for.")
     visit_id: strawberry.ID | None = strawberry.field(
-        description="The visit it belongs to, once one was created from it."
+        description="Global id of the visit it belongs to, once one was created from it."
     )
     attachments: list[Attachment] = strawberry.field(description="Files the member attached.")
     consultation: Consultation | None = strawberry.field(
@@ -113,25 +118,28 @@ class Intake:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Intake:
-        def _id(*keys: str) -> strawberry.ID | None:
+        def _id(type_name: str, *keys: str) -> strawberry.ID | None:
             for key in keys:
                 value = as_ref_id(raw.get(key))
                 if value:
-                    return strawberry.ID(value)
+                    return global_id(type_name, value)
             return None
+
+        key = key_of(raw, "intake")
 
         consultation = as_dict(raw.get("consultation"))
         return cls(
-            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            id=global_id("Intake", key),
+            database_id=strawberry.ID(key),
             type=from_code(IntakeType, raw.get("type")),
             reason_for_visit=as_text(raw.get("reason_for_visit")),
             location=as_text(raw.get("location")),
             phone=as_text(raw.get("phone")),
             consent=as_bool(raw.get("consent")),
-            member_id=_id("member_id"),
-            provider_id=_id("provider_id", "provider"),
+            member_id=_id("Member", "member_id"),
+            provider_id=_id("Provider", "provider_id", "provider"),
             room_code=as_text(raw.get("room_code")) or as_text(raw.get("room")),
-            visit_id=_id("visit_id"),
+            visit_id=_id("Visit", "visit_id"),
             attachments=attachments_of(raw.get("attachments")),
             consultation=Consultation.from_raw(consultation) if consultation else None,
             created=as_datetime(raw.get("created")),
@@ -159,9 +167,10 @@ class Intake:
         # Visits embed intakes: the visit module is imported when first needed, not at load.
         from .visits import load_visit
 
-        if self.visit_id is None:
+        visit_id = as_ref_id(self._raw.get("visit_id"))
+        if visit_id is None:
             return None
-        return later(load_visit(info, self.visit_id))
+        return later(load_visit(info, visit_id))
 
 
 @strawberry.input(description="A consultation chosen from the room's `consultations`.")
@@ -312,18 +321,19 @@ def _custom_fields(check: _Checker, value: object, field: str, update: bool) -> 
 @strawberry.type(description="The result of an intake mutation.")
 class IntakePayload:
     intake_id: strawberry.ID | None = strawberry.field(
-        description="The intake created or changed (the id the caller named, on an update)."
+        description="Global id of the intake created or changed (the one named, on an update)."
     )
     user_errors: list[UserError]
+    _key: strawberry.Private[str | None] = None
     # VSee's answer, with the id it may lack; read back only for fields it does not carry.
     _answer: strawberry.Private[Raw | None] = None
 
     @strawberry.field(description="The intake as it is now.")
     def intake(self, info: Info) -> Intake | None:
-        if self.intake_id is None:
+        if self._key is None:
             return None
         if self._answer is None:
-            return later(load_intake(info, self.intake_id))
+            return later(load_intake(info, self._key))
         return later_or_now(intake_of(info, self._answer))
 
 
@@ -331,7 +341,7 @@ class IntakePayload:
 class IntakeQueries:
     @strawberry.field(description="One intake by id.")
     async def intake(self, info: Info, id: strawberry.ID) -> Intake | None:
-        return await load_intake(info, safe_segment("intake id", id))
+        return await load_intake(info, vsee_id("Intake", id, field="id"))
 
 
 @strawberry.type
@@ -350,7 +360,12 @@ class IntakeMutations:
         if data is None or intake_id is None:
             return IntakePayload(intake_id=None, user_errors=errors)
         # VSee answers only the id and the custom fields: the rest is read back if asked for.
-        return IntakePayload(intake_id=strawberry.ID(intake_id), user_errors=errors, _answer=data)
+        return IntakePayload(
+            intake_id=global_id("Intake", intake_id),
+            user_errors=errors,
+            _answer=data,
+            _key=intake_id,
+        )
 
     @strawberry.mutation(description="Change fields of an intake (POST /intakes/:id).")
     async def update_intake(
@@ -373,7 +388,8 @@ class IntakeMutations:
         if data is None:
             return IntakePayload(intake_id=None, user_errors=errors)
         return IntakePayload(
-            intake_id=strawberry.ID(intake_id),
+            intake_id=global_id("Intake", intake_id),
+            _key=intake_id,
             user_errors=errors,
             _answer={**data, "id": intake_id},
         )

@@ -15,7 +15,6 @@ from ._base import full_name
 from ._convert import (
     as_bool,
     as_date,
-    as_id,
     as_int,
     as_str,
     as_text,
@@ -25,6 +24,7 @@ from .enums import (
     Gender,
     from_code,
 )
+from .node import Node, global_id, key_of
 
 
 @strawberry.type(description="A clinic account (tenant) on VSee.")
@@ -42,9 +42,13 @@ class Account:
         )
 
 
-@strawberry.type(description="A patient.")
+@strawberry.type(
+    description="A patient. Its global id is distinct from a provider's with the same VSee id; "
+    "VSee has no member endpoint, so `node(id:)` answers null for a member."
+)
 class Member:
-    id: strawberry.ID = strawberry.field(description="VSee's member (patient) id.")
+    id: strawberry.ID = strawberry.field(description="Global id (`Member` + VSee's member id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own member (patient) id.")
     code: str | None = strawberry.field(description="The member's code (external id).")
     first_name: str | None
     last_name: str | None
@@ -60,8 +64,10 @@ class Member:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Member:
+        key = key_of(raw, "member")
         return cls(
-            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            id=global_id("Member", key),
+            database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             first_name=as_text(raw.get("first_name")),
             last_name=as_text(raw.get("last_name")),
@@ -78,8 +84,9 @@ class Member:
 
 
 @strawberry.type(description="A clinician who sees members in a room.")
-class Provider:
-    id: strawberry.ID = strawberry.field(description="VSee's provider id, as used in provider_id.")
+class Provider(Node):
+    id: strawberry.ID = strawberry.field(description="Global id (`Provider` + VSee's user id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own provider (user) id.")
     code: str | None
     username: str | None = strawberry.field(description="Login name (often the email).")
     first_name: str | None
@@ -99,8 +106,10 @@ class Provider:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Provider:
+        key = key_of(raw, "provider")
         return cls(
-            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            id=global_id("Provider", key),
+            database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             username=as_text(raw.get("username")),
             first_name=as_text(raw.get("first_name")),
@@ -120,7 +129,8 @@ class Provider:
 
 @strawberry.type(description="A user referenced by a visit (its creator), as VSee embeds it.")
 class UserRef:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Global id (`UserRef` + VSee's user id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own user id.")
     code: str | None
     vsee_id: str | None
     user_type: int | None = strawberry.field(
@@ -132,8 +142,10 @@ class UserRef:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> UserRef:
+        key = key_of(raw, "user")
         return cls(
-            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            id=global_id("UserRef", key),
+            database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             vsee_id=as_text(raw.get("vseeid")),
             user_type=as_int(raw.get("type")),
@@ -143,9 +155,13 @@ class UserRef:
         )
 
 
-@strawberry.type(description="A provider hosting a visit's meeting.")
+@strawberry.type(
+    description="A provider hosting a visit's meeting, with their role in that visit. Its id is "
+    "per visit and host (a role differs between visits); `provider` is the provider."
+)
 class Host:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Global id (`Host` + visit id + user id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own provider (user) id.")
     username: str | None
     email: str | None
     phone: str | None
@@ -157,9 +173,11 @@ class Host:
     role: str | None = strawberry.field(description='The host\'s role, e.g. "owner".')
 
     @classmethod
-    def from_raw(cls, raw: Raw) -> Host:
+    def from_raw(cls, raw: Raw, visit_id: str) -> Host:
+        key = key_of(raw, "host")
         return cls(
-            id=strawberry.ID(as_id(raw.get("id")) or ""),
+            id=global_id("Host", f"{visit_id}/{key}"),
+            database_id=strawberry.ID(key),
             username=as_text(raw.get("username")),
             email=as_text(raw.get("email")),
             phone=as_text(raw.get("phone")),

@@ -30,6 +30,7 @@ from ._convert import (
 )
 from .billing import Consultation
 from .context import Info
+from .node import NODE_ID_KINDS, Node, global_id, key_of, vsee_id
 from .people import Provider, load_provider
 
 
@@ -45,9 +46,12 @@ class Specialty:
 
 
 @strawberry.type(description="A virtual clinic room: its waiting room, providers and prices.")
-class Room:
-    id: strawberry.ID | None
-    code: str | None = strawberry.field(description="Room code, as used in room_code.")
+class Room(Node):
+    id: strawberry.ID = strawberry.field(description="Global id (`Room` + the room's code).")
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's own room id, when the answer carries one (rooms are named by code)."
+    )
+    code: str = strawberry.field(description="Room code, as used in `roomCode`.")
     name: str | None
     slug: str | None
     domain: str | None
@@ -58,9 +62,11 @@ class Room:
     @classmethod
     def from_raw(cls, raw: Raw) -> Room:
         rid = as_id(raw.get("id"))
+        code = key_of(raw, "room", "code")
         return cls(
-            id=strawberry.ID(rid) if rid else None,
-            code=as_text(raw.get("code")),
+            id=global_id("Room", code),
+            database_id=strawberry.ID(rid) if rid else None,
+            code=code,
             name=as_text(raw.get("name")),
             slug=as_text(raw.get("slug")),
             domain=as_text(raw.get("domain")),
@@ -137,8 +143,9 @@ class Slot:
     end: datetime = strawberry.field(description="When the slot ends (UTC).")
     duration_minutes: int
     provider_ids: list[strawberry.ID] = strawberry.field(
-        description="Providers free for the whole slot, as VSee lists them."
+        description="Global ids of the providers free for the whole slot, as VSee lists them."
     )
+    _provider_keys: strawberry.Private[list[str]]
     room_code: strawberry.Private[str | None]
 
     @strawberry.field(description="The providers free in this slot (each fetched once a request).")
@@ -149,7 +156,7 @@ class Slot:
         memo = info.context.provider_futures
         detail = wants_provider_detail(info)
         futures = []
-        for pid in self.provider_ids:
+        for pid in self._provider_keys:
             key = (self.room_code, str(pid), detail)
             future = memo.get(key)
             if future is None:
@@ -215,7 +222,13 @@ class RoomQueries:
             raise InvalidInput("`durationMinutes` must be 5 to 480", field="durationMinutes")
 
         def opt(what: str, value: str | None) -> str | None:
-            return safe_segment(what, value) if value else None
+            if not value:
+                return None
+            node_type = NODE_ID_KINDS.get(what)
+            if node_type is None:
+                return safe_segment(what, value)
+            field = {"member id": "memberId", "provider id": "providerId"}.get(what, "intakeId")
+            return vsee_id(node_type, value, field=field)
 
         query = AvailabilityQuery(
             start=start_s,
@@ -240,7 +253,8 @@ class RoomQueries:
                     start=slot_start,
                     end=slot_end,
                     duration_minutes=as_int((slot_end - slot_start).total_seconds() // 60) or 0,
-                    provider_ids=[strawberry.ID(i) for i in ids],
+                    provider_ids=[global_id("Provider", i) for i in ids],
+                    _provider_keys=ids,
                     room_code=query.room_code,
                 )
             )

@@ -62,6 +62,7 @@ from .enums import (
     from_code,
 )
 from .intakes import Intake, load_intake
+from .node import Node, global_id, key_of, vsee_id
 from .people import Account, Host, Member, Provider, UserRef
 from .rooms import Room, load_room
 
@@ -80,8 +81,12 @@ def visit_of(info: Info, raw: Raw) -> Visit | Awaitable[Visit]:
     return converted(info.context.loaders.complete_visit(raw, visit_id), Visit.from_detail)
 
 
-@strawberry.type(description="The video meeting behind a visit.")
+@strawberry.type(
+    description="The video meeting behind a visit. VSee gives it no id of its own: its `id` is "
+    "derived from the visit's, so client caches keep one meeting per visit."
+)
 class Meeting:
+    id: strawberry.ID = strawberry.field(description="Global id (`Meeting` + the visit's id).")
     meeting_id: str | None
     conference_pin: str | None = strawberry.field(description="PIN for dial-in participants.")
     expiry: datetime | None
@@ -92,8 +97,9 @@ class Meeting:
     recording_auto_start: bool | None
 
     @classmethod
-    def from_raw(cls, raw: Raw) -> Meeting:
+    def from_raw(cls, raw: Raw, visit_id: str) -> Meeting:
         return cls(
+            id=global_id("Meeting", visit_id),
             meeting_id=as_text(raw.get("meeting_id")),
             conference_pin=as_str(raw.get("conference_pin")),
             expiry=as_datetime(raw.get("expiry")),
@@ -155,7 +161,9 @@ class CallLog:
 
 @strawberry.type(description="The visit a visit belongs to, with its group chat (`root_visit`).")
 class RootVisit:
-    id: strawberry.ID | None = strawberry.field(description="The root visit's id.")
+    id: strawberry.ID | None = strawberry.field(
+        description="Global id of the root visit (a `Visit`'s id)."
+    )
     group_chat_id: strawberry.ID | None = strawberry.field(
         description="The visit's group chat, when it has one."
     )
@@ -167,15 +175,16 @@ class RootVisit:
     def from_raw(cls, raw: Raw) -> RootVisit:
         rid, chat = as_id(raw.get("id")), as_id(raw.get("group_chat_id"))
         return cls(
-            id=strawberry.ID(rid) if rid else None,
+            id=global_id("Visit", rid) if rid else None,
             group_chat_id=strawberry.ID(chat) if chat else None,
             participants=raw.get("participants"),
         )
 
 
 @strawberry.type(description="A walk-in, appointment or e-consult between a member and a provider.")
-class Visit:
-    id: strawberry.ID = strawberry.field(description="VSee's visit id.")
+class Visit(Node):
+    id: strawberry.ID = strawberry.field(description="Global id (`Visit` + VSee's visit id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own visit id.")
     code: str | None = strawberry.field(description="VSee's visit code (used in join links).")
     type: VisitType
     type_code: int | None = strawberry.field(description="VSee's raw `type` code.")
@@ -192,16 +201,22 @@ class Visit:
     state: str | None = strawberry.field(description="US state the member is in, when known.")
     account_code: str | None
     room_code: str | None
-    member_id: strawberry.ID | None = strawberry.field(description="The member (patient).")
-    provider_id: strawberry.ID | None = strawberry.field(
-        description="Null while no provider is assigned (VSee sends 0)."
+    member_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the member (patient)."
     )
-    intake_id: strawberry.ID | None = strawberry.field(description="The intake it was made from.")
+    provider_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the provider; null while none is assigned (VSee sends 0)."
+    )
+    intake_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the intake it was made from."
+    )
     invoice_id: strawberry.ID | None
     visit_group_id: strawberry.ID | None = strawberry.field(
         description="Set only on group appointments."
     )
-    related_walkin_id: strawberry.ID | None
+    related_walkin_id: strawberry.ID | None = strawberry.field(
+        description="Global id of the walk-in this appointment was checked in through."
+    )
     is_group: bool = strawberry.field(description="Whether this is a group appointment.")
     is_test: bool | None
     is_edit_expired: bool | None = strawberry.field(
@@ -237,10 +252,10 @@ class Visit:
         "sent it."
     )
     host_ids: list[strawberry.ID] = strawberry.field(
-        description="Ids of the providers hosting the meeting (VSee's `host_ids`)."
+        description="Global ids of the providers hosting the meeting (VSee's `host_ids`)."
     )
     more_provider_ids: list[strawberry.ID] | None = strawberry.field(
-        description="Further providers invited to the visit (VSee's `more_provider_ids`); null "
+        description="Global ids of further providers invited (VSee's `more_provider_ids`); null "
         "when there are none."
     )
     guest_emails: list[str] | None = strawberry.field(
@@ -270,6 +285,7 @@ class Visit:
         description="The visit this one belongs to with its group chat (VSee's `root_visit`)."
     )
     _raw: strawberry.Private[Raw]
+    _key: strawberry.Private[str]
     # Whether ``_raw`` is VSee's detail answer (GET /visits/:id): nothing more can be asked.
     _complete: strawberry.Private[bool] = False
 
@@ -279,9 +295,16 @@ class Visit:
 
     @classmethod
     def from_raw(cls, raw: Raw, *, complete: bool = False) -> Visit:
-        def _id(key: str) -> strawberry.ID | None:
+        def _id(key: str, type_name: str | None = None) -> strawberry.ID | None:
             value = as_ref_id(raw.get(key))
-            return strawberry.ID(value) if value else None
+            if not value:
+                return None
+            return global_id(type_name, value) if type_name else strawberry.ID(value)
+
+        def _ids(value: object) -> list[strawberry.ID]:
+            return [global_id("Provider", each) for each in ids_of(value)]
+
+        key = key_of(raw, "visit", "id", "_id")
 
         payment = as_dict(raw.get("payment"))
         invoice = as_dict(raw.get("invoice"))
@@ -294,7 +317,8 @@ class Visit:
         subtype = raw.get("subtype", raw.get("subType"))
         root = as_dict(raw.get("root_visit"))
         return cls(
-            id=strawberry.ID(as_id(raw.get("id")) or as_id(raw.get("_id")) or ""),
+            id=global_id("Visit", key),
+            database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             type=from_code(VisitType, raw.get("type")),
             type_code=as_int(raw.get("type")),
@@ -311,21 +335,21 @@ class Visit:
             state=as_text(raw.get("state")),
             account_code=as_text(raw.get("account_code")),
             room_code=as_text(raw.get("room_code")),
-            member_id=_id("member_id"),
-            provider_id=_id("provider_id"),
-            intake_id=_id("intake_id"),
+            member_id=_id("member_id", "Member"),
+            provider_id=_id("provider_id", "Provider"),
+            intake_id=_id("intake_id", "Intake"),
             invoice_id=_id("invoice_id"),
             visit_group_id=_id("visit_group_id"),
-            related_walkin_id=_id("related_walkin_id"),
+            related_walkin_id=_id("related_walkin_id", "Visit"),
             is_group="visit_group_id" in raw,
             is_test=as_bool(raw.get("is_test")),
             is_edit_expired=as_bool(raw.get("isEditExpired")),
             payment=Payment.from_raw(payment, invoice_currency) if payment else None,
             invoice=Invoice.from_raw(invoice) if invoice else None,
-            meeting=Meeting.from_raw(meeting) if meeting else None,
+            meeting=Meeting.from_raw(meeting, key) if meeting else None,
             post_visit=PostVisit.from_raw(postvisit) if postvisit else None,
             call_log=CallLog.from_raw(call_logs) if call_logs else None,
-            hosts=[Host.from_raw(h) for h in as_list(raw.get("hosts")) if isinstance(h, dict)],
+            hosts=[Host.from_raw(h, key) for h in as_list(raw.get("hosts")) if isinstance(h, dict)],
             creator=UserRef.from_raw(creator) if creator else None,
             account=Account.from_raw(account) if account else None,
             prescriptions=[
@@ -341,9 +365,9 @@ class Visit:
             one_time_link_token=as_text(raw.get("one_time_link_token")),
             incharge=as_bool(raw.get("incharge")),
             pending_actions=[JSON(a) for a in as_list(raw.get("pending_actions"))],
-            host_ids=ids_of(raw.get("host_ids")),
+            host_ids=_ids(raw.get("host_ids")),
             more_provider_ids=(
-                None if raw.get("more_provider_ids") is None else ids_of(raw["more_provider_ids"])
+                None if raw.get("more_provider_ids") is None else _ids(raw["more_provider_ids"])
             ),
             guest_emails=texts_of(raw.get("guest_emails")),
             guest_mobiles=texts_of(raw.get("guest_mobiles")),
@@ -354,12 +378,17 @@ class Visit:
             completed_by=_id("completed_by"),
             root_visit=RootVisit.from_raw(root) if root else None,
             _raw=raw,
+            _key=key,
             _complete=complete,
         )
 
+    def _ref(self, key: str) -> str | None:
+        """VSee's id of a related object, as this visit's answer names it (0 means none)."""
+        return as_ref_id(self._raw.get(key))
+
     def _detail(self, info: Info) -> Awaitable[Raw]:
         """This visit as GET /visits/:id tells it (through the request's visit loader)."""
-        return info.context.loaders.complete_visit(self._raw, str(self.id))
+        return info.context.loaders.complete_visit(self._raw, self._key)
 
     @strawberry.field(description="The member's intake for this visit.")
     def intake(self, info: Info) -> Intake | None:
@@ -370,9 +399,10 @@ class Visit:
             if self._complete or not lacks(embedded, needs(info, INTAKE_SPEC)):
                 return Intake.from_raw(embedded)
             return later(self._detail_intake(info))
-        if self.intake_id is None:
+        intake_id = self._ref("intake_id")
+        if intake_id is None:
             return None
-        return later(load_intake(info, self.intake_id))
+        return later(load_intake(info, intake_id))
 
     async def _detail_intake(self, info: Info) -> Intake | None:
         detail = await self._detail(info)
@@ -388,14 +418,14 @@ class Visit:
         if embedded and as_id(embedded.get("id")):
             if not lacks(embedded, needs(info, PROVIDER_SPEC)):
                 return Provider.from_raw(embedded)
-        elif self.provider_id is None:
+        elif self._ref("provider_id") is None:
             return None
         return later(self._load_provider(info, embedded))
 
     async def _load_provider(self, info: Info, embedded: Raw | None) -> Provider | None:
         # A visit embeds a short provider (no bio, no status): the room's provider list or the
         # provider's detail answers the rest, whichever the selection needs.
-        provider_id = str(self.provider_id or as_id((embedded or {}).get("id")))
+        provider_id = str(self._ref("provider_id") or as_id((embedded or {}).get("id")))
         found = await provider_raw(
             info.context.loaders, provider_id, self.room_code, detail=wants_provider_detail(info)
         )
@@ -413,9 +443,10 @@ class Visit:
             if self._complete or not lacks(embedded, needs(info, MEMBER_SPEC)):
                 return Member.from_raw(embedded)
             return later(self._detail_member(info, embedded))
-        if self.member_id is None:
+        member_id = self._ref("member_id")
+        if member_id is None:
             return None
-        return Member.from_raw({"id": self.member_id})
+        return Member.from_raw({"id": member_id})
 
     async def _detail_member(self, info: Info, embedded: Raw) -> Member:
         detail = as_dict((await self._detail(info)).get("member")) or {}
@@ -426,8 +457,10 @@ class Visit:
         embedded = as_dict(self._raw.get("room"))
         if embedded and (embedded.get("code") or embedded.get("id")):
             code = as_text(embedded.get("code")) or self.room_code
-            if code is None or not lacks(embedded, needs(info, ROOM_SPEC)):
-                return Room.from_raw(embedded)
+            if code is None:
+                return None
+            if not lacks(embedded, needs(info, ROOM_SPEC)):
+                return Room.from_raw({**embedded, "code": code})
             return later(
                 converted(info.context.loaders.complete_room(embedded, code), Room.from_raw)
             )
@@ -443,9 +476,10 @@ class Visit:
         embedded = as_dict(self._raw.get("related_walkin"))
         if embedded and as_id(embedded.get("id")):
             return later_or_now(visit_of(info, embedded))
-        if self.related_walkin_id is None:
+        walkin_id = self._ref("related_walkin_id")
+        if walkin_id is None:
             return None
-        return later(load_visit(info, self.related_walkin_id))
+        return later(load_visit(info, walkin_id))
 
     @strawberry.field(description="Whether the visit starts in the future (VSee's own rule).")
     def is_upcoming(self) -> bool:
@@ -535,8 +569,14 @@ def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
     return {
         "type": cast(int, flt.type.value) if flt.type else None,
         "status": cast(int, flt.status.value) if flt.status else None,
-        "member_id": safe_segment("member id", flt.member_id) if flt.member_id else None,
-        "provider_id": safe_segment("provider id", flt.provider_id) if flt.provider_id else None,
+        "member_id": (
+            vsee_id("Member", flt.member_id, field="filter.memberId") if flt.member_id else None
+        ),
+        "provider_id": (
+            vsee_id("Provider", flt.provider_id, field="filter.providerId")
+            if flt.provider_id
+            else None
+        ),
         "room_code": safe_segment("room code", flt.room_code) if flt.room_code else None,
         "from": start_from,
         "to": start_to,
@@ -583,18 +623,19 @@ class UpdateAppointmentInput:
 @strawberry.type(description="The result of a visit mutation.")
 class VisitPayload:
     visit_id: strawberry.ID | None = strawberry.field(
-        description="The visit created or changed (the id the caller named, for mutations "
-        "whose VSee answer carries none)."
+        description="Global id of the visit created or changed (the one the caller named, for "
+        "mutations whose VSee answer carries none)."
     )
     user_errors: list[UserError]
     _answer: strawberry.Private[Raw | None] = None
+    _key: strawberry.Private[str | None] = None
 
     @strawberry.field(description="The visit as it is now.")
     def visit(self, info: Info) -> Visit | None:
-        if self.visit_id is None:
+        if self._key is None:
             return None
         if self._answer is None:
-            return later(load_visit(info, self.visit_id))
+            return later(load_visit(info, self._key))
         return later_or_now(visit_of(info, self._answer))
 
 
@@ -609,7 +650,10 @@ def _visit_payload(
     if visit_id is None:
         return VisitPayload(visit_id=None, user_errors=errors)
     return VisitPayload(
-        visit_id=strawberry.ID(visit_id), user_errors=errors, _answer={**data, "id": visit_id}
+        visit_id=global_id("Visit", visit_id),
+        user_errors=errors,
+        _answer={**data, "id": visit_id},
+        _key=visit_id,
     )
 
 
@@ -625,7 +669,7 @@ def _visit_id(raw: Raw) -> str | None:
 class VisitQueries:
     @strawberry.field(description="One visit in full, by id.")
     async def visit(self, info: Info, id: strawberry.ID) -> Visit | None:
-        return await load_visit(info, safe_segment("visit id", id))
+        return await load_visit(info, vsee_id("Visit", id, field="id"))
 
     @strawberry.field(
         description="The caller's visits, a page at a time (`first`/`after`). Inferred: VSee's "

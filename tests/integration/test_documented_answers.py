@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN, MEMBER, PROVIDER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, gid
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ def test_update_intake_clears_fields_explicitly(gateway: Gateway, fresh: Sandbox
             token=MEMBER,
         )
     )["createIntake"]
-    assert created["intake"]["attachments"] == [{"id": "file-1"}]
+    assert created["intake"]["attachments"] == [{"id": gid("Attachment", "file-1")}]
     fresh.clear_log()
     updated = ok(
         gateway.query(
@@ -299,10 +299,10 @@ def test_a_refused_mutation_keeps_its_neighbours_data(gateway: Gateway, fresh: S
             "intake": {"reasonForVisit": "for me", "type": "SCHEDULED"},
             # A member may not book for another member: VSee answers 403.
             "booking": {
-                "memberId": str(someone_else),
+                "memberId": gid("Member", someone_else),
                 "start": slot["start"],
                 "end": slot["end"],
-                "intakeId": "00000000-0000-0000-0000-000000000000",
+                "intakeId": gid("Intake", "00000000-0000-0000-0000-000000000000"),
             },
         },
         token=MEMBER,

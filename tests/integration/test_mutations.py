@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN, MEMBER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, gid, raw_id
 
 CURRENT_MEMBER = "{ currentVisit { id member { id } room { code } provider { id } } }"
 
@@ -163,7 +163,8 @@ def test_update_intake(gateway: Gateway, fresh: Sandbox) -> None:
 
 def test_update_intake_needs_a_change(gateway: Gateway, fresh: Sandbox) -> None:
     body = gateway.query(
-        'mutation { updateIntake(id: "abc-1", input: {}) { userErrors { field code } } }',
+        "mutation($id: ID!) { updateIntake(id: $id, input: {}) { userErrors { field code } } }",
+        {"id": gid("Intake", "abc-1")},
         token=MEMBER,
     )
     assert body["data"]["updateIntake"]["userErrors"] == [{"field": "input", "code": "REQUIRED"}]
@@ -199,7 +200,11 @@ def test_add_walkin(gateway: Gateway, fresh: Sandbox) -> None:
     assert payload["visit"]["intake"]["id"] == intake
     entry = only_post(fresh, "POST /visits/add_walkin")
     assert entry["content_type"].startswith("multipart/form-data")
-    assert entry["body"] == {"provider_id": provider, "intake_id": intake, "room_code": room}
+    assert entry["body"] == {
+        "provider_id": raw_id(provider),
+        "intake_id": raw_id(intake),
+        "room_code": room,
+    }
     assert fresh.total() == 1
     assert read_back(gateway, payload["visit"]["id"]) == {
         "type": "WALK_IN",
@@ -224,7 +229,7 @@ def test_add_econsult_is_json(gateway: Gateway, fresh: Sandbox) -> None:
     assert visit["providerId"] is None
     entry = only_post(fresh, "POST /visits/add_econsult")
     assert entry["content_type"] == "application/json"
-    assert entry["body"] == {"intake_id": intake, "room_code": room}
+    assert entry["body"] == {"intake_id": raw_id(intake), "room_code": room}
     assert entry["headers"]["x-apikey"] == "app-key"
     assert read_back(gateway, visit["id"]) == {
         "type": "E_CONSULT",
@@ -296,7 +301,7 @@ def test_idempotency_key_books_once(gateway: Gateway, fresh: Sandbox) -> None:
     assert [e["route"] for e in posts(fresh)] == ["POST /appointments"]
     # The same key for a different request is refused, not answered with the wrong booking.
     other = gateway.query(
-        BOOK, {"input": {**booking, "providerId": "1"}}, token=MEMBER, headers=key
+        BOOK, {"input": {**booking, "providerId": gid("Provider", "1")}}, token=MEMBER, headers=key
     )
     assert other["errors"][0]["extensions"]["code"] == "CONFLICT"
     # Another caller's identical key is their own key.
@@ -377,7 +382,9 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
         token=ADMIN,
     )["data"]["updateAppointment"]
     assert assigned["visit"]["provider"]["id"] == appt["providerId"]
-    assert only_post(fresh, "POST /visits/{id}")["body"] == {"provider_id": appt["providerId"]}
+    assert only_post(fresh, "POST /visits/{id}")["body"] == {
+        "provider_id": raw_id(appt["providerId"])
+    }
     read = gateway.query(
         "query($id: ID!) { visit(id: $id) { providerId } }", {"id": appt["id"]}, token=ADMIN
     )
@@ -388,7 +395,10 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
     ("change", "field"),
     [
         ({}, "input"),
-        ({"assignProviderId": "5", "removeProvider": True}, "input.removeProvider"),
+        (
+            {"assignProviderId": gid("Provider", "5"), "removeProvider": True},
+            "input.removeProvider",
+        ),
         (
             {"start": "2030-01-01T10:00:00+00:00", "end": "2030-01-01T09:00:00+00:00"},
             "input.end",
@@ -398,7 +408,7 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
 def test_bad_update_costs_no_call(
     gateway: Gateway, fresh: Sandbox, change: dict[str, Any], field: str
 ) -> None:
-    body = gateway.query(UPDATE, {"id": "123", "input": change}, token=ADMIN)
+    body = gateway.query(UPDATE, {"id": gid("Visit", "123"), "input": change}, token=ADMIN)
     assert field in [e["field"] for e in body["data"]["updateAppointment"]["userErrors"]]
     assert fresh.total() == 0
 
@@ -416,7 +426,7 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
     assert payload["userErrors"] == []
     assert payload["visit"]["status"] == "CANCELLED"
     entry = only_post(fresh, "POST /visits/close")
-    assert entry["body"] == {"id": appt["id"], "reason": "patient_cancel_appointment"}
+    assert entry["body"] == {"id": raw_id(appt["id"]), "reason": "patient_cancel_appointment"}
     # The freed slot is bookable again, and the cache was invalidated to show it.
     rebook = {k: v for k, v in appt.items() if k != "id"}
     rebook["intakeId"] = _new_intake(gateway, None)
@@ -425,14 +435,20 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
 
 
 def test_mutations_need_credentials(gateway: Gateway, fresh: Sandbox) -> None:
-    body = gateway.query('mutation { closeVisit(id: "1") { visitId } }', token=None)
+    body = gateway.query(
+        "mutation($id: ID!) { closeVisit(id: $id) { visitId } }",
+        {"id": gid("Visit", "1")},
+        token=None,
+    )
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert fresh.total() == 0
 
 
 def test_an_unknown_provider_is_a_user_error(gateway: Gateway, fresh: Sandbox) -> None:
     booking = _booking(gateway, fresh)
-    body = gateway.query(BOOK, {"input": {**booking, "providerId": "999999"}}, token=MEMBER)
+    body = gateway.query(
+        BOOK, {"input": {**booking, "providerId": gid("Provider", "999999")}}, token=MEMBER
+    )
     payload = body["data"]["createAppointment"]
     assert payload["visitId"] is None
     assert payload["userErrors"][0]["code"] == "REJECTED"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN, MEMBER, PROVIDER, SUN_MEMBER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, gid
 
 VISIT_FIELDS = """
   id code type typeCode status statusCode start end created roomCode
@@ -213,7 +213,9 @@ def test_upstream_errors_are_coded_and_other_fields_keep_their_data(
     gateway: Gateway, upstream: Sandbox
 ) -> None:
     body = gateway.query(
-        '{ currentVisit { id } missing: visit(id: "999999999") { id } }', token=MEMBER
+        "query($id: ID!) { currentVisit { id } missing: visit(id: $id) { id } }",
+        {"id": gid("Visit", "999999999")},
+        token=MEMBER,
     )
     assert body["data"]["currentVisit"]["id"]
     assert body["data"]["missing"] is None
@@ -295,7 +297,11 @@ def test_tokens_never_reach_the_logs(
     caplog.set_level(logging.DEBUG)
     upstream.faults(fail={"GET /visits": 503})
     gateway.query("{ visits { totalCount } currentVisit { id } }", token=MEMBER)
-    gateway.query('{ visit(id: "1") { id } }', token="leaky-token-123")
+    gateway.query(
+        "query($id: ID!) { visit(id: $id) { id } }",
+        {"id": gid("Visit", "1")},
+        token="leaky-token-123",
+    )
     lines = [record.getMessage() + str(record.__dict__) for record in caplog.records]
     assert lines, "expected the gateway to log something at DEBUG"
     for line in lines:
