@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -50,9 +51,17 @@ class UserErrorCode(Enum):
 
 @strawberry.type(description="A problem the caller can fix, naming the input field.")
 class UserError:
-    field: str | None = strawberry.field(description='Path of the input field, e.g. "input.start".')
-    message: str
-    code: UserErrorCode
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field, in the caller\'s names, e.g. ["input", "start"]; '
+        "null when the problem is not one field's."
+    )
+    message: str = strawberry.field(description="What is wrong, for a person to read.")
+    code: UserErrorCode = strawberry.field(description="What is wrong, for a program to act on.")
+
+    @classmethod
+    def at(cls, path: str | None, message: str, code: UserErrorCode) -> UserError:
+        """A user error at a dotted path ("input.attachmentIds.1")."""
+        return cls(field=path.split(".") if path else None, message=message, code=code)
 
 
 class _Checker:
@@ -62,7 +71,7 @@ class _Checker:
         self.errors: list[UserError] = []
 
     def add(self, field: str, message: str, code: UserErrorCode = UserErrorCode.INVALID) -> None:
-        self.errors.append(UserError(field=field, message=message, code=code))
+        self.errors.append(UserError.at(field, message, code))
 
     def id(self, what: str, value: object | None, field: str, *, required: bool = False) -> str:
         if value is None or str(value).strip() == "":
@@ -115,6 +124,7 @@ async def _call(
     *,
     conflict: UserErrorCode = UserErrorCode.CONFLICT,
     conflict_field: str | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> tuple[Raw | None, list[UserError]]:
     """One upstream write; caller-fixable refusals become ``userErrors``, the rest raise."""
     credentials = ctx.loaders.credentials
@@ -123,12 +133,26 @@ async def _call(
             credentials, ctx.idempotency_key, operation, fingerprint, call
         )
     except Conflict as exc:
-        return None, [UserError(field=conflict_field, message=exc.message, code=conflict)]
+        return None, [UserError.at(conflict_field, exc.message, conflict)]
     except NotFound as exc:
-        return None, [UserError(field=None, message=exc.message, code=UserErrorCode.NOT_FOUND)]
+        return None, [UserError.at(None, exc.message, UserErrorCode.NOT_FOUND)]
     except BadRequest as exc:
-        return None, [UserError(field=None, message=exc.message, code=UserErrorCode.REJECTED)]
+        return None, [
+            UserError.at(_input_path(exc.message, fields), exc.message, UserErrorCode.REJECTED)
+        ]
     return data, []
+
+
+# VSee refuses a parameter with "Invalid parameter: provider_id" (inferred from its examples).
+_INVALID_PARAMETER = re.compile(r"Invalid parameter:?\s*([A-Za-z_][A-Za-z0-9_]{0,63})")
+
+
+def _input_path(message: str, fields: Mapping[str, str] | None) -> str | None:
+    """The caller's input path of the REST parameter VSee's refusal names, when it names one."""
+    match = _INVALID_PARAMETER.search(message)
+    if match is None or fields is None:
+        return None
+    return fields.get(match.group(1))
 
 
 def _form(pairs: list[tuple[str, Any]]) -> FormFields:

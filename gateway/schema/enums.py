@@ -64,6 +64,11 @@ class VisitTypeInput(Enum):
     E_CONSULT = strawberry.enum_value(3, description="An asynchronous e-consult.")
 
 
+@strawberry.enum(description="The kinds of visit VSee's POST /appointments books (its `type`).")
+class AppointmentTypeInput(Enum):
+    APPOINTMENT = strawberry.enum_value(2, description="A scheduled appointment (type 2).")
+
+
 @strawberry.enum(description="Visit status a caller may filter on (VSee `status`).")
 class VisitStatusInput(Enum):
     WAITING = strawberry.enum_value(10, description="A new walk-in, waiting for a provider.")

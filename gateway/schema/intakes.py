@@ -24,6 +24,7 @@ from ._convert import (
     as_datetime,
     as_dict,
     as_id,
+    as_list,
     as_ref_id,
     as_text,
 )
@@ -173,18 +174,6 @@ class Intake(Node):
         return later(load_visit(info, visit_id))
 
 
-@strawberry.input(description="A consultation chosen from the room's `consultations`.")
-class ConsultationInput:
-    id: strawberry.ID
-    description: str | None = None
-    duration: int | None = None
-    amount: str | None = strawberry.field(default=None, description='Decimal, e.g. "25.00".')
-    currency: str | None = None
-    charge: bool | None = None
-    group: bool | None = None
-    slots: int | None = None
-
-
 @strawberry.input(
     description="What a member tells the clinic before a visit. On `updateIntake` a field left "
     "out is kept, and a field given as null (or `attachmentIds: []`) is cleared; on "
@@ -203,7 +192,12 @@ class IntakeInput:
     attachment_ids: list[strawberry.ID] | None = UNSET
     location: str | None = strawberry.field(default=UNSET, description="US state code, e.g. CA.")
     phone: str | None = UNSET
-    consultation: ConsultationInput | None = UNSET
+    consultation_id: strawberry.ID | None = strawberry.field(
+        default=UNSET,
+        description="VSee's id of a consultation from `Room.consultations` of `roomCode` (or of "
+        "the intake's room, on `updateIntake`). The gateway sends the consultation as VSee "
+        "lists it, price included; a client never sets a price.",
+    )
     reset: bool | None = strawberry.field(
         default=UNSET, description="Start from a blank intake instead of the member's last one."
     )
@@ -213,6 +207,14 @@ class IntakeInput:
         '{"custom_symptoms": ["Rash"], "custom_days": 3}. Keys: letters, digits, underscores; '
         "a null value clears that field on `updateIntake`.",
     )
+
+
+@strawberry.input(
+    description="Changes to an intake: a field left out is kept, a field given as null (or "
+    "`attachmentIds: []`) is cleared."
+)
+class UpdateIntakeInput(IntakeInput):
+    id: strawberry.ID = strawberry.field(description="Global id of the intake.")
 
 
 def _intake_body(
@@ -271,27 +273,43 @@ def _intake_body(
         if not 7 <= len(digits) <= 15 or any(c not in "0123456789+-() ." for c in data.phone):
             check.add(f"{prefix}.phone", "phone must be 7 to 15 digits")
     put("phone", data.phone, data.phone)
-    if data.consultation:
-        c = data.consultation
-        cid = check.id("consultation id", c.id, f"{prefix}.consultation.id", required=True)
-        consultation = {
-            "id": cid,
-            "description": c.description,
-            "duration": c.duration,
-            "amount": c.amount,
-            "currency": c.currency,
-            "charge": c.charge,
-            "group": c.group,
-            "slots": c.slots,
-        }
-        body["consultation"] = {k: v for k, v in consultation.items() if v is not None}
-    elif data.consultation is None and update:
-        check.add(f"{prefix}.consultation", "a consultation can be replaced, not cleared")
+    if data.consultation_id:
+        # Replaced by the room's own consultation in _priced(), before anything is sent.
+        body["consultation"] = check.id(
+            "consultation id", data.consultation_id, f"{prefix}.consultationId"
+        )
+    elif data.consultation_id is None and update:
+        check.add(f"{prefix}.consultationId", "a consultation can be replaced, not cleared")
     if data.reset is not UNSET and data.reset is not None:
         body["reset"] = data.reset
     if data.custom_fields is not UNSET:
         body.update(_custom_fields(check, data.custom_fields, f"{prefix}.customFields", update))
     return body
+
+
+async def _priced(info: Info, check: _Checker, body: dict[str, Any], room_code: str | None) -> None:
+    """Put the room's consultation, as VSee lists it (price, currency, length), in place of the
+    id the caller chose: what a member pays is VSee's to say, never the client's."""
+    chosen = body.get("consultation")
+    if not isinstance(chosen, str):
+        return
+    field = "input.consultationId"
+    if not chosen:
+        body.pop("consultation")
+        return
+    if not room_code:
+        check.add(field, "a consultation needs the intake's roomCode", UserErrorCode.REQUIRED)
+        return
+    room = await info.context.loaders.room.load(room_code)
+    payment = as_dict(room.get("payment")) or {}
+    for offered in as_list(payment.get("consultations")):
+        if isinstance(offered, dict) and as_id(offered.get("id")) == chosen:
+            found = dict(offered)
+            if payment.get("currency") is not None and "currency" not in found:
+                found["currency"] = payment["currency"]
+            body["consultation"] = found
+            return
+    check.add(field, "the room offers no such consultation", UserErrorCode.NOT_FOUND)
 
 
 def _custom_fields(check: _Checker, value: object, field: str, update: bool) -> dict[str, Any]:
@@ -350,6 +368,8 @@ class IntakeMutations:
     async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload | None:
         check = _Checker()
         body = _intake_body(check, input, "input", update=False)
+        if not check.errors:
+            await _priced(info, check, body, body.get("room_code") or None)
         if check.errors:
             return IntakePayload(intake_id=None, user_errors=check.errors)
         ctx = info.context
@@ -368,12 +388,16 @@ class IntakeMutations:
         )
 
     @strawberry.mutation(description="Change fields of an intake (POST /intakes/:id).")
-    async def update_intake(
-        self, info: Info, id: strawberry.ID, input: IntakeInput
-    ) -> IntakePayload | None:
+    async def update_intake(self, info: Info, input: UpdateIntakeInput) -> IntakePayload | None:
         check = _Checker()
-        intake_id = check.id("intake id", id, "id", required=True)
+        intake_id = check.id("intake id", input.id, "input.id", required=True)
         body = _intake_body(check, input, "input", update=True)
+        if not check.errors and isinstance(body.get("consultation"), str):
+            room_code = body.get("room_code") or None
+            if room_code is None:
+                stored = await info.context.loaders.intake.load(intake_id)
+                room_code = as_text(stored.get("room_code")) or as_text(stored.get("room"))
+            await _priced(info, check, body, room_code)
         if not body and not check.errors:
             check.add("input", "nothing to change", UserErrorCode.REQUIRED)
         if check.errors:

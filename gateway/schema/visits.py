@@ -18,6 +18,7 @@ from gateway.loaders import (
     PROVIDER_SPEC,
     ROOM_SPEC,
     VISIT_SPEC,
+    AvailabilityQuery,
     Raw,
     complete_rows,
     lacks,
@@ -26,7 +27,7 @@ from gateway.loaders import (
     safe_segment,
     wants_provider_detail,
 )
-from gateway.upstream import InvalidInput
+from gateway.upstream import FormFields, InvalidInput
 
 from ._base import converted, ids_of, later, later_or_now, texts_of
 from ._convert import (
@@ -54,6 +55,7 @@ from .billing import Invoice, Payment
 from .clinical import PostVisit, Prescription
 from .context import Info
 from .enums import (
+    AppointmentTypeInput,
     CloseReason,
     VisitStatus,
     VisitStatusInput,
@@ -584,16 +586,18 @@ def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
 
 
 @strawberry.input(description="A walk-in: the member joins a room's waiting queue now.")
-class AddWalkinInput:
-    provider_id: strawberry.ID
-    intake_id: strawberry.ID
-    room_code: str
+class CreateWalkinInput:
+    provider_id: strawberry.ID = strawberry.field(
+        description="Global id of the provider asked for."
+    )
+    intake_id: strawberry.ID = strawberry.field(description="Global id of the member's intake.")
+    room_code: str = strawberry.field(description="The room whose queue the member joins.")
 
 
 @strawberry.input(description="An e-consult: asynchronous, accepted later by a provider.")
-class AddEconsultInput:
-    intake_id: strawberry.ID
-    room_code: str
+class CreateEconsultInput:
+    intake_id: strawberry.ID = strawberry.field(description="Global id of the member's intake.")
+    room_code: str = strawberry.field(description="The room whose providers may accept it.")
 
 
 @strawberry.input(description="Book a slot from `availability`.")
@@ -606,7 +610,10 @@ class CreateAppointmentInput:
         default=None, description="A provider free in the slot; VSee picks one when omitted."
     )
     room_code: str | None = None
-    type: VisitTypeInput = VisitTypeInput.APPOINTMENT
+    type: AppointmentTypeInput = strawberry.field(
+        default=AppointmentTypeInput.APPOINTMENT,
+        description="The kind of visit booked; VSee's POST /appointments takes only APPOINTMENT.",
+    )
 
 
 @strawberry.input(
@@ -614,10 +621,31 @@ class CreateAppointmentInput:
     "its provider, or `removeProvider: true` to take the provider off."
 )
 class UpdateAppointmentInput:
+    id: strawberry.ID = strawberry.field(description="Global id of the appointment.")
     start: datetime | None = None
     end: datetime | None = None
     assign_provider_id: strawberry.ID | None = None
     remove_provider: bool = False
+
+
+@strawberry.input(description="A new time for an appointment, checked against availability.")
+class RescheduleAppointmentInput:
+    id: strawberry.ID = strawberry.field(description="Global id of the appointment.")
+    start: datetime = strawberry.field(description="New start (RFC 3339).")
+    end: datetime = strawberry.field(description="New end (RFC 3339).")
+
+
+@strawberry.input(description="Close a visit (POST /visits/close).")
+class CloseVisitInput:
+    id: strawberry.ID = strawberry.field(description="Global id of the visit.")
+    reason: CloseReason | None = strawberry.field(
+        default=None, description="Why it is closed, as VSee records it."
+    )
+
+
+@strawberry.input(description="Cancel an appointment (POST /visits/close, reason cancelled).")
+class CancelAppointmentInput:
+    id: strawberry.ID = strawberry.field(description="Global id of the appointment.")
 
 
 @strawberry.type(description="The result of a visit mutation.")
@@ -729,7 +757,7 @@ class VisitQueries:
 @strawberry.type
 class VisitMutations:
     @strawberry.mutation(description="Put the member in a room's walk-in queue.")
-    async def add_walkin(self, info: Info, input: AddWalkinInput) -> VisitPayload | None:
+    async def create_walkin(self, info: Info, input: CreateWalkinInput) -> VisitPayload | None:
         check = _Checker()
         form = _form(
             [
@@ -750,11 +778,19 @@ class VisitMutations:
         if check.errors:
             return _invalid_visit(check.errors)
         ctx = info.context
-        data, errors = await _call(ctx, "addWalkin", form, lambda: ctx.writes.add_walkin(form))
+        data, errors = await _call(
+            ctx,
+            "createWalkin",
+            form,
+            lambda: ctx.writes.add_walkin(form),
+            fields=_input_paths(
+                provider_id="providerId", intake_id="intakeId", room_code="roomCode"
+            ),
+        )
         return _visit_payload(data, errors)
 
     @strawberry.mutation(description="Create an asynchronous e-consult for providers to accept.")
-    async def add_econsult(self, info: Info, input: AddEconsultInput) -> VisitPayload | None:
+    async def create_econsult(self, info: Info, input: CreateEconsultInput) -> VisitPayload | None:
         check = _Checker()
         body = {
             "intake_id": check.id("intake id", input.intake_id, "input.intakeId", required=True),
@@ -763,7 +799,13 @@ class VisitMutations:
         if check.errors:
             return _invalid_visit(check.errors)
         ctx = info.context
-        data, errors = await _call(ctx, "addEconsult", body, lambda: ctx.writes.add_econsult(body))
+        data, errors = await _call(
+            ctx,
+            "createEconsult",
+            body,
+            lambda: ctx.writes.add_econsult(body),
+            fields=_input_paths(intake_id="intakeId", room_code="roomCode"),
+        )
         return _visit_payload(data, errors)
 
     @strawberry.mutation(description="Book an appointment in a free slot (POST /appointments).")
@@ -802,6 +844,15 @@ class VisitMutations:
             lambda: ctx.writes.create_appointment(form),
             conflict=UserErrorCode.SLOT_TAKEN,
             conflict_field="input.start",
+            fields=_input_paths(
+                member_id="memberId",
+                slot_start="start",
+                slot_end="end",
+                type="type",
+                intakeId="intakeId",
+                provider_id="providerId",
+                room_code="roomCode",
+            ),
         )
         return _visit_payload(data, errors)
 
@@ -810,10 +861,10 @@ class VisitMutations:
         "(POST /visits/:id?version=2)."
     )
     async def update_appointment(
-        self, info: Info, id: strawberry.ID, input: UpdateAppointmentInput
+        self, info: Info, input: UpdateAppointmentInput
     ) -> VisitPayload | None:
         check = _Checker()
-        visit_id = check.id("visit id", id, "id", required=True)
+        visit_id = check.id("visit id", input.id, "input.id", required=True)
         start = _epoch(check, input.start, "input.start")
         end = _epoch(check, input.end, "input.end")
         _check_window(check, start, end, "input")
@@ -827,29 +878,116 @@ class VisitMutations:
             check.add("input", "nothing to change", UserErrorCode.REQUIRED)
         if check.errors:
             return _invalid_visit(check.errors)
-        ctx = info.context
-        data, errors = await _call(
-            ctx,
-            "updateAppointment",
-            [visit_id, form],
-            lambda: ctx.writes.update_visit(visit_id, form),
-            conflict=UserErrorCode.SLOT_TAKEN,
-            conflict_field="input.start",
-        )
-        # VSee's answer to this one has no id: the payload names the visit the caller named.
-        return _visit_payload(data, errors, named=visit_id)
+        return await _update_visit(info, "updateAppointment", visit_id, form)
 
-    @strawberry.mutation(description="Close or cancel a visit or appointment (POST /visits/close).")
-    async def close_visit(
-        self, info: Info, id: strawberry.ID, reason: CloseReason | None = None
+    @strawberry.mutation(
+        description="Move an appointment to a new time, checked first against `availability` "
+        "for its provider (or room): a time that is not free is a SLOT_TAKEN user error."
+    )
+    async def reschedule_appointment(
+        self, info: Info, input: RescheduleAppointmentInput
     ) -> VisitPayload | None:
         check = _Checker()
-        visit_id = check.id("visit id", id, "id", required=True)
-        if check.errors:
+        visit_id = check.id("visit id", input.id, "input.id", required=True)
+        start = _epoch(check, input.start, "input.start")
+        end = _epoch(check, input.end, "input.end")
+        _check_window(check, start, end, "input")
+        if start is not None and start < int(datetime.now(tz=UTC).timestamp()):
+            check.add("input.start", "start is in the past", UserErrorCode.OUT_OF_RANGE)
+        if check.errors or start is None or end is None:
             return _invalid_visit(check.errors)
-        form = _form([("id", visit_id), ("reason", reason.value if reason else None)])
-        ctx = info.context
-        data, errors = await _call(
-            ctx, "closeVisit", form, lambda: ctx.writes.close_visit(form, visit_id)
+        visit = await info.context.loaders.visit.load(visit_id)
+        if not await _is_free(info, visit, start, end):
+            return _invalid_visit(
+                [UserError.at("input.start", "that time is not free", UserErrorCode.SLOT_TAKEN)]
+            )
+        return await _update_visit(
+            info, "rescheduleAppointment", visit_id, _form([("start", start), ("end", end)])
         )
-        return _visit_payload(data, errors, named=visit_id)
+
+    @strawberry.mutation(
+        description="Cancel an appointment: closes it with reason PATIENT_CANCEL_APPOINTMENT."
+    )
+    async def cancel_appointment(
+        self, info: Info, input: CancelAppointmentInput
+    ) -> VisitPayload | None:
+        return await _close(
+            info, "cancelAppointment", input.id, CloseReason.PATIENT_CANCEL_APPOINTMENT
+        )
+
+    @strawberry.mutation(description="Close or cancel a visit or appointment (POST /visits/close).")
+    async def close_visit(self, info: Info, input: CloseVisitInput) -> VisitPayload | None:
+        return await _close(info, "closeVisit", input.id, input.reason)
+
+
+async def _update_visit(
+    info: Info, operation: str, visit_id: str, form: FormFields
+) -> VisitPayload | None:
+    ctx = info.context
+    data, errors = await _call(
+        ctx,
+        operation,
+        [visit_id, form],
+        lambda: ctx.writes.update_visit(visit_id, form),
+        conflict=UserErrorCode.SLOT_TAKEN,
+        conflict_field="input.start",
+        fields=_input_paths(start="start", end="end", provider_id="assignProviderId"),
+    )
+    # VSee's answer to this one has no id: the payload names the visit the caller named.
+    return _visit_payload(data, errors, named=visit_id)
+
+
+async def _is_free(info: Info, visit: Raw, start: int, end: int) -> bool:
+    """Whether availability offers [start, end] with the visit's provider (any, when it has
+    none), in its room: one availability read for the day, through the shared cache."""
+    provider = as_ref_id(visit.get("provider_id")) or as_ref_id(
+        (as_dict(visit.get("provider")) or {}).get("id")
+    )
+    room = as_text(visit.get("room_code")) or as_text(
+        (as_dict(visit.get("room")) or {}).get("code")
+    )
+    day = start - start % 86400
+    query = AvailabilityQuery(
+        start=day,
+        end=max(end, day + 86400),
+        duration=None,
+        member_id=None,
+        provider_id=provider,
+        room_code=room,
+        consultation_id=None,
+        intake_id=None,
+    )
+    ctx = info.context
+    for raw in await ctx.services.availability.slots(ctx.loaders.credentials, query):
+        slot_start, slot_end = as_datetime(raw.get("start")), as_datetime(raw.get("end"))
+        if slot_start is None or slot_end is None:
+            continue
+        if to_epoch(slot_start) <= start and end <= to_epoch(slot_end):
+            listed = [str(p) for p in as_list(raw.get("providers")) if p is not None]
+            if provider is None or provider in listed:
+                return True
+    return False
+
+
+async def _close(
+    info: Info, operation: str, id: strawberry.ID, reason: CloseReason | None
+) -> VisitPayload | None:
+    check = _Checker()
+    visit_id = check.id("visit id", id, "input.id", required=True)
+    if check.errors:
+        return _invalid_visit(check.errors)
+    form = _form([("id", visit_id), ("reason", reason.value if reason else None)])
+    ctx = info.context
+    data, errors = await _call(
+        ctx,
+        operation,
+        form,
+        lambda: ctx.writes.close_visit(form, visit_id),
+        fields=_input_paths(id="id", reason="reason"),
+    )
+    return _visit_payload(data, errors, named=visit_id)
+
+
+def _input_paths(**names: str) -> dict[str, str]:
+    """VSee's REST parameter names mapped to the caller's input paths."""
+    return {rest: f"input.{name}" for rest, name in names.items()}

@@ -196,10 +196,10 @@ def test_update_intake_clears_fields_explicitly(gateway: Gateway, fresh: Sandbox
     fresh.clear_log()
     updated = ok(
         gateway.query(
-            """mutation($id: ID!, $input: IntakeInput!) {
-                 updateIntake(id: $id, input: $input) { intakeId userErrors { code }
+            """mutation($input: UpdateIntakeInput!) {
+                 updateIntake(input: $input) { intakeId userErrors { code }
                    intake { attachments { id } phone reasonForVisit } } }""",
-            {"id": created["intakeId"], "input": {"attachmentIds": [], "phone": None}},
+            {"input": {"id": created["intakeId"], "attachmentIds": [], "phone": None}},
             token=MEMBER,
         )
     )["updateIntake"]
@@ -222,7 +222,7 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
     fresh.clear_log()
     data = ok(
         gateway.query(
-            """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+            """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
                  visitId userErrors { code } visit { id status room { code } } } }""",
             {
                 "input": {
@@ -234,7 +234,7 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
             token=MEMBER,
         )
     )
-    payload = data["addWalkin"]
+    payload = data["createWalkin"]
     assert payload["visit"] == {
         "id": payload["visitId"],
         "status": "WAITING",
@@ -249,13 +249,13 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
     fresh.clear_log()
     data = ok(
         gateway.query(
-            """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+            """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
                  visit { id status intake { reasonForVisit } } } }""",
             {"input": {"providerId": provider_id, "intakeId": again, "roomCode": "vclinicroom"}},
             token=ADMIN,
         )
     )
-    assert data["addWalkin"]["visit"]["intake"]["reasonForVisit"] == "again"
+    assert data["createWalkin"]["visit"]["intake"]["reasonForVisit"] == "again"
     assert fresh.counts() == {"POST /visits/add_walkin": 1}
 
 
@@ -271,10 +271,10 @@ def test_update_appointment_reports_the_visit_it_changed(gateway: Gateway, fresh
     fresh.clear_log()
     data = ok(
         gateway.query(
-            """mutation($id: ID!, $input: UpdateAppointmentInput!) {
-                 updateAppointment(id: $id, input: $input) {
+            """mutation($input: UpdateAppointmentInput!) {
+                 updateAppointment(input: $input) {
                    visitId userErrors { code } visit { id providerId start roomCode } } }""",
-            {"id": visit["id"], "input": {"assignProviderId": visit["providerId"]}},
+            {"input": {"id": visit["id"], "assignProviderId": visit["providerId"]}},
             token=PROVIDER,
         )
     )
@@ -412,16 +412,16 @@ def test_a_failed_read_back_keeps_the_write_outcome(
     fresh.faults(fail={"GET /visits/{id}": 503})
     fresh.clear_log()
     body = gateway.query(
-        """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+        """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
              visitId userErrors { code } visit { id room { code } } } }""",
         {"input": {"providerId": provider_id, "intakeId": intake_id, "roomCode": "vclinicroom"}},
         token=MEMBER,
     )
-    payload = body["data"]["addWalkin"]
+    payload = body["data"]["createWalkin"]
     assert payload["visitId"]
     assert payload["userErrors"] == []
     assert payload["visit"] is None
     [error] = body["errors"]
-    assert error["path"] == ["addWalkin", "visit"]
+    assert error["path"] == ["createWalkin", "visit"]
     assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
     assert fresh.counts() == {"POST /visits/add_walkin": 1, "GET /visits/{id}": 1}

@@ -135,7 +135,7 @@ def test_bad_intake_input_costs_no_call(
     body = gateway.query(CREATE_INTAKE, {"input": variables}, token=MEMBER)
     payload = body["data"]["createIntake"]
     assert payload["intakeId"] is None
-    assert field in [e["field"] for e in payload["userErrors"]]
+    assert field.split(".") in [e["field"] for e in payload["userErrors"]]
     assert fresh.total() == 0
 
 
@@ -145,9 +145,9 @@ def test_update_intake(gateway: Gateway, fresh: Sandbox) -> None:
     ]["createIntake"]["intakeId"]
     fresh.clear_log()
     body = gateway.query(
-        """mutation($id: ID!, $input: IntakeInput!) { updateIntake(id: $id, input: $input) {
+        """mutation($input: UpdateIntakeInput!) { updateIntake(input: $input) {
              intakeId userErrors { field code } } }""",
-        {"id": created, "input": {"reasonForVisit": "second", "location": "MI"}},
+        {"input": {"id": created, "reasonForVisit": "second", "location": "MI"}},
         token=MEMBER,
     )
     assert body["data"]["updateIntake"] == {"intakeId": created, "userErrors": []}
@@ -163,11 +163,11 @@ def test_update_intake(gateway: Gateway, fresh: Sandbox) -> None:
 
 def test_update_intake_needs_a_change(gateway: Gateway, fresh: Sandbox) -> None:
     body = gateway.query(
-        "mutation($id: ID!) { updateIntake(id: $id, input: {}) { userErrors { field code } } }",
+        "mutation($id: ID!) { updateIntake(input: {id: $id}) { userErrors { field code } } }",
         {"id": gid("Intake", "abc-1")},
         token=MEMBER,
     )
-    assert body["data"]["updateIntake"]["userErrors"] == [{"field": "input", "code": "REQUIRED"}]
+    assert body["data"]["updateIntake"]["userErrors"] == [{"field": ["input"], "code": "REQUIRED"}]
     assert fresh.total() == 0
 
 
@@ -188,12 +188,12 @@ def test_add_walkin(gateway: Gateway, fresh: Sandbox) -> None:
     intake = _new_intake(gateway, room)
     fresh.clear_log()
     body = gateway.query(
-        """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+        """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
              userErrors { code } visit { id type status intake { id } provider { id } } } }""",
         {"input": {"providerId": provider, "intakeId": intake, "roomCode": room}},
         token=MEMBER,
     )
-    payload = body["data"]["addWalkin"]
+    payload = body["data"]["createWalkin"]
     assert payload["userErrors"] == []
     assert payload["visit"]["type"] == "WALK_IN"
     assert payload["visit"]["status"] == "WAITING"
@@ -218,13 +218,13 @@ def test_add_econsult_is_json(gateway: Gateway, fresh: Sandbox) -> None:
     intake = _new_intake(gateway, room)
     fresh.clear_log()
     body = gateway.query(
-        """mutation($input: AddEconsultInput!) { addEconsult(input: $input) {
+        """mutation($input: CreateEconsultInput!) { createEconsult(input: $input) {
              userErrors { code } visit { id type status providerId expiry } } }""",
         {"input": {"intakeId": intake, "roomCode": room}},
         token=MEMBER,
         headers={"X-ApiKey": "app-key"},
     )
-    visit = body["data"]["addEconsult"]["visit"]
+    visit = body["data"]["createEconsult"]["visit"]
     assert visit["type"] == "E_CONSULT"
     assert visit["providerId"] is None
     entry = only_post(fresh, "POST /visits/add_econsult")
@@ -287,7 +287,7 @@ def test_create_appointment_consumes_the_slot_and_a_second_booking_is_a_user_err
     second = gateway.query(BOOK, {"input": retry}, token=MEMBER)["data"]["createAppointment"]
     assert second["visitId"] is None
     assert second["userErrors"][0]["code"] == "SLOT_TAKEN"
-    assert second["userErrors"][0]["field"] == "input.start"
+    assert second["userErrors"][0]["field"] == ["input", "start"]
     assert [e["route"] for e in posts(fresh)] == ["POST /appointments"]
 
 
@@ -335,7 +335,7 @@ def test_bad_booking_costs_no_call(
         **change,
     }
     body = gateway.query(BOOK, {"input": booking}, token=MEMBER)
-    assert field in [e["field"] for e in body["data"]["createAppointment"]["userErrors"]]
+    assert field.split(".") in [e["field"] for e in body["data"]["createAppointment"]["userErrors"]]
     assert fresh.total() == 0
 
 
@@ -351,8 +351,8 @@ def test_booking_invalidates_cached_availability(gateway: Gateway, fresh: Sandbo
     )
 
 
-UPDATE = """mutation($id: ID!, $input: UpdateAppointmentInput!) {
-  updateAppointment(id: $id, input: $input) {
+UPDATE = """mutation($input: UpdateAppointmentInput!) {
+  updateAppointment(input: $input) {
     userErrors { field code } visit { id start end providerId provider { id } } } }"""
 
 
@@ -368,7 +368,7 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
 ) -> None:
     appt = _my_appointment(gateway, fresh)
     removed = gateway.query(
-        UPDATE, {"id": appt["id"], "input": {"removeProvider": True}}, token=ADMIN
+        UPDATE, {"input": {"id": appt["id"], "removeProvider": True}}, token=ADMIN
     )["data"]["updateAppointment"]
     assert removed["userErrors"] == []
     assert removed["visit"]["providerId"] is None
@@ -378,7 +378,7 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
     fresh.clear_log()
     assigned = gateway.query(
         UPDATE,
-        {"id": appt["id"], "input": {"assignProviderId": appt["providerId"]}},
+        {"input": {"id": appt["id"], "assignProviderId": appt["providerId"]}},
         token=ADMIN,
     )["data"]["updateAppointment"]
     assert assigned["visit"]["provider"]["id"] == appt["providerId"]
@@ -408,8 +408,8 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
 def test_bad_update_costs_no_call(
     gateway: Gateway, fresh: Sandbox, change: dict[str, Any], field: str
 ) -> None:
-    body = gateway.query(UPDATE, {"id": gid("Visit", "123"), "input": change}, token=ADMIN)
-    assert field in [e["field"] for e in body["data"]["updateAppointment"]["userErrors"]]
+    body = gateway.query(UPDATE, {"input": {"id": gid("Visit", "123"), **change}}, token=ADMIN)
+    assert field.split(".") in [e["field"] for e in body["data"]["updateAppointment"]["userErrors"]]
     assert fresh.total() == 0
 
 
@@ -417,7 +417,7 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
     appt = _my_appointment(gateway, fresh)
     body = gateway.query(
         """mutation($id: ID!) {
-             before: closeVisit(id: $id, reason: PATIENT_CANCEL_APPOINTMENT) {
+             before: cancelAppointment(input: {id: $id}) {
                userErrors { code } visit { id status } } }""",
         {"id": appt["id"]},
         token=MEMBER,
@@ -436,7 +436,7 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
 
 def test_mutations_need_credentials(gateway: Gateway, fresh: Sandbox) -> None:
     body = gateway.query(
-        "mutation($id: ID!) { closeVisit(id: $id) { visitId } }",
+        "mutation($id: ID!) { closeVisit(input: {id: $id}) { visitId } }",
         {"id": gid("Visit", "1")},
         token=None,
     )
@@ -470,3 +470,80 @@ def test_a_mutation_timeout_is_reported_and_never_retried(
     assert error["extensions"]["code"] == "OUTCOME_UNKNOWN"
     assert "whether it was made is unknown" in error["message"]
     assert fresh.counts() == {"POST /intakes": 1}
+
+
+RESCHEDULE = """mutation($input: RescheduleAppointmentInput!) {
+  rescheduleAppointment(input: $input) {
+    userErrors { field code } visit { id start end } } }"""
+
+
+def test_reschedule_moves_only_to_a_free_time(gateway: Gateway, fresh: Sandbox) -> None:
+    appt = _my_appointment(gateway, fresh)
+    # The time it already holds is no longer offered: refused with no write.
+    taken = gateway.query(
+        RESCHEDULE,
+        {"input": {"id": appt["id"], "start": appt["start"], "end": appt["end"]}},
+        token=MEMBER,
+    )["data"]["rescheduleAppointment"]
+    assert taken["userErrors"] == [{"field": ["input", "start"], "code": "SLOT_TAKEN"}]
+    assert posts(fresh) == []
+    start = datetime.now(tz=UTC) + timedelta(days=2)
+    offered = gateway.query(
+        """query($start: DateTime!, $end: DateTime!, $p: ID) {
+             availability(start: $start, end: $end, providerId: $p) { start end providerIds } }""",
+        {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=7)).isoformat(),
+            "p": appt["providerId"],
+        },
+        token=MEMBER,
+    )["data"]["availability"]
+    free = next(s for s in offered if appt["providerId"] in s["providerIds"])
+    fresh.clear_log()
+    moved = gateway.query(
+        RESCHEDULE,
+        {"input": {"id": appt["id"], "start": free["start"], "end": free["end"]}},
+        token=MEMBER,
+    )["data"]["rescheduleAppointment"]
+    assert moved["userErrors"] == []
+    assert moved["visit"]["start"] == free["start"]
+    entry = only_post(fresh, "POST /visits/{id}")
+    assert entry["body"]["start"] == str(int(datetime.fromisoformat(free["start"]).timestamp()))
+
+
+def test_the_consultation_price_is_vsees(gateway: Gateway, fresh: Sandbox) -> None:
+    room = gateway.query(
+        "{ rooms { code consultations { databaseId: id price { amount currency } } } }",
+        token=MEMBER,
+    )["data"]["rooms"]
+    offered = next(r for r in room if r["consultations"])
+    consultation = offered["consultations"][0]
+    fresh.clear_log()
+    body = gateway.query(
+        CREATE_INTAKE,
+        {
+            "input": {
+                "reasonForVisit": "paid",
+                "roomCode": offered["code"],
+                "consultationId": consultation["databaseId"],
+            }
+        },
+        token=MEMBER,
+    )
+    assert body["data"]["createIntake"]["userErrors"] == []
+    sent = only_post(fresh, "POST /intakes")["body"]["consultation"]
+    # What VSee lists for the room, not anything the client could have said.
+    assert sent["id"] == consultation["databaseId"]
+    assert str(sent["amount"]).startswith(consultation["price"]["amount"].split(".")[0])
+    unknown = gateway.query(
+        CREATE_INTAKE,
+        {"input": {"roomCode": offered["code"], "consultationId": "no-such-thing"}},
+        token=MEMBER,
+    )["data"]["createIntake"]
+    assert unknown["userErrors"] == [
+        {
+            "field": ["input", "consultationId"],
+            "message": unknown["userErrors"][0]["message"],
+            "code": "NOT_FOUND",
+        }
+    ]
