@@ -142,6 +142,9 @@ INTAKE_SPEC: Spec = {
     "medicalProfile": keys("medical_profile"),
     "customFields": FREE,
     "visit": keys("visit_id"),
+    "member": keys("member_id"),
+    "provider": keys("provider_id", "provider"),
+    "room": keys("room_code", "room"),
 }
 
 _TYPE, _STATUS = keys("type"), keys("status")

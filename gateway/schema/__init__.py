@@ -29,6 +29,7 @@ from .errors import RequireOperationName, coded
 from .intakes import IntakeMutations, IntakeQueries
 from .limits import CostLimit, QueryLimits, limits_rule
 from .nodes import NodeQueries
+from .people import PeopleQueries
 from .rooms import RoomQueries
 from .visits import VisitMutations, VisitQueries
 
@@ -124,7 +125,7 @@ def build_schema(
 
 # The root types gather each domain module's fields (see README, "Code layout").
 @strawberry.type
-class Query(NodeQueries, VisitQueries, IntakeQueries, RoomQueries):
+class Query(NodeQueries, VisitQueries, IntakeQueries, RoomQueries, PeopleQueries):
     pass
 
 

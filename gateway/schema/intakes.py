@@ -16,6 +16,7 @@ from gateway.loaders import (
     Raw,
     lacks,
     needs,
+    wants_provider_detail,
 )
 
 from ._base import converted, later, later_or_now
@@ -46,6 +47,8 @@ from .enums import (
     from_code,
 )
 from .node import Node, global_id, key_of, vsee_id
+from .people import Member, Provider, load_provider
+from .rooms import Room, load_room
 
 if TYPE_CHECKING:
     from .visits import Visit
@@ -160,6 +163,34 @@ class Intake(Node):
     )
     def custom_fields(self) -> JSON:
         return JSON({k: v for k, v in self._raw.items() if k not in INTAKE_KNOWN_KEYS})
+
+    @strawberry.field(
+        description="The member it is for. VSee has no member endpoint: only the member's ids "
+        "are known here (read the visit's `member` for more)."
+    )
+    def member(self) -> Member | None:
+        member_id = as_ref_id(self._raw.get("member_id"))
+        return None if member_id is None else Member.from_raw({"id": member_id})
+
+    @strawberry.field(
+        description="The provider asked for: from the intake's room's provider list, or the "
+        "provider's detail when the selection needs more."
+    )
+    async def provider(self, info: Info) -> Provider | None:
+        provider_id = as_ref_id(self._raw.get("provider_id")) or as_ref_id(
+            self._raw.get("provider")
+        )
+        if provider_id is None:
+            return None
+        return await load_provider(
+            info, provider_id, self.room_code, detail=wants_provider_detail(info)
+        )
+
+    @strawberry.field(description="The room it was made for.")
+    def room(self, info: Info) -> Room | None:
+        if not self.room_code:
+            return None
+        return later(load_room(info, self.room_code))
 
     @strawberry.field(description="The visit this intake belongs to, once it has one.")
     def visit(

@@ -74,6 +74,10 @@ FIELD_CALLS: Mapping[str, int] = {
     "Visit.member": 1,  # the visit's detail when its answer embeds too little of the member
     "Visit.relatedWalkin": 1,
     "Intake.visit": 1,
+    "Intake.provider": 3,  # like Query.provider when the intake names no room
+    "Intake.room": 1,
+    "Query.provider": 3,
+    "VisitHost.provider": 3,
     "Room.providers": 1,
     "Room.specialties": 1,
     "Room.consultations": 1,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
 from gateway.loaders import (
     Raw,
     provider_raw,
+    wants_provider_detail,
 )
 
 from ._base import full_name
@@ -24,7 +26,7 @@ from .enums import (
     Gender,
     from_code,
 )
-from .node import Node, global_id, key_of
+from .node import Node, global_id, key_of, vsee_id
 
 
 @strawberry.type(description="A clinic account (tenant) on VSee.")
@@ -155,39 +157,20 @@ class UserRef:
         )
 
 
-@strawberry.type(
-    description="A provider hosting a visit's meeting, with their role in that visit. Its id is "
-    "per visit and host (a role differs between visits); `provider` is the provider."
-)
-class Host:
-    id: strawberry.ID = strawberry.field(description="Global id (`Host` + visit id + user id).")
-    database_id: strawberry.ID = strawberry.field(description="VSee's own provider (user) id.")
-    username: str | None
-    email: str | None
-    phone: str | None
-    full_name: str | None
-    title: str | None
-    suffix: str | None
-    timezone: str | None = strawberry.field(description="IANA time zone, e.g. America/Los_Angeles.")
-    vsee_id: str | None
-    role: str | None = strawberry.field(description='The host\'s role, e.g. "owner".')
-
-    @classmethod
-    def from_raw(cls, raw: Raw, visit_id: str) -> Host:
-        key = key_of(raw, "host")
-        return cls(
-            id=global_id("Host", f"{visit_id}/{key}"),
-            database_id=strawberry.ID(key),
-            username=as_text(raw.get("username")),
-            email=as_text(raw.get("email")),
-            phone=as_text(raw.get("phone")),
-            full_name=full_name(raw),
-            title=as_text(raw.get("title")),
-            suffix=as_text(raw.get("suffix")),
-            timezone=as_text(raw.get("timezone")),
-            vsee_id=as_text(raw.get("vseeid")),
-            role=as_text(raw.get("role")),
-        )
+@strawberry.type
+class PeopleQueries:
+    @strawberry.field(
+        description="A provider by global id. VSee reads providers only within a room, so one "
+        "named by id alone is found in the account's rooms' provider lists; its detail is read "
+        "when the selection needs more than a list holds."
+    )
+    async def provider(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The provider's global id.")],
+    ) -> Provider | None:
+        key = vsee_id("Provider", id, field="id")
+        return await load_provider(info, key, None, detail=wants_provider_detail(info))
 
 
 async def load_provider(

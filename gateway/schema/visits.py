@@ -65,7 +65,7 @@ from .enums import (
 )
 from .intakes import Intake, load_intake
 from .node import Node, global_id, key_of, vsee_id
-from .people import Account, Host, Member, Provider, UserRef
+from .people import Account, Member, Provider, UserRef
 from .rooms import Room, load_room
 
 
@@ -81,6 +81,52 @@ def visit_of(info: Info, raw: Raw) -> Visit | Awaitable[Visit]:
     if visit_id is None or not lacks(raw, needs(info, VISIT_SPEC)):
         return Visit.from_raw(raw)
     return converted(info.context.loaders.complete_visit(raw, visit_id), Visit.from_detail)
+
+
+@strawberry.type(
+    description="A provider's role in hosting one visit's meeting. Its id is per visit and "
+    "provider (the role differs between visits); the provider is `provider`."
+)
+class VisitHost:
+    id: strawberry.ID = strawberry.field(
+        description="Global id (`VisitHost` + the visit's id + the provider's user id)."
+    )
+    role: str | None = strawberry.field(description='The host\'s role, e.g. "owner".')
+    timezone: str | None = strawberry.field(
+        description="The host's IANA time zone as the visit lists it, e.g. America/Los_Angeles."
+    )
+    _raw: strawberry.Private[Raw]
+    _room_code: strawberry.Private[str | None]
+
+    @classmethod
+    def from_raw(cls, raw: Raw, visit_id: str, room_code: str | None) -> VisitHost:
+        key = key_of(raw, "host")
+        return cls(
+            id=global_id("VisitHost", f"{visit_id}/{key}"),
+            role=as_text(raw.get("role")),
+            timezone=as_text(raw.get("timezone")),
+            _raw=raw,
+            _room_code=room_code,
+        )
+
+    @strawberry.field(
+        description="The provider hosting. What the visit's host entry lacks of the selection "
+        "is read from the room's provider list, or the provider's detail."
+    )
+    def provider(self, info: Info) -> Provider:
+        if not lacks(self._raw, needs(info, PROVIDER_SPEC)):
+            return Provider.from_raw(self._raw)
+        return later(self._load(info))
+
+    async def _load(self, info: Info) -> Provider:
+        provider_id = key_of(self._raw, "host")
+        found = await provider_raw(
+            info.context.loaders,
+            provider_id,
+            self._room_code,
+            detail=wants_provider_detail(info),
+        )
+        return Provider.from_raw({**self._raw, **(found or {})})
 
 
 @strawberry.type(
@@ -231,7 +277,9 @@ class Visit(Node):
         description="The provider's note after the visit."
     )
     call_log: CallLog | None = strawberry.field(description="Call statistics, once it started.")
-    hosts: list[Host] = strawberry.field(description="Providers hosting the meeting.")
+    hosts: list[VisitHost] = strawberry.field(
+        description="The providers hosting the meeting, each with their role in this visit."
+    )
     creator: UserRef | None = strawberry.field(description="Who created the visit.")
     account: Account | None = strawberry.field(description="The clinic account.")
     prescriptions: list[Prescription] = strawberry.field(
@@ -351,7 +399,11 @@ class Visit(Node):
             meeting=Meeting.from_raw(meeting, key) if meeting else None,
             post_visit=PostVisit.from_raw(postvisit) if postvisit else None,
             call_log=CallLog.from_raw(call_logs) if call_logs else None,
-            hosts=[Host.from_raw(h, key) for h in as_list(raw.get("hosts")) if isinstance(h, dict)],
+            hosts=[
+                VisitHost.from_raw(h, key, as_text(raw.get("room_code")))
+                for h in as_list(raw.get("hosts"))
+                if isinstance(h, dict)
+            ],
             creator=UserRef.from_raw(creator) if creator else None,
             account=Account.from_raw(account) if account else None,
             prescriptions=[

@@ -10,7 +10,7 @@ from tests.servers import Gateway, Sandbox, gid, raw_id
 CURRENT = """query CurrentIds { currentVisit {
   id databaseId meeting { id } intakeId intake { id databaseId }
   provider { id databaseId } member { id databaseId } room { id databaseId code }
-  hosts { id databaseId } } }"""
+  hosts { id role provider { id databaseId } } } }"""
 
 
 def _decoded(global_id: str) -> str:
@@ -31,6 +31,32 @@ def test_every_id_names_its_type_and_keeps_vsees_id_beside_it(gateway: Gateway) 
     ids = [visit["provider"]["id"], visit["member"]["id"], *(h["id"] for h in visit["hosts"])]
     assert len(set(ids)) == len(ids)
     assert all(each for each in ids)
+    # A host is a provider's role in this visit: the provider is the same object everywhere.
+    for host in visit["hosts"]:
+        assert (
+            _decoded(host["id"])
+            == f"VisitHost:{visit['databaseId']}/{host['provider']['databaseId']}"
+        )
+        assert _decoded(host["provider"]["id"]) == f"Provider:{host['provider']['databaseId']}"
+
+
+def test_provider_by_id_and_an_intakes_relations(gateway: Gateway, upstream: Sandbox) -> None:
+    visit = gateway.query(CURRENT, token=MEMBER)["data"]["currentVisit"]
+    upstream.clear_log()
+    body = gateway.query(
+        """query Relations($p: ID!, $i: ID!) {
+             provider(id: $p) { id fullName }
+             intake(id: $i) { id member { id } provider { id } room { id code } } }""",
+        {"p": visit["provider"]["id"], "i": visit["intake"]["id"]},
+        token=MEMBER,
+    )
+    assert "errors" not in body, body
+    assert body["data"]["provider"]["id"] == visit["provider"]["id"]
+    intake = body["data"]["intake"]
+    assert intake["id"] == visit["intake"]["id"]
+    assert intake["member"] == {"id": visit["member"]["id"]}
+    assert intake["provider"] == {"id": visit["provider"]["id"]}
+    assert intake["room"] == {"id": visit["room"]["id"], "code": visit["room"]["code"]}
 
 
 def test_node_and_nodes_read_through_the_same_loaders(gateway: Gateway, upstream: Sandbox) -> None:
