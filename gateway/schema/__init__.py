@@ -18,6 +18,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
@@ -31,6 +32,7 @@ from .limits import CostLimit, QueryLimits, limits_rule
 from .nodes import NodeQueries
 from .people import PeopleQueries
 from .rooms import RoomQueries
+from .scalars import SCALAR_MAP
 from .visits import VisitMutations, VisitQueries
 
 __all__ = [
@@ -120,6 +122,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 
 

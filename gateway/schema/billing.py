@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -21,15 +23,47 @@ from ._convert import (
 )
 
 
-@strawberry.type(description="An amount of money as an exact decimal string, with its currency.")
+@strawberry.enum(
+    description="ISO 4217 currencies VSee clinics bill in (inferred list: VSee's docs show only "
+    "USD); any other code is OTHER, with the code itself in `Money.currencyCode`."
+)
+class CurrencyCode(Enum):
+    USD = "USD"
+    EUR = "EUR"
+    GBP = "GBP"
+    CAD = "CAD"
+    AUD = "AUD"
+    NZD = "NZD"
+    SGD = "SGD"
+    INR = "INR"
+    JPY = "JPY"
+    MXN = "MXN"
+    OTHER = strawberry.enum_value("OTHER", description="A code not listed here.")
+
+
+@strawberry.type(description="An amount of money as an exact decimal, with its currency.")
 class Money:
-    amount: str = strawberry.field(description='Decimal string, e.g. "25.00".')
-    currency: str | None = strawberry.field(description="ISO 4217 code when VSee gives one.")
+    amount: Decimal = strawberry.field(description='The amount, e.g. "25.00".')
+    currency: CurrencyCode | None = strawberry.field(
+        description="The currency, when VSee gives one."
+    )
+    currency_code: str | None = strawberry.field(
+        description="The currency code exactly as VSee sent it (upper-cased)."
+    )
 
     @classmethod
     def of(cls, amount: Any, currency: Any = None) -> Money | None:
         text = as_decimal_str(amount)
-        return None if text is None else cls(amount=text, currency=as_text(currency))
+        if text is None:
+            return None
+        code = as_text(currency)
+        code = code.upper() if code else None
+        known = CurrencyCode._value2member_map_.get(code) if code else None
+        return cls(
+            amount=Decimal(text),
+            currency=None if code is None else known or CurrencyCode.OTHER,  # type: ignore[arg-type]
+            currency_code=code,
+        )
 
 
 @strawberry.type(description="What a visit costs.")

@@ -83,6 +83,26 @@ def visit_of(info: Info, raw: Raw) -> Visit | Awaitable[Visit]:
     return converted(info.context.loaders.complete_visit(raw, visit_id), Visit.from_detail)
 
 
+@strawberry.type(description="A number to dial into a visit's meeting.")
+class MeetingPhoneNumber:
+    country: str = strawberry.field(description='Country code as VSee keys it, e.g. "US".')
+    number: str = strawberry.field(
+        description='The number as VSee writes it, e.g. "+1.650.758.0255".'
+    )
+
+    @classmethod
+    def all_of(cls, value: object) -> list[MeetingPhoneNumber]:
+        found: list[MeetingPhoneNumber] = []
+        for country, numbers in (as_dict(value) or {}).items():
+            listed = numbers if isinstance(numbers, list) else [numbers]
+            found.extend(
+                cls(country=str(country), number=str(number))
+                for number in listed
+                if isinstance(number, str | int) and not isinstance(number, bool) and number != ""
+            )
+        return found
+
+
 @strawberry.type(
     description="A provider's role in hosting one visit's meeting. Its id is per visit and "
     "provider (the role differs between visits); the provider is `provider`."
@@ -139,8 +159,8 @@ class Meeting:
     conference_pin: str | None = strawberry.field(description="PIN for dial-in participants.")
     expiry: datetime | None
     hosts: list[str] = strawberry.field(description="VSee ids of the meeting's hosts.")
-    phone_numbers: JSON | None = strawberry.field(
-        description='Dial-in numbers by country, e.g. {"US": ["+1.650.758.0255"]}.'
+    phone_numbers: list[MeetingPhoneNumber] = strawberry.field(
+        description="Dial-in numbers, one entry per number (VSee groups them by country)."
     )
     recording_auto_start: bool | None
 
@@ -152,7 +172,7 @@ class Meeting:
             conference_pin=as_str(raw.get("conference_pin")),
             expiry=as_datetime(raw.get("expiry")),
             hosts=[str(h) for h in as_list(raw.get("hosts")) if isinstance(h, (str, int))],
-            phone_numbers=JSON(as_dict(raw.get("phone_numbers"))),
+            phone_numbers=MeetingPhoneNumber.all_of(raw.get("phone_numbers")),
             recording_auto_start=as_bool(raw.get("recording_auto_start")),
         )
 

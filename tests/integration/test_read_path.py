@@ -45,7 +45,7 @@ def test_visit_detail_is_one_call_when_everything_is_embedded(
     visit = body["data"]["visit"]
     assert visit["id"] == visit_id
     assert visit["member"]["id"]
-    assert visit["start"].endswith("+00:00")
+    assert visit["start"].endswith("Z")  # RFC 3339, always UTC
     assert upstream.counts() == {"GET /visits/{id}": 1}
 
 
