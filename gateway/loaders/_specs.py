@@ -11,7 +11,7 @@ from ._selection import FREE, Spec, keys
 PAYMENT_SPEC: Spec = {
     "id": keys("id"),
     "amount": keys("amount"),
-    "duration": keys("duration"),
+    "durationMinutes": keys("duration"),
     "description": keys("description"),
 }
 
@@ -19,9 +19,9 @@ INVOICE_SPEC: Spec = {
     "id": keys("id"),
     "status": keys("status"),
     "amountDue": keys("amount_due"),
-    "livemode": keys("livemode"),
-    "created": keys("created"),
-    "modified": keys("modified"),
+    "isLive": keys("livemode"),
+    "createdAt": keys("created"),
+    "updatedAt": keys("modified"),
 }
 
 MEETING_SPEC: Spec = {
@@ -37,7 +37,7 @@ POSTVISIT_SPEC: Spec = {
     "id": keys("id"),
     "memberId": keys("member_id"),
     "visitId": keys("visit_id"),
-    "draft": keys("draft"),
+    "isDraft": keys("draft"),
     "modifiedBy": keys("modifiedBy"),
     "reasonForVisit": keys("reason_for_visit"),
     "physicalExam": keys("physical_exam"),
@@ -46,8 +46,8 @@ POSTVISIT_SPEC: Spec = {
     "patientInstructions": keys("patient_instructions"),
     "disposition": keys("disposition"),
     "attachments": keys("attachments"),
-    "created": keys("created"),
-    "modified": keys("modified"),
+    "createdAt": keys("created"),
+    "updatedAt": keys("modified"),
 }
 
 CALL_LOG_SPEC: Spec = {
@@ -93,7 +93,7 @@ MEMBER_SPEC: Spec = {
     "gender": keys("gender"),
     "vseeId": keys("vseeid"),
     "photo": keys("photo"),
-    "active": keys("active"),
+    "isActive": keys("active"),
 }
 
 PROVIDER_SPEC: Spec = {
@@ -120,8 +120,8 @@ ROOM_SPEC: Spec = {
     "name": keys("name"),
     "slug": keys("slug"),
     "domain": keys("domain"),
-    "created": keys("created"),
-    "modified": keys("modified"),
+    "createdAt": keys("created"),
+    "updatedAt": keys("modified"),
 }
 
 INTAKE_SPEC: Spec = {
@@ -137,8 +137,8 @@ INTAKE_SPEC: Spec = {
     "visitId": keys("visit_id"),
     "attachments": keys("attachments"),
     "consultation": keys("consultation"),
-    "created": keys("created"),
-    "modified": keys("modified"),
+    "createdAt": keys("created"),
+    "updatedAt": keys("modified"),
     "medicalProfile": keys("medical_profile"),
     "customFields": FREE,
     "visit": keys("visit_id"),
@@ -162,8 +162,8 @@ VISIT_SPEC: Spec = {
     "actualStart": keys("actual_start"),
     "actualEnd": keys("actual_end"),
     "expiry": keys("expiry"),
-    "created": keys("created"),
-    "modified": keys("modified"),
+    "createdAt": keys("created"),
+    "updatedAt": keys("modified"),
     "state": keys("state"),
     "accountCode": keys("account_code"),
     "roomCode": keys("room_code"),
@@ -188,7 +188,7 @@ VISIT_SPEC: Spec = {
     "prescriptions": keys("prescriptions"),
     "prescriptionsBeforeVisit": keys("prescriptionsBeforeVisit"),
     "oneTimeLinkToken": keys("one_time_link_token"),
-    "incharge": keys("incharge"),
+    "isInCharge": keys("incharge"),
     "pendingActions": keys("pending_actions"),
     "hostIds": keys("host_ids"),
     "moreProviderIds": keys("more_provider_ids"),

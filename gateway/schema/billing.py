@@ -70,7 +70,7 @@ class Money:
 class Payment:
     id: strawberry.ID | None
     amount: Money | None
-    duration: int | None = strawberry.field(description="Minutes paid for.")
+    duration_minutes: int | None = strawberry.field(description="Minutes paid for.")
     description: str | None
 
     @classmethod
@@ -79,7 +79,7 @@ class Payment:
         return cls(
             id=strawberry.ID(pid) if pid else None,
             amount=Money.of(raw.get("amount"), raw.get("currency") or currency),
-            duration=as_int(raw.get("duration")),
+            duration_minutes=as_int(raw.get("duration")),
             description=as_text(raw.get("description")),
         )
 
@@ -89,9 +89,9 @@ class Invoice:
     id: strawberry.ID | None
     status: int | None = strawberry.field(description="VSee invoice status code.")
     amount_due: Money | None
-    livemode: bool | None = strawberry.field(description="False for test-mode invoices.")
-    created: datetime | None
-    modified: datetime | None
+    is_live: bool | None = strawberry.field(description="False for test-mode invoices.")
+    created_at: datetime | None
+    updated_at: datetime | None
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Invoice:
@@ -100,9 +100,9 @@ class Invoice:
             id=strawberry.ID(iid) if iid else None,
             status=as_int(raw.get("status")),
             amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
-            livemode=as_bool(raw.get("livemode")),
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            is_live=as_bool(raw.get("livemode")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
         )
 
 
@@ -110,7 +110,7 @@ class Invoice:
 class Consultation:
     id: strawberry.ID | None
     description: str | None
-    duration: int | None = strawberry.field(description="Minutes.")
+    duration_minutes: int | None = strawberry.field(description="Minutes.")
     price: Money | None
     charge: bool | None = strawberry.field(description="Whether the member is charged.")
     group: bool | None = strawberry.field(description="Whether it is a group consultation.")
@@ -123,7 +123,7 @@ class Consultation:
         return cls(
             id=strawberry.ID(cid) if cid else None,
             description=as_text(raw.get("description")),
-            duration=as_int(raw.get("duration")),
+            duration_minutes=as_int(raw.get("duration")),
             price=Money.of(raw.get("amount"), raw.get("currency") or currency),
             charge=as_bool(raw.get("charge")),
             group=as_bool(raw.get("group")),

@@ -37,8 +37,8 @@ class Attachment:
     ext: str | None
     creator_id: strawberry.ID | None
     remark: str | None
-    created: datetime | None
-    modified: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
 
     @classmethod
     def from_raw(cls, raw: Raw | str) -> Attachment:
@@ -52,8 +52,8 @@ class Attachment:
                 ext=None,
                 creator_id=None,
                 remark=None,
-                created=None,
-                modified=None,
+                created_at=None,
+                updated_at=None,
             )
         creator = as_id(raw.get("creator_id"))
         key = as_id(raw.get("_id")) or as_id(raw.get("id"))
@@ -66,8 +66,8 @@ class Attachment:
             ext=as_text(raw.get("ext")),
             creator_id=strawberry.ID(creator) if creator else None,
             remark=as_text(raw.get("remark")),
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
         )
 
 
@@ -87,7 +87,7 @@ class PostVisit:
     id: strawberry.ID | None
     member_id: strawberry.ID | None
     visit_id: strawberry.ID | None
-    draft: bool | None
+    is_draft: bool | None
     modified_by: str | None = strawberry.field(description="Name of the last editor.")
     reason_for_visit: str | None
     physical_exam: str | None = strawberry.field(description="HTML.")
@@ -96,8 +96,8 @@ class PostVisit:
     patient_instructions: str | None = strawberry.field(description="HTML.")
     disposition: str | None
     attachments: list[Attachment]
-    created: datetime | None
-    modified: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
 
     @classmethod
     def from_raw(cls, raw: Raw) -> PostVisit:
@@ -109,7 +109,7 @@ class PostVisit:
             id=_id("id"),
             member_id=_id("member_id"),
             visit_id=_id("visit_id"),
-            draft=as_bool(raw.get("draft")),
+            is_draft=as_bool(raw.get("draft")),
             modified_by=as_text(raw.get("modifiedBy")),
             reason_for_visit=as_text(raw.get("reason_for_visit")),
             physical_exam=as_text(raw.get("physical_exam")),
@@ -118,8 +118,8 @@ class PostVisit:
             patient_instructions=as_text(raw.get("patient_instructions")),
             disposition=as_text(raw.get("disposition")),
             attachments=attachments_of(raw.get("attachments")),
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
         )
 
 
@@ -164,7 +164,7 @@ class Prescription:
 @strawberry.type(description="One section of a medical profile (e.g. conditions, surgeries).")
 class MedicalSection:
     entries: list[JSON] = strawberry.field(description="The section's records, as VSee sent them.")
-    modified: datetime | None
+    updated_at: datetime | None
     modified_by: str | None
 
     @classmethod
@@ -173,7 +173,7 @@ class MedicalSection:
             return None
         return cls(
             entries=[JSON(e) for e in as_list(raw.get("data")) if isinstance(e, dict)],
-            modified=as_datetime(raw.get("modified")),
+            updated_at=as_datetime(raw.get("modified")),
             modified_by=as_text(raw.get("modifiedBy")),
         )
 
@@ -189,8 +189,8 @@ class MedicalProfile:
     surgeries: MedicalSection | None
     medications: MedicalSection | None
     allergies: MedicalSection | None
-    created: datetime | None
-    modified: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
 
     @classmethod
     def from_raw(cls, raw: Raw) -> MedicalProfile:
@@ -205,6 +205,6 @@ class MedicalProfile:
             surgeries=MedicalSection.from_raw(raw.get("surgeries")),
             medications=MedicalSection.from_raw(raw.get("medications")),
             allergies=MedicalSection.from_raw(raw.get("allergies")),
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
         )

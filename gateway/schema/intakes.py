@@ -116,8 +116,8 @@ class Intake(Node):
     consultation: Consultation | None = strawberry.field(
         description="The consultation chosen from the room's (needed where visits are paid)."
     )
-    created: datetime | None
-    modified: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
     _raw: strawberry.Private[Raw]
 
     @classmethod
@@ -146,8 +146,8 @@ class Intake(Node):
             visit_id=_id("Visit", "visit_id"),
             attachments=attachments_of(raw.get("attachments")),
             consultation=Consultation.from_raw(consultation) if consultation else None,
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
             _raw=raw,
         )
 

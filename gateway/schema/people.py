@@ -62,7 +62,7 @@ class Member:
     gender: Gender
     vsee_id: str | None = strawberry.field(description="VSee messenger id.")
     photo: str | None = strawberry.field(description="URL of the member's photo.")
-    active: bool | None
+    is_active: bool | None
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Member:
@@ -81,7 +81,7 @@ class Member:
             gender=from_code(Gender, raw.get("gender")),
             vsee_id=as_text(raw.get("vseeid")),
             photo=as_text(raw.get("photo")),
-            active=as_bool(raw.get("active")),
+            is_active=as_bool(raw.get("active")),
         )
 
 

@@ -42,7 +42,7 @@ def load_room(info: Info, code: str) -> Awaitable[Room]:
 class Specialty:
     code: str | None
     name: str | None
-    duration: int | None = strawberry.field(description="Default visit length in minutes.")
+    duration_minutes: int | None = strawberry.field(description="Default visit length in minutes.")
 
 
 @strawberry.type(description="A virtual clinic room: its waiting room, providers and prices.")
@@ -55,8 +55,8 @@ class Room(Node):
     name: str | None
     slug: str | None
     domain: str | None
-    created: datetime | None
-    modified: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
     _raw: strawberry.Private[Raw]
 
     @classmethod
@@ -70,8 +70,8 @@ class Room(Node):
             name=as_text(raw.get("name")),
             slug=as_text(raw.get("slug")),
             domain=as_text(raw.get("domain")),
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
             _raw=raw,
         )
 
@@ -88,7 +88,7 @@ class Room(Node):
             Specialty(
                 code=as_text(s.get("code")),
                 name=as_text(s.get("name")),
-                duration=as_int(s.get("duration")),
+                duration_minutes=as_int(s.get("duration")),
             )
             for s in as_list(raw.get("specialties"))
             if isinstance(s, dict)

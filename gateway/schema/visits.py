@@ -256,7 +256,9 @@ class Visit(Node):
     code: str | None = strawberry.field(description="VSee's visit code (used in join links).")
     type: VisitType
     type_code: int | None = strawberry.field(description="VSee's raw `type` code.")
-    subtype: int | None = strawberry.field(description="VSee's `subtype`/`subType` code.")
+    subtype: str | None = strawberry.field(
+        description="VSee's `subtype`/`subType` code, as text (as on `Provider.subtype`)."
+    )
     status: VisitStatus
     status_code: int | None = strawberry.field(description="VSee's raw `status` code.")
     start: datetime | None = strawberry.field(description="Scheduled start (UTC).")
@@ -264,8 +266,8 @@ class Visit(Node):
     actual_start: datetime | None = strawberry.field(description="When the call really started.")
     actual_end: datetime | None
     expiry: datetime | None = strawberry.field(description="When an e-consult offer expires.")
-    created: datetime | None
-    modified: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
     state: str | None = strawberry.field(description="US state the member is in, when known.")
     account_code: str | None
     room_code: str | None
@@ -313,7 +315,7 @@ class Visit(Node):
         "with which the member opens the video call without signing in again. Pair it with "
         "`code` and `meeting.meetingId` to open the call from an app."
     )
-    incharge: bool | None = strawberry.field(
+    is_in_charge: bool | None = strawberry.field(
         description="VSee's `incharge`: whether the caller is the provider in charge of this "
         "visit (meaning inferred from VSee's examples)."
     )
@@ -392,7 +394,7 @@ class Visit(Node):
             code=as_text(raw.get("code")),
             type=from_code(VisitType, raw.get("type")),
             type_code=as_int(raw.get("type")),
-            subtype=as_int(subtype),
+            subtype=as_str(subtype),
             status=from_code(VisitStatus, raw.get("status")),
             status_code=as_int(raw.get("status")),
             start=as_datetime(raw.get("start")),
@@ -400,8 +402,8 @@ class Visit(Node):
             actual_start=as_datetime(raw.get("actual_start")),
             actual_end=as_datetime(raw.get("actual_end")),
             expiry=as_datetime(raw.get("expiry")),
-            created=as_datetime(raw.get("created")),
-            modified=as_datetime(raw.get("modified")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
             state=as_text(raw.get("state")),
             account_code=as_text(raw.get("account_code")),
             room_code=as_text(raw.get("room_code")),
@@ -437,7 +439,7 @@ class Visit(Node):
                 if isinstance(p, dict)
             ],
             one_time_link_token=as_text(raw.get("one_time_link_token")),
-            incharge=as_bool(raw.get("incharge")),
+            is_in_charge=as_bool(raw.get("incharge")),
             pending_actions=[JSON(a) for a in as_list(raw.get("pending_actions"))],
             host_ids=_ids(raw.get("host_ids")),
             more_provider_ids=(

@@ -364,7 +364,7 @@ def test_input_enums_have_no_unknown(gateway: Gateway, upstream: Sandbox, query:
 def test_every_documented_visit_key_is_reachable(gateway: Gateway, upstream: Sandbox) -> None:
     data = ok(
         gateway.query(
-            """{ currentVisit { id code oneTimeLinkToken incharge pendingActions hostIds
+            """{ currentVisit { id code oneTimeLinkToken isInCharge pendingActions hostIds
                  moreProviderIds guestEmails guestMobiles reminderType reminderTime notifyList
                  specialtyId completedBy rootVisit { id groupChatId participants }
                  meeting { meetingId } callLog { patients sourceIds }
@@ -374,7 +374,7 @@ def test_every_documented_visit_key_is_reachable(gateway: Gateway, upstream: San
     )
     visit = data["currentVisit"]
     assert visit["oneTimeLinkToken"]
-    assert visit["incharge"] is True  # the demo provider is in charge of it
+    assert visit["isInCharge"] is True  # the demo provider is in charge of it
     assert visit["hostIds"]
     assert visit["rootVisit"]["id"] == visit["id"]
     assert visit["callLog"]["patients"] == [visit["member"]["vseeId"]]

@@ -13,8 +13,8 @@ from tests.conftest import ADMIN, MEMBER, PROVIDER, SUN_MEMBER
 from tests.servers import Gateway, Sandbox, gid
 
 VISIT_FIELDS = """
-  id code type typeCode status statusCode start end created roomCode
-  payment { id amount { amount currency } duration description }
+  id code type typeCode status statusCode start end createdAt roomCode
+  payment { id amount { amount currency } durationMinutes description }
   intake { id reasonForVisit type customFields consultation { id price { amount } } }
   provider { id fullName title }
   member { id fullName gender dob }
