@@ -33,6 +33,10 @@ from .context import Info
 from .node import NODE_ID_KINDS, Node, global_id, key_of, vsee_id
 from .people import Provider, load_provider
 
+# Bounded lists: a month of 15-minute slots is thousands; a room may list many providers.
+DEFAULT_SLOTS, MAX_SLOTS = 200, 1000
+DEFAULT_ROOM_PROVIDERS, MAX_ROOM_PROVIDERS = 50, 200
+
 
 def load_room(info: Info, code: str) -> Awaitable[Room]:
     return converted(info.context.loaders.room.load(code), Room.from_raw)
@@ -129,12 +133,22 @@ class Room(Node):
         visits = as_dict((await self._detail(info)).get("visits")) or {}
         return as_bool((as_dict(visits.get("appointment")) or {}).get("enabled"))
 
-    @strawberry.field(description="Providers who see members in this room.")
-    async def providers(self, info: Info) -> list[Provider]:
-        if not self.code:
-            return []
+    @strawberry.field(
+        description="Providers who see members in this room, at most `first` of them in "
+        "VSee's order (VSee answers a room's providers in one list, without paging)."
+    )
+    async def providers(
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(description=f"How many (1 to {MAX_ROOM_PROVIDERS})."),
+        ] = DEFAULT_ROOM_PROVIDERS,
+    ) -> list[Provider]:
+        if not 1 <= first <= MAX_ROOM_PROVIDERS:
+            raise InvalidInput(f"`first` must be 1 to {MAX_ROOM_PROVIDERS}", field="first")
         rows = await info.context.loaders.room_providers.load(self.code)
-        return [Provider.from_raw(row) for row in rows]
+        return [Provider.from_raw(row) for row in rows[:first]]
 
 
 @strawberry.type(description="A bookable time with the providers free at that time.")
@@ -210,7 +224,15 @@ class RoomQueries:
         member_id: strawberry.ID | None = None,
         consultation_id: strawberry.ID | None = None,
         intake_id: strawberry.ID | None = None,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description=f"At most this many slots, in VSee's order (1 to {MAX_SLOTS})."
+            ),
+        ] = DEFAULT_SLOTS,
     ) -> list[Slot]:
+        if not 1 <= first <= MAX_SLOTS:
+            raise InvalidInput(f"`first` must be 1 to {MAX_SLOTS}", field="first")
         start_s, end_s = to_epoch(start), to_epoch(end)
         if end_s <= start_s:
             raise InvalidInput("`end` must be after `start`", field="end")
@@ -258,4 +280,6 @@ class RoomQueries:
                     room_code=query.room_code,
                 )
             )
+            if len(slots) == first:
+                break
         return slots

@@ -322,3 +322,26 @@ def test_a_cursor_past_any_real_list_costs_no_call(gateway: Gateway, upstream: S
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert upstream.total() == 0
+
+
+def test_lists_are_bounded_by_first(gateway: Gateway, upstream: Sandbox) -> None:
+    body = gateway.query(
+        """query Bounded($start: DateTime!, $end: DateTime!) {
+             availability(start: $start, end: $end, first: 3) { start }
+             rooms { code providers(first: 1) { id } } }""",
+        week(),
+        token=MEMBER,
+    )
+    assert "errors" not in body, body
+    assert len(body["data"]["availability"]) == 3
+    assert all(len(room["providers"]) <= 1 for room in body["data"]["rooms"])
+    assert any(room["providers"] for room in body["data"]["rooms"])
+    upstream.clear_log()
+    refused = gateway.query(
+        """query Unbounded($start: DateTime!, $end: DateTime!) {
+             availability(start: $start, end: $end, first: 100000) { start } }""",
+        week(),
+        token=MEMBER,
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert upstream.total() == 0
