@@ -227,7 +227,7 @@ class _Measure:
             return 0  # before coercion the page size is unknown; cost is not used there
         first: Any = DEFAULT_PAGE_SIZE
         for argument in node.arguments or ():
-            if argument.name.value == "first":
+            if argument.name.value in ("first", "last"):
                 value = argument.value
                 if isinstance(value, IntValueNode):
                     first = int(value.value)

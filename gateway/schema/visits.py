@@ -7,7 +7,7 @@ import base64
 import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -616,7 +616,7 @@ def encode_cursor(offset: int) -> str:
     return base64.urlsafe_b64encode(f"visit:{offset}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, *, field: str = "after") -> int:
     try:
         kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         offset = int(number)
@@ -625,7 +625,7 @@ def decode_cursor(cursor: str) -> int:
         kind = ""
     # Bounded: an offset becomes VSee's `page`, and a huge one (10^28) made VSee answer 500.
     if kind != "visit" or not 0 <= offset <= MAX_CURSOR_OFFSET:
-        raise InvalidInput("`after` is not a cursor this API gave out", field="after")
+        raise InvalidInput(f"`{field}` is not a cursor this API gave out", field=field)
     return offset
 
 
@@ -774,21 +774,63 @@ class VisitQueries:
         return await load_visit(info, vsee_id("Visit", id, field="id"))
 
     @strawberry.field(
-        description="The caller's visits, a page at a time (`first`/`after`). Inferred: VSee's "
-        "docs document no paging for GET /visits; the gateway sends `page`/`limit` and reads "
-        "`total` when VSee answers one."
+        description="The caller's visits, a page at a time (`first`/`after`, or `last`/`before`). "
+        "Cursors are offsets because VSee pages by offset: a visit inserted before a cursor "
+        "shifts the pages after it. No `orderBy`: VSee documents no sort for GET /visits. "
+        "Inferred: VSee's docs document no paging for GET /visits; the gateway sends "
+        "`page`/`limit` and reads `total` when VSee answers one."
     )
     async def visits(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
-        filter: VisitFilter | None = None,
+        first: Annotated[
+            int | None,
+            strawberry.argument(description="Visits after `after` (20 when neither is given)."),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="A cursor from this connection.")
+        ] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(description="Visits just before `before` (needs `before`)."),
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="A cursor from this connection.")
+        ] = None,
+        filter: Annotated[
+            VisitFilter | None, strawberry.argument(description="Which visits.")
+        ] = None,
     ) -> VisitConnection:
         limit = info.context.services.max_page_size
-        if not 1 <= first <= limit:
-            raise InvalidInput(f"`first` must be between 1 and {limit}", field="first")
-        offset = decode_cursor(after) + 1 if after else 0
+        if first is not None and last is not None:
+            raise InvalidInput("give `first` or `last`, not both", field="last")
+        if last is not None:
+            # VSee pages by offset and need not tell a total: paging backwards needs a cursor.
+            if before is None:
+                raise InvalidInput("`last` needs `before`", field="before")
+            if not 1 <= last <= limit:
+                raise InvalidInput(f"`last` must be between 1 and {limit}", field="last")
+            end = decode_cursor(before, field="before")
+            offset = max(0, end - last)
+            first = end - offset
+            if first == 0:
+                return VisitConnection(
+                    edges=[],
+                    page_info=PageInfo(
+                        has_next_page=True,
+                        has_previous_page=False,
+                        start_cursor=None,
+                        end_cursor=None,
+                    ),
+                    total_count=None,
+                )
+        else:
+            first = 20 if first is None else first
+            if not 1 <= first <= limit:
+                raise InvalidInput(f"`first` must be between 1 and {limit}", field="first")
+            offset = decode_cursor(after) + 1 if after else 0
+            if before is not None:
+                raise InvalidInput("`before` goes with `last`", field="before")
         params = _filter_params(filter)
         loaders = info.context.loaders
         # VSee pages by (page, limit); an offset between page boundaries spans two pages.

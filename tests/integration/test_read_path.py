@@ -345,3 +345,22 @@ def test_lists_are_bounded_by_first(gateway: Gateway, upstream: Sandbox) -> None
     )
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert upstream.total() == 0
+
+
+def test_last_before_pages_backwards(gateway: Gateway, upstream: Sandbox) -> None:
+    edges = gateway.query("{ visits(first: 6) { edges { cursor node { id } } } }", token=MEMBER)[
+        "data"
+    ]["visits"]["edges"]
+    assert len(edges) == 6
+    back = gateway.query(
+        """query Back($b: String!) { visits(last: 3, before: $b) {
+             edges { node { id } } pageInfo { hasPreviousPage } } }""",
+        {"b": edges[5]["cursor"]},
+        token=MEMBER,
+    )["data"]["visits"]
+    assert [e["node"]["id"] for e in back["edges"]] == [e["node"]["id"] for e in edges[2:5]]
+    assert back["pageInfo"]["hasPreviousPage"] is True
+    upstream.clear_log()
+    refused = gateway.query("{ visits(last: 3) { totalCount } }", token=MEMBER)
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert upstream.total() == 0
