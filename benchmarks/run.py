@@ -504,7 +504,7 @@ class BookingScreen(Screen):
             load,
             vu,
             CREATE_INTAKE,
-            {"input": {"reasonForVisit": "benchmark", "type": "SCHEDULED", "reset": True}},
+            {"input": {"reasonForVisit": "benchmark", "type": "APPOINTMENT", "reset": True}},
         )
         payload = data["createIntake"]
         if payload["userErrors"] or not payload["intakeId"]:

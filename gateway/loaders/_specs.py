@@ -65,6 +65,7 @@ USER_REF_SPEC: Spec = {
     "code": keys("code"),
     "vseeId": keys("vseeid"),
     "userType": keys("type"),
+    "userTypeCode": keys("type"),
     "firstName": keys("first_name"),
     "lastName": keys("last_name"),
     "accountCode": keys("account_code"),

@@ -213,7 +213,7 @@ class Intake(Node):
 class IntakeInput:
     reason_for_visit: str | None = UNSET
     type: IntakeTypeInput | None = strawberry.field(
-        default=UNSET, description="WALK_IN (1) or SCHEDULED (2)."
+        default=UNSET, description="WALK_IN (1) or APPOINTMENT (2), as `Visit.type` names them."
     )
     provider_id: strawberry.ID | None = UNSET
     member_code: str | None = strawberry.field(

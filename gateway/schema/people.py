@@ -24,6 +24,7 @@ from ._convert import (
 from .context import Info
 from .enums import (
     Gender,
+    UserType,
     from_code,
 )
 from .node import Node, global_id, key_of, vsee_id
@@ -135,8 +136,9 @@ class UserRef:
     database_id: strawberry.ID = strawberry.field(description="VSee's own user id.")
     code: str | None
     vsee_id: str | None
-    user_type: int | None = strawberry.field(
-        description="VSee user type: 200 member, 160 API/app creator, 600 guest."
+    user_type: UserType = strawberry.field(description="What kind of user this is.")
+    user_type_code: int | None = strawberry.field(
+        description="VSee's raw user `type` code (200 member, 160 API/app creator, 600 guest)."
     )
     first_name: str | None
     last_name: str | None
@@ -150,7 +152,8 @@ class UserRef:
             database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             vsee_id=as_text(raw.get("vseeid")),
-            user_type=as_int(raw.get("type")),
+            user_type=from_code(UserType, raw.get("type")),
+            user_type_code=as_int(raw.get("type")),
             first_name=as_text(raw.get("first_name")),
             last_name=as_text(raw.get("last_name")),
             account_code=as_text(raw.get("account_code")),

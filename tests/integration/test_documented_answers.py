@@ -149,7 +149,7 @@ CREATE_INTAKE = """mutation($input: IntakeInput!) {
 
 
 def test_create_intake_returns_what_was_sent(gateway: Gateway, fresh: Sandbox) -> None:
-    sent = {"reasonForVisit": "Sore throat", "type": "SCHEDULED", "location": "CA"}
+    sent = {"reasonForVisit": "Sore throat", "type": "APPOINTMENT", "location": "CA"}
     data = ok(
         gateway.query(
             CREATE_INTAKE % "id reasonForVisit type location", {"input": sent}, token=MEMBER
@@ -296,7 +296,7 @@ def test_a_refused_mutation_keeps_its_neighbours_data(gateway: Gateway, fresh: S
              createIntake(input: $intake) { intakeId userErrors { code } }
              createAppointment(input: $booking) { visitId userErrors { code } } }""",
         {
-            "intake": {"reasonForVisit": "for me", "type": "SCHEDULED"},
+            "intake": {"reasonForVisit": "for me", "type": "APPOINTMENT"},
             # A member may not book for another member: VSee answers 403.
             "booking": {
                 "memberId": gid("Member", someone_else),

@@ -248,7 +248,7 @@ def _booking(gateway: Gateway, fresh: Sandbox) -> dict[str, Any]:
     slot = next_slot(gateway)
     intake = gateway.query(
         CREATE_INTAKE,
-        {"input": {"reasonForVisit": "follow-up", "type": "SCHEDULED", "reset": True}},
+        {"input": {"reasonForVisit": "follow-up", "type": "APPOINTMENT", "reset": True}},
         token=MEMBER,
     )["data"]["createIntake"]["intakeId"]
     fresh.clear_log()
