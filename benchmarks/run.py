@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import importlib.util
 import math
 import shutil
@@ -334,6 +335,11 @@ class Control:
 Role = Literal["member", "staff", "shared"]
 
 
+def _gid(type_name: str, key: object) -> str:
+    """The gateway's global id of a VSee object (base64 of "Type:id")."""
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
+
+
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).isoformat()
 
@@ -429,7 +435,7 @@ class DetailScreen(Screen):
             vu.visit_id = str(rows[0]["id"])
 
     async def gateway(self, load: Load, vu: VU, out: list[Outcome]) -> None:
-        elapsed, data = await graphql(load, vu, DETAIL, {"id": vu.visit_id})
+        elapsed, data = await graphql(load, vu, DETAIL, {"id": _gid("Visit", vu.visit_id)})
         if not data["visit"]:
             raise Failure("visit detail came back empty")
         out.append(Outcome(elapsed))
@@ -498,7 +504,7 @@ class BookingScreen(Screen):
             load,
             vu,
             CREATE_INTAKE,
-            {"input": {"reasonForVisit": "benchmark", "type": "SCHEDULED", "reset": True}},
+            {"input": {"reasonForVisit": "benchmark", "type": "APPOINTMENT", "reset": True}},
         )
         payload = data["createIntake"]
         if payload["userErrors"] or not payload["intakeId"]:
@@ -508,7 +514,7 @@ class BookingScreen(Screen):
         elapsed, data = await graphql(load, vu, SLOTS, {"start": _iso(day), "end": _iso(day + DAY)})
         if not any(
             int(datetime.fromisoformat(s["start"]).timestamp()) == slot_start
-            and provider in s["providerIds"]
+            and _gid("Provider", provider) in s["providerIds"]
             for s in data["availability"]
         ):
             raise Failure("availability: the VU's own slot was not offered")
@@ -519,11 +525,11 @@ class BookingScreen(Screen):
             BOOK,
             {
                 "input": {
-                    "memberId": vu.user_id,
+                    "memberId": _gid("Member", vu.user_id),
                     "start": _iso(slot_start),
                     "end": _iso(slot_end),
                     "intakeId": payload["intakeId"],
-                    "providerId": provider,
+                    "providerId": _gid("Provider", provider),
                 }
             },
         )
@@ -793,8 +799,21 @@ _COMPONENTS = (
         ("gateway/upstream/", "httpx", "aiohttp/", "yarl/", "multidict/"),
     ),
     (
-        "gateway: VSee JSON to GraphQL objects (types.py, _convert.py, enums.py)",
-        ("gateway/schema/types.py", "gateway/schema/_convert.py", "gateway/schema/enums.py"),
+        "gateway: VSee JSON to GraphQL objects (domain modules, _convert.py, enums.py)",
+        tuple(
+            f"gateway/schema/{name}.py"
+            for name in (
+                "visits",
+                "intakes",
+                "people",
+                "rooms",
+                "billing",
+                "clinical",
+                "_base",
+                "_convert",
+                "enums",
+            )
+        ),
     ),
     ("GraphQL execution (graphql-core, strawberry)", ("graphql/", "strawberry/")),
     ("dataloaders and caches", ("aiodataloader", "gateway/loaders/", "gateway/cache/")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import subprocess
@@ -13,6 +14,16 @@ from typing import Any
 
 import httpx
 import uvicorn
+
+
+def gid(type_name: str, key: object) -> str:
+    """The global id the gateway gives a ``type_name`` whose VSee id is ``key``."""
+    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+def raw_id(global_id: str) -> str:
+    """VSee's id inside a global id (what the gateway sends upstream)."""
+    return base64.urlsafe_b64decode(global_id.encode()).decode().partition(":")[2]
 
 
 def free_port() -> int:

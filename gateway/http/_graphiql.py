@@ -89,7 +89,7 @@ query VisitDetail($id: ID!) {
         medications { entries }
       }
     }
-    payment { amount { amount currency } duration }
+    payment { amount { amount currency } durationMinutes }
     meeting { meetingId conferencePin expiry }
     postVisit { id diagnosis assessmentPlan patientInstructions }
     prescriptions { drug directions quantity refills }

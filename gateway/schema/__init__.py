@@ -17,6 +17,7 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
@@ -25,9 +26,13 @@ from gateway.upstream import GatewayError
 from ._convert import observers as conversion_observers
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
+from .intakes import IntakeMutations, IntakeQueries
 from .limits import CostLimit, GuardedValidation, QueryLimits, limits_rule
-from .mutations import Mutation
-from .queries import Query
+from .nodes import NodeQueries
+from .people import PeopleQueries
+from .rooms import RoomQueries
+from .scalars import SCALAR_MAP
+from .visits import VisitMutations, VisitQueries
 
 __all__ = [
     "GatewayContext",
@@ -113,7 +118,23 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(query=Query, mutation=Mutation, extensions=extensions)
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+# The root types gather each domain module's fields (see README, "Code layout").
+@strawberry.type
+class Query(NodeQueries, VisitQueries, IntakeQueries, RoomQueries, PeopleQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(IntakeMutations, VisitMutations):
+    pass
 
 
 def export_sdl() -> str:

@@ -13,6 +13,16 @@ from ._convert import as_int
 E = TypeVar("E", bound=Enum)
 
 
+@strawberry.enum(description="Kind of user (VSee's user `type` code).")
+class UserType(Enum):
+    MEMBER = strawberry.enum_value(200, description="A member (patient).")
+    APP = strawberry.enum_value(160, description="An API/app user that creates visits.")
+    GUEST = strawberry.enum_value(600, description="A guest invited to a call.")
+    UNKNOWN = strawberry.enum_value(
+        -1, description="A code this gateway does not know (providers' own code is inferred)."
+    )
+
+
 @strawberry.enum(description="Kind of visit (VSee `type`).")
 class VisitType(Enum):
     WALK_IN = strawberry.enum_value(1, description="An on-demand visit from the waiting room.")
@@ -52,9 +62,9 @@ class Gender(Enum):
 
 @strawberry.enum(description="Intake kind (VSee `type` on an intake).")
 class IntakeType(Enum):
-    WALK_IN = 1
-    SCHEDULED = 2
-    UNKNOWN = -1
+    WALK_IN = strawberry.enum_value(1, description="For a walk-in (VSee type 1).")
+    APPOINTMENT = strawberry.enum_value(2, description="For an appointment (VSee type 2).")
+    UNKNOWN = strawberry.enum_value(-1, description="A code this gateway does not know yet.")
 
 
 @strawberry.enum(description="Kind of visit a caller may ask for (VSee `type`).")
@@ -62,6 +72,11 @@ class VisitTypeInput(Enum):
     WALK_IN = strawberry.enum_value(1, description="An on-demand visit from the waiting room.")
     APPOINTMENT = strawberry.enum_value(2, description="A scheduled appointment.")
     E_CONSULT = strawberry.enum_value(3, description="An asynchronous e-consult.")
+
+
+@strawberry.enum(description="The kinds of visit VSee's POST /appointments books (its `type`).")
+class AppointmentTypeInput(Enum):
+    APPOINTMENT = strawberry.enum_value(2, description="A scheduled appointment (type 2).")
 
 
 @strawberry.enum(description="Visit status a caller may filter on (VSee `status`).")
@@ -83,8 +98,8 @@ class VisitStatusInput(Enum):
 
 @strawberry.enum(description="Intake kind a caller may send (VSee `type` on an intake).")
 class IntakeTypeInput(Enum):
-    WALK_IN = 1
-    SCHEDULED = 2
+    WALK_IN = strawberry.enum_value(1, description="For a walk-in (VSee type 1).")
+    APPOINTMENT = strawberry.enum_value(2, description="For an appointment (VSee type 2).")
 
 
 @strawberry.enum(description="Why a visit is closed (VSee `reason` on POST /visits/close).")

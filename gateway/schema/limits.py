@@ -76,12 +76,19 @@ FIELD_CALLS: Mapping[str, int] = {
     "Query.room": 1,
     "Query.rooms": 1,
     "Query.availability": 1,
+    # A provider read by global id alone may search the rooms' lists: rooms plus a few lists.
+    "Query.node": 3,
+    "Query.nodes": 3,
     "Visit.intake": 1,
     "Visit.provider": 1,
     "Visit.room": 1,
     "Visit.member": 1,  # the visit's detail when its answer embeds too little of the member
     "Visit.relatedWalkin": 1,
     "Intake.visit": 1,
+    "Intake.provider": 3,  # like Query.provider when the intake names no room
+    "Intake.room": 1,
+    "Query.provider": 3,
+    "VisitHost.provider": 3,
     "Room.providers": 1,
     "Room.specialties": 1,
     "Room.consultations": 1,
@@ -91,10 +98,13 @@ FIELD_CALLS: Mapping[str, int] = {
     "VisitPayload.visit": 1,
     "Mutation.createIntake": 1,
     "Mutation.updateIntake": 1,
-    "Mutation.addWalkin": 1,
-    "Mutation.addEconsult": 1,
+    "Mutation.createWalkin": 1,
+    "Mutation.createEconsult": 1,
     "Mutation.createAppointment": 1,
     "Mutation.updateAppointment": 1,
+    # The visit, the day's availability, then the write.
+    "Mutation.rescheduleAppointment": 3,
+    "Mutation.cancelAppointment": 1,
     "Mutation.closeVisit": 1,
 }
 # How many items a list field is assumed to hold, when no argument says.
@@ -103,6 +113,7 @@ LIST_SIZES: Mapping[str, int] = {
     "Room.providers": 20,
     # Slot children that cost calls are deduplicated per request (see Slot.providers above).
     "Query.availability": 1,
+    "Query.nodes": 100,  # its maximum: the cost is judged before the ids are counted
     # The connection's lists are the page itself, already counted by `first` on Query.visits.
     "VisitConnection.nodes": 1,
     "VisitConnection.edges": 1,
@@ -275,7 +286,7 @@ class _Measure:
             return 0  # before coercion the page size is unknown; cost is not used there
         first: Any = DEFAULT_PAGE_SIZE
         for argument in node.arguments or ():
-            if argument.name.value == "first":
+            if argument.name.value in ("first", "last"):
                 value = argument.value
                 if isinstance(value, IntValueNode):
                     first = int(value.value)

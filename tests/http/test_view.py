@@ -297,7 +297,7 @@ async def test_get_with_bad_parameters_is_400(
 @pytest.mark.parametrize(
     "query",
     [
-        'mutation { addWalkin(input: {roomCode: "x"}) { __typename } }',
+        'mutation { createWalkin(input: {roomCode: "x"}) { __typename } }',
         "mutation { __typename }",
         "query Q { __typename } mutation M { __typename }",
     ],

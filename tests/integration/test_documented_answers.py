@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN, MEMBER, PROVIDER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, gid
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ CREATE_INTAKE = """mutation($input: IntakeInput!) {
 
 
 def test_create_intake_returns_what_was_sent(gateway: Gateway, fresh: Sandbox) -> None:
-    sent = {"reasonForVisit": "Sore throat", "type": "SCHEDULED", "location": "CA"}
+    sent = {"reasonForVisit": "Sore throat", "type": "APPOINTMENT", "location": "CA"}
     data = ok(
         gateway.query(
             CREATE_INTAKE % "id reasonForVisit type location", {"input": sent}, token=MEMBER
@@ -192,14 +192,14 @@ def test_update_intake_clears_fields_explicitly(gateway: Gateway, fresh: Sandbox
             token=MEMBER,
         )
     )["createIntake"]
-    assert created["intake"]["attachments"] == [{"id": "file-1"}]
+    assert created["intake"]["attachments"] == [{"id": gid("Attachment", "file-1")}]
     fresh.clear_log()
     updated = ok(
         gateway.query(
-            """mutation($id: ID!, $input: IntakeInput!) {
-                 updateIntake(id: $id, input: $input) { intakeId userErrors { code }
+            """mutation($input: UpdateIntakeInput!) {
+                 updateIntake(input: $input) { intakeId userErrors { code }
                    intake { attachments { id } phone reasonForVisit } } }""",
-            {"id": created["intakeId"], "input": {"attachmentIds": [], "phone": None}},
+            {"input": {"id": created["intakeId"], "attachmentIds": [], "phone": None}},
             token=MEMBER,
         )
     )["updateIntake"]
@@ -222,7 +222,7 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
     fresh.clear_log()
     data = ok(
         gateway.query(
-            """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+            """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
                  visitId userErrors { code } visit { id status room { code } } } }""",
             {
                 "input": {
@@ -234,7 +234,7 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
             token=MEMBER,
         )
     )
-    payload = data["addWalkin"]
+    payload = data["createWalkin"]
     assert payload["visit"] == {
         "id": payload["visitId"],
         "status": "WAITING",
@@ -249,13 +249,13 @@ def test_walkin_payload_has_the_room_the_answer_lacks(gateway: Gateway, fresh: S
     fresh.clear_log()
     data = ok(
         gateway.query(
-            """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+            """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
                  visit { id status intake { reasonForVisit } } } }""",
             {"input": {"providerId": provider_id, "intakeId": again, "roomCode": "vclinicroom"}},
             token=ADMIN,
         )
     )
-    assert data["addWalkin"]["visit"]["intake"]["reasonForVisit"] == "again"
+    assert data["createWalkin"]["visit"]["intake"]["reasonForVisit"] == "again"
     assert fresh.counts() == {"POST /visits/add_walkin": 1}
 
 
@@ -271,10 +271,10 @@ def test_update_appointment_reports_the_visit_it_changed(gateway: Gateway, fresh
     fresh.clear_log()
     data = ok(
         gateway.query(
-            """mutation($id: ID!, $input: UpdateAppointmentInput!) {
-                 updateAppointment(id: $id, input: $input) {
+            """mutation($input: UpdateAppointmentInput!) {
+                 updateAppointment(input: $input) {
                    visitId userErrors { code } visit { id providerId start roomCode } } }""",
-            {"id": visit["id"], "input": {"assignProviderId": visit["providerId"]}},
+            {"input": {"id": visit["id"], "assignProviderId": visit["providerId"]}},
             token=PROVIDER,
         )
     )
@@ -296,13 +296,13 @@ def test_a_refused_mutation_keeps_its_neighbours_data(gateway: Gateway, fresh: S
              createIntake(input: $intake) { intakeId userErrors { code } }
              createAppointment(input: $booking) { visitId userErrors { code } } }""",
         {
-            "intake": {"reasonForVisit": "for me", "type": "SCHEDULED"},
+            "intake": {"reasonForVisit": "for me", "type": "APPOINTMENT"},
             # A member may not book for another member: VSee answers 403.
             "booking": {
-                "memberId": str(someone_else),
+                "memberId": gid("Member", someone_else),
                 "start": slot["start"],
                 "end": slot["end"],
-                "intakeId": "00000000-0000-0000-0000-000000000000",
+                "intakeId": gid("Intake", "00000000-0000-0000-0000-000000000000"),
             },
         },
         token=MEMBER,
@@ -364,7 +364,7 @@ def test_input_enums_have_no_unknown(gateway: Gateway, upstream: Sandbox, query:
 def test_every_documented_visit_key_is_reachable(gateway: Gateway, upstream: Sandbox) -> None:
     data = ok(
         gateway.query(
-            """{ currentVisit { id code oneTimeLinkToken incharge pendingActions hostIds
+            """{ currentVisit { id code oneTimeLinkToken isInCharge pendingActions hostIds
                  moreProviderIds guestEmails guestMobiles reminderType reminderTime notifyList
                  specialtyId completedBy rootVisit { id groupChatId participants }
                  meeting { meetingId } callLog { patients sourceIds }
@@ -374,7 +374,7 @@ def test_every_documented_visit_key_is_reachable(gateway: Gateway, upstream: San
     )
     visit = data["currentVisit"]
     assert visit["oneTimeLinkToken"]
-    assert visit["incharge"] is True  # the demo provider is in charge of it
+    assert visit["isInCharge"] is True  # the demo provider is in charge of it
     assert visit["hostIds"]
     assert visit["rootVisit"]["id"] == visit["id"]
     assert visit["callLog"]["patients"] == [visit["member"]["vseeId"]]
@@ -412,16 +412,16 @@ def test_a_failed_read_back_keeps_the_write_outcome(
     fresh.faults(fail={"GET /visits/{id}": 503})
     fresh.clear_log()
     body = gateway.query(
-        """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+        """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
              visitId userErrors { code } visit { id room { code } } } }""",
         {"input": {"providerId": provider_id, "intakeId": intake_id, "roomCode": "vclinicroom"}},
         token=MEMBER,
     )
-    payload = body["data"]["addWalkin"]
+    payload = body["data"]["createWalkin"]
     assert payload["visitId"]
     assert payload["userErrors"] == []
     assert payload["visit"] is None
     [error] = body["errors"]
-    assert error["path"] == ["addWalkin", "visit"]
+    assert error["path"] == ["createWalkin", "visit"]
     assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
     assert fresh.counts() == {"POST /visits/add_walkin": 1, "GET /visits/{id}": 1}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN, MEMBER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, gid, raw_id
 
 CURRENT_MEMBER = "{ currentVisit { id member { id } room { code } provider { id } } }"
 
@@ -135,7 +135,7 @@ def test_bad_intake_input_costs_no_call(
     body = gateway.query(CREATE_INTAKE, {"input": variables}, token=MEMBER)
     payload = body["data"]["createIntake"]
     assert payload["intakeId"] is None
-    assert field in [e["field"] for e in payload["userErrors"]]
+    assert field.split(".") in [e["field"] for e in payload["userErrors"]]
     assert fresh.total() == 0
 
 
@@ -145,9 +145,9 @@ def test_update_intake(gateway: Gateway, fresh: Sandbox) -> None:
     ]["createIntake"]["intakeId"]
     fresh.clear_log()
     body = gateway.query(
-        """mutation($id: ID!, $input: IntakeInput!) { updateIntake(id: $id, input: $input) {
+        """mutation($input: UpdateIntakeInput!) { updateIntake(input: $input) {
              intakeId userErrors { field code } } }""",
-        {"id": created, "input": {"reasonForVisit": "second", "location": "MI"}},
+        {"input": {"id": created, "reasonForVisit": "second", "location": "MI"}},
         token=MEMBER,
     )
     assert body["data"]["updateIntake"] == {"intakeId": created, "userErrors": []}
@@ -163,10 +163,11 @@ def test_update_intake(gateway: Gateway, fresh: Sandbox) -> None:
 
 def test_update_intake_needs_a_change(gateway: Gateway, fresh: Sandbox) -> None:
     body = gateway.query(
-        'mutation { updateIntake(id: "abc-1", input: {}) { userErrors { field code } } }',
+        "mutation($id: ID!) { updateIntake(input: {id: $id}) { userErrors { field code } } }",
+        {"id": gid("Intake", "abc-1")},
         token=MEMBER,
     )
-    assert body["data"]["updateIntake"]["userErrors"] == [{"field": "input", "code": "REQUIRED"}]
+    assert body["data"]["updateIntake"]["userErrors"] == [{"field": ["input"], "code": "REQUIRED"}]
     assert fresh.total() == 0
 
 
@@ -187,19 +188,23 @@ def test_add_walkin(gateway: Gateway, fresh: Sandbox) -> None:
     intake = _new_intake(gateway, room)
     fresh.clear_log()
     body = gateway.query(
-        """mutation($input: AddWalkinInput!) { addWalkin(input: $input) {
+        """mutation($input: CreateWalkinInput!) { createWalkin(input: $input) {
              userErrors { code } visit { id type status intake { id } provider { id } } } }""",
         {"input": {"providerId": provider, "intakeId": intake, "roomCode": room}},
         token=MEMBER,
     )
-    payload = body["data"]["addWalkin"]
+    payload = body["data"]["createWalkin"]
     assert payload["userErrors"] == []
     assert payload["visit"]["type"] == "WALK_IN"
     assert payload["visit"]["status"] == "WAITING"
     assert payload["visit"]["intake"]["id"] == intake
     entry = only_post(fresh, "POST /visits/add_walkin")
     assert entry["content_type"].startswith("multipart/form-data")
-    assert entry["body"] == {"provider_id": provider, "intake_id": intake, "room_code": room}
+    assert entry["body"] == {
+        "provider_id": raw_id(provider),
+        "intake_id": raw_id(intake),
+        "room_code": room,
+    }
     assert fresh.total() == 1
     assert read_back(gateway, payload["visit"]["id"]) == {
         "type": "WALK_IN",
@@ -213,18 +218,18 @@ def test_add_econsult_is_json(gateway: Gateway, fresh: Sandbox) -> None:
     intake = _new_intake(gateway, room)
     fresh.clear_log()
     body = gateway.query(
-        """mutation($input: AddEconsultInput!) { addEconsult(input: $input) {
+        """mutation($input: CreateEconsultInput!) { createEconsult(input: $input) {
              userErrors { code } visit { id type status providerId expiry } } }""",
         {"input": {"intakeId": intake, "roomCode": room}},
         token=MEMBER,
         headers={"X-ApiKey": "app-key"},
     )
-    visit = body["data"]["addEconsult"]["visit"]
+    visit = body["data"]["createEconsult"]["visit"]
     assert visit["type"] == "E_CONSULT"
     assert visit["providerId"] is None
     entry = only_post(fresh, "POST /visits/add_econsult")
     assert entry["content_type"] == "application/json"
-    assert entry["body"] == {"intake_id": intake, "room_code": room}
+    assert entry["body"] == {"intake_id": raw_id(intake), "room_code": room}
     assert entry["headers"]["x-apikey"] == "app-key"
     assert read_back(gateway, visit["id"]) == {
         "type": "E_CONSULT",
@@ -243,7 +248,7 @@ def _booking(gateway: Gateway, fresh: Sandbox) -> dict[str, Any]:
     slot = next_slot(gateway)
     intake = gateway.query(
         CREATE_INTAKE,
-        {"input": {"reasonForVisit": "follow-up", "type": "SCHEDULED", "reset": True}},
+        {"input": {"reasonForVisit": "follow-up", "type": "APPOINTMENT", "reset": True}},
         token=MEMBER,
     )["data"]["createIntake"]["intakeId"]
     fresh.clear_log()
@@ -282,7 +287,7 @@ def test_create_appointment_consumes_the_slot_and_a_second_booking_is_a_user_err
     second = gateway.query(BOOK, {"input": retry}, token=MEMBER)["data"]["createAppointment"]
     assert second["visitId"] is None
     assert second["userErrors"][0]["code"] == "SLOT_TAKEN"
-    assert second["userErrors"][0]["field"] == "input.start"
+    assert second["userErrors"][0]["field"] == ["input", "start"]
     assert [e["route"] for e in posts(fresh)] == ["POST /appointments"]
 
 
@@ -296,7 +301,7 @@ def test_idempotency_key_books_once(gateway: Gateway, fresh: Sandbox) -> None:
     assert [e["route"] for e in posts(fresh)] == ["POST /appointments"]
     # The same key for a different request is refused, not answered with the wrong booking.
     other = gateway.query(
-        BOOK, {"input": {**booking, "providerId": "1"}}, token=MEMBER, headers=key
+        BOOK, {"input": {**booking, "providerId": gid("Provider", "1")}}, token=MEMBER, headers=key
     )
     assert other["errors"][0]["extensions"]["code"] == "CONFLICT"
     # Another caller's identical key is their own key.
@@ -330,7 +335,7 @@ def test_bad_booking_costs_no_call(
         **change,
     }
     body = gateway.query(BOOK, {"input": booking}, token=MEMBER)
-    assert field in [e["field"] for e in body["data"]["createAppointment"]["userErrors"]]
+    assert field.split(".") in [e["field"] for e in body["data"]["createAppointment"]["userErrors"]]
     assert fresh.total() == 0
 
 
@@ -366,8 +371,8 @@ def test_a_booking_with_an_unknown_outcome_still_invalidates_availability(
     )
 
 
-UPDATE = """mutation($id: ID!, $input: UpdateAppointmentInput!) {
-  updateAppointment(id: $id, input: $input) {
+UPDATE = """mutation($input: UpdateAppointmentInput!) {
+  updateAppointment(input: $input) {
     userErrors { field code } visit { id start end providerId provider { id } } } }"""
 
 
@@ -383,7 +388,7 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
 ) -> None:
     appt = _my_appointment(gateway, fresh)
     removed = gateway.query(
-        UPDATE, {"id": appt["id"], "input": {"removeProvider": True}}, token=ADMIN
+        UPDATE, {"input": {"id": appt["id"], "removeProvider": True}}, token=ADMIN
     )["data"]["updateAppointment"]
     assert removed["userErrors"] == []
     assert removed["visit"]["providerId"] is None
@@ -393,11 +398,13 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
     fresh.clear_log()
     assigned = gateway.query(
         UPDATE,
-        {"id": appt["id"], "input": {"assignProviderId": appt["providerId"]}},
+        {"input": {"id": appt["id"], "assignProviderId": appt["providerId"]}},
         token=ADMIN,
     )["data"]["updateAppointment"]
     assert assigned["visit"]["provider"]["id"] == appt["providerId"]
-    assert only_post(fresh, "POST /visits/{id}")["body"] == {"provider_id": appt["providerId"]}
+    assert only_post(fresh, "POST /visits/{id}")["body"] == {
+        "provider_id": raw_id(appt["providerId"])
+    }
     read = gateway.query(
         "query($id: ID!) { visit(id: $id) { providerId } }", {"id": appt["id"]}, token=ADMIN
     )
@@ -408,7 +415,10 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
     ("change", "field"),
     [
         ({}, "input"),
-        ({"assignProviderId": "5", "removeProvider": True}, "input.removeProvider"),
+        (
+            {"assignProviderId": gid("Provider", "5"), "removeProvider": True},
+            "input.removeProvider",
+        ),
         (
             {"start": "2030-01-01T10:00:00+00:00", "end": "2030-01-01T09:00:00+00:00"},
             "input.end",
@@ -418,8 +428,8 @@ def test_update_appointment_moves_it_and_removes_then_assigns_a_provider(
 def test_bad_update_costs_no_call(
     gateway: Gateway, fresh: Sandbox, change: dict[str, Any], field: str
 ) -> None:
-    body = gateway.query(UPDATE, {"id": "123", "input": change}, token=ADMIN)
-    assert field in [e["field"] for e in body["data"]["updateAppointment"]["userErrors"]]
+    body = gateway.query(UPDATE, {"input": {"id": gid("Visit", "123"), **change}}, token=ADMIN)
+    assert field.split(".") in [e["field"] for e in body["data"]["updateAppointment"]["userErrors"]]
     assert fresh.total() == 0
 
 
@@ -427,7 +437,7 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
     appt = _my_appointment(gateway, fresh)
     body = gateway.query(
         """mutation($id: ID!) {
-             before: closeVisit(id: $id, reason: PATIENT_CANCEL_APPOINTMENT) {
+             before: cancelAppointment(input: {id: $id}) {
                userErrors { code } visit { id status } } }""",
         {"id": appt["id"]},
         token=MEMBER,
@@ -436,7 +446,7 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
     assert payload["userErrors"] == []
     assert payload["visit"]["status"] == "CANCELLED"
     entry = only_post(fresh, "POST /visits/close")
-    assert entry["body"] == {"id": appt["id"], "reason": "patient_cancel_appointment"}
+    assert entry["body"] == {"id": raw_id(appt["id"]), "reason": "patient_cancel_appointment"}
     # The freed slot is bookable again, and the cache was invalidated to show it.
     rebook = {k: v for k, v in appt.items() if k != "id"}
     rebook["intakeId"] = _new_intake(gateway, None)
@@ -445,14 +455,20 @@ def test_close_visit_then_read_in_the_same_request(gateway: Gateway, fresh: Sand
 
 
 def test_mutations_need_credentials(gateway: Gateway, fresh: Sandbox) -> None:
-    body = gateway.query('mutation { closeVisit(id: "1") { visitId } }', token=None)
+    body = gateway.query(
+        "mutation($id: ID!) { closeVisit(input: {id: $id}) { visitId } }",
+        {"id": gid("Visit", "1")},
+        token=None,
+    )
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert fresh.total() == 0
 
 
 def test_an_unknown_provider_is_a_user_error(gateway: Gateway, fresh: Sandbox) -> None:
     booking = _booking(gateway, fresh)
-    body = gateway.query(BOOK, {"input": {**booking, "providerId": "999999"}}, token=MEMBER)
+    body = gateway.query(
+        BOOK, {"input": {**booking, "providerId": gid("Provider", "999999")}}, token=MEMBER
+    )
     payload = body["data"]["createAppointment"]
     assert payload["visitId"] is None
     assert payload["userErrors"][0]["code"] == "REJECTED"
@@ -474,3 +490,80 @@ def test_a_mutation_timeout_is_reported_and_never_retried(
     assert error["extensions"]["code"] == "OUTCOME_UNKNOWN"
     assert "whether it was made is unknown" in error["message"]
     assert fresh.counts() == {"POST /intakes": 1}
+
+
+RESCHEDULE = """mutation($input: RescheduleAppointmentInput!) {
+  rescheduleAppointment(input: $input) {
+    userErrors { field code } visit { id start end } } }"""
+
+
+def test_reschedule_moves_only_to_a_free_time(gateway: Gateway, fresh: Sandbox) -> None:
+    appt = _my_appointment(gateway, fresh)
+    # The time it already holds is no longer offered: refused with no write.
+    taken = gateway.query(
+        RESCHEDULE,
+        {"input": {"id": appt["id"], "start": appt["start"], "end": appt["end"]}},
+        token=MEMBER,
+    )["data"]["rescheduleAppointment"]
+    assert taken["userErrors"] == [{"field": ["input", "start"], "code": "SLOT_TAKEN"}]
+    assert posts(fresh) == []
+    start = datetime.now(tz=UTC) + timedelta(days=2)
+    offered = gateway.query(
+        """query($start: DateTime!, $end: DateTime!, $p: ID) {
+             availability(start: $start, end: $end, providerId: $p) { start end providerIds } }""",
+        {
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=7)).isoformat(),
+            "p": appt["providerId"],
+        },
+        token=MEMBER,
+    )["data"]["availability"]
+    free = next(s for s in offered if appt["providerId"] in s["providerIds"])
+    fresh.clear_log()
+    moved = gateway.query(
+        RESCHEDULE,
+        {"input": {"id": appt["id"], "start": free["start"], "end": free["end"]}},
+        token=MEMBER,
+    )["data"]["rescheduleAppointment"]
+    assert moved["userErrors"] == []
+    assert moved["visit"]["start"] == free["start"]
+    entry = only_post(fresh, "POST /visits/{id}")
+    assert entry["body"]["start"] == str(int(datetime.fromisoformat(free["start"]).timestamp()))
+
+
+def test_the_consultation_price_is_vsees(gateway: Gateway, fresh: Sandbox) -> None:
+    room = gateway.query(
+        "{ rooms { code consultations { databaseId: id price { amount currency } } } }",
+        token=MEMBER,
+    )["data"]["rooms"]
+    offered = next(r for r in room if r["consultations"])
+    consultation = offered["consultations"][0]
+    fresh.clear_log()
+    body = gateway.query(
+        CREATE_INTAKE,
+        {
+            "input": {
+                "reasonForVisit": "paid",
+                "roomCode": offered["code"],
+                "consultationId": consultation["databaseId"],
+            }
+        },
+        token=MEMBER,
+    )
+    assert body["data"]["createIntake"]["userErrors"] == []
+    sent = only_post(fresh, "POST /intakes")["body"]["consultation"]
+    # What VSee lists for the room, not anything the client could have said.
+    assert sent["id"] == consultation["databaseId"]
+    assert str(sent["amount"]).startswith(consultation["price"]["amount"].split(".")[0])
+    unknown = gateway.query(
+        CREATE_INTAKE,
+        {"input": {"roomCode": offered["code"], "consultationId": "no-such-thing"}},
+        token=MEMBER,
+    )["data"]["createIntake"]
+    assert unknown["userErrors"] == [
+        {
+            "field": ["input", "consultationId"],
+            "message": unknown["userErrors"][0]["message"],
+            "code": "NOT_FOUND",
+        }
+    ]

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import ADMIN, MEMBER, PROVIDER, SUN_MEMBER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, gid
 
 VISIT_FIELDS = """
-  id code type typeCode status statusCode start end created roomCode
-  payment { id amount { amount currency } duration description }
+  id code type typeCode status statusCode start end createdAt roomCode
+  payment { id amount { amount currency } durationMinutes description }
   intake { id reasonForVisit type customFields consultation { id price { amount } } }
   provider { id fullName title }
   member { id fullName gender dob }
@@ -45,7 +45,7 @@ def test_visit_detail_is_one_call_when_everything_is_embedded(
     visit = body["data"]["visit"]
     assert visit["id"] == visit_id
     assert visit["member"]["id"]
-    assert visit["start"].endswith("+00:00")
+    assert visit["start"].endswith("Z")  # RFC 3339, always UTC
     assert upstream.counts() == {"GET /visits/{id}": 1}
 
 
@@ -213,7 +213,9 @@ def test_upstream_errors_are_coded_and_other_fields_keep_their_data(
     gateway: Gateway, upstream: Sandbox
 ) -> None:
     body = gateway.query(
-        '{ currentVisit { id } missing: visit(id: "999999999") { id } }', token=MEMBER
+        "query($id: ID!) { currentVisit { id } missing: visit(id: $id) { id } }",
+        {"id": gid("Visit", "999999999")},
+        token=MEMBER,
     )
     assert body["data"]["currentVisit"]["id"]
     assert body["data"]["missing"] is None
@@ -295,7 +297,11 @@ def test_tokens_never_reach_the_logs(
     caplog.set_level(logging.DEBUG)
     upstream.faults(fail={"GET /visits": 503})
     gateway.query("{ visits { totalCount } currentVisit { id } }", token=MEMBER)
-    gateway.query('{ visit(id: "1") { id } }', token="leaky-token-123")
+    gateway.query(
+        "query($id: ID!) { visit(id: $id) { id } }",
+        {"id": gid("Visit", "1")},
+        token="leaky-token-123",
+    )
     lines = [record.getMessage() + str(record.__dict__) for record in caplog.records]
     assert lines, "expected the gateway to log something at DEBUG"
     for line in lines:
@@ -315,4 +321,46 @@ def test_a_cursor_past_any_real_list_costs_no_call(gateway: Gateway, upstream: S
         token=MEMBER,
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert upstream.total() == 0
+
+
+def test_lists_are_bounded_by_first(gateway: Gateway, upstream: Sandbox) -> None:
+    body = gateway.query(
+        """query Bounded($start: DateTime!, $end: DateTime!) {
+             availability(start: $start, end: $end, first: 3) { start }
+             rooms { code providers(first: 1) { id } } }""",
+        week(),
+        token=MEMBER,
+    )
+    assert "errors" not in body, body
+    assert len(body["data"]["availability"]) == 3
+    assert all(len(room["providers"]) <= 1 for room in body["data"]["rooms"])
+    assert any(room["providers"] for room in body["data"]["rooms"])
+    upstream.clear_log()
+    refused = gateway.query(
+        """query Unbounded($start: DateTime!, $end: DateTime!) {
+             availability(start: $start, end: $end, first: 100000) { start } }""",
+        week(),
+        token=MEMBER,
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert upstream.total() == 0
+
+
+def test_last_before_pages_backwards(gateway: Gateway, upstream: Sandbox) -> None:
+    edges = gateway.query("{ visits(first: 6) { edges { cursor node { id } } } }", token=MEMBER)[
+        "data"
+    ]["visits"]["edges"]
+    assert len(edges) == 6
+    back = gateway.query(
+        """query Back($b: String!) { visits(last: 3, before: $b) {
+             edges { node { id } } pageInfo { hasPreviousPage } } }""",
+        {"b": edges[5]["cursor"]},
+        token=MEMBER,
+    )["data"]["visits"]
+    assert [e["node"]["id"] for e in back["edges"]] == [e["node"]["id"] for e in edges[2:5]]
+    assert back["pageInfo"]["hasPreviousPage"] is True
+    upstream.clear_log()
+    refused = gateway.query("{ visits(last: 3) { totalCount } }", token=MEMBER)
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert upstream.total() == 0

@@ -26,7 +26,8 @@ def test_readiness_reports_a_gone_upstream_but_stays_ready(sandbox: Sandbox) -> 
     settings = gateway_settings(sandbox).model_copy(
         update={"api_url": f"http://127.0.0.1:{free_port()}/vc/next/api_v3"}
     )
-    with ServerThread(create_app(settings)) as server:
+    app = create_app(settings)
+    with ServerThread(app) as server:
         # This process can serve (coded errors for VSee's absence), so it stays in rotation:
         # a VSee blip must not take every replica out of the load balancer at once.
         assert httpx.get(f"{server.url}/readyz").status_code == 200

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from strawberry.types.nodes import SelectedField
 
+from gateway.loaders import FREE, VISIT_SPEC, Requirement, keys, lacks, requirements
 from gateway.loaders._loaders import merge
-from gateway.schema._sources import FREE, Requirement, keys, lacks, requirements
-from gateway.schema.types import VISIT_SPEC
 
 
 def test_requirements_follow_the_selection_and_nested_specs() -> None:

@@ -18,10 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+import strawberry
 from graphql.pyutils import Path
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from .context import Info
+# The schema's resolver info; typed loosely so that loaders never import the schema.
+Info = strawberry.Info[Any, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ def needs(info: Info, spec: Spec, *paths: tuple[str, ...]) -> Requirements:
     ``paths`` descend first through fields of the current one (e.g. a connection's ``nodes``
     and ``edges.node``), so a list field can judge its rows before building them.
     """
-    memo = info.context.source_memo
+    memo: dict[Any, Any] = info.context.source_memo
     key = (_path_key(info), paths, id(spec))
     found = memo.get(key)
     if found is None:

@@ -1,0 +1,132 @@
+"""Billing: money, a visit's payment and invoice, and the consultations a room sells."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from gateway.loaders import (
+    Raw,
+)
+
+from ._convert import (
+    as_bool,
+    as_datetime,
+    as_decimal_str,
+    as_id,
+    as_int,
+    as_text,
+)
+
+
+@strawberry.enum(
+    description="ISO 4217 currencies VSee clinics bill in (inferred list: VSee's docs show only "
+    "USD); any other code is OTHER, with the code itself in `Money.currencyCode`."
+)
+class CurrencyCode(Enum):
+    USD = "USD"
+    EUR = "EUR"
+    GBP = "GBP"
+    CAD = "CAD"
+    AUD = "AUD"
+    NZD = "NZD"
+    SGD = "SGD"
+    INR = "INR"
+    JPY = "JPY"
+    MXN = "MXN"
+    OTHER = strawberry.enum_value("OTHER", description="A code not listed here.")
+
+
+@strawberry.type(description="An amount of money as an exact decimal, with its currency.")
+class Money:
+    amount: Decimal = strawberry.field(description='The amount, e.g. "25.00".')
+    currency: CurrencyCode | None = strawberry.field(
+        description="The currency, when VSee gives one."
+    )
+    currency_code: str | None = strawberry.field(
+        description="The currency code exactly as VSee sent it (upper-cased)."
+    )
+
+    @classmethod
+    def of(cls, amount: Any, currency: Any = None) -> Money | None:
+        text = as_decimal_str(amount)
+        if text is None:
+            return None
+        code = as_text(currency)
+        code = code.upper() if code else None
+        known = CurrencyCode._value2member_map_.get(code) if code else None
+        return cls(
+            amount=Decimal(text),
+            currency=None if code is None else known or CurrencyCode.OTHER,  # type: ignore[arg-type]
+            currency_code=code,
+        )
+
+
+@strawberry.type(description="What a visit costs.")
+class Payment:
+    id: strawberry.ID | None
+    amount: Money | None
+    duration_minutes: int | None = strawberry.field(description="Minutes paid for.")
+    description: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw, currency: Any = None) -> Payment:
+        pid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            amount=Money.of(raw.get("amount"), raw.get("currency") or currency),
+            duration_minutes=as_int(raw.get("duration")),
+            description=as_text(raw.get("description")),
+        )
+
+
+@strawberry.type(description="The invoice raised for a visit.")
+class Invoice:
+    id: strawberry.ID | None
+    status: int | None = strawberry.field(description="VSee invoice status code.")
+    amount_due: Money | None
+    is_live: bool | None = strawberry.field(description="False for test-mode invoices.")
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Invoice:
+        iid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(iid) if iid else None,
+            status=as_int(raw.get("status")),
+            amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
+            is_live=as_bool(raw.get("livemode")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
+        )
+
+
+@strawberry.type(description="A paid or free consultation a room offers.")
+class Consultation:
+    id: strawberry.ID | None
+    description: str | None
+    duration_minutes: int | None = strawberry.field(description="Minutes.")
+    price: Money | None
+    charge: bool | None = strawberry.field(description="Whether the member is charged.")
+    group: bool | None = strawberry.field(description="Whether it is a group consultation.")
+    slots: int | None = strawberry.field(description="Slots one booking takes.")
+    visible_to_patient: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw, currency: Any = None) -> Consultation:
+        cid = as_id(raw.get("id"))
+        return cls(
+            id=strawberry.ID(cid) if cid else None,
+            description=as_text(raw.get("description")),
+            duration_minutes=as_int(raw.get("duration")),
+            price=Money.of(raw.get("amount"), raw.get("currency") or currency),
+            charge=as_bool(raw.get("charge")),
+            group=as_bool(raw.get("group")),
+            slots=as_int(raw.get("slots")),
+            visible_to_patient=as_bool(raw.get("visible_to_patient")),
+        )

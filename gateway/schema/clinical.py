@@ -1,0 +1,210 @@
+"""Clinical records: attachments, post-visit notes, prescriptions and medical profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from gateway.loaders import (
+    Raw,
+)
+
+from ._convert import (
+    as_bool,
+    as_datetime,
+    as_id,
+    as_int,
+    as_list,
+    as_text,
+)
+from .node import global_id
+
+
+@strawberry.type(description="A file attached to an intake or a post-visit note.")
+class Attachment:
+    id: strawberry.ID | None = strawberry.field(
+        description="Global id (`Attachment` + VSee's file id); null if VSee sent none."
+    )
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's own file id, as `attachmentIds` takes it."
+    )
+    name: str | None
+    path: str | None
+    size: int | None = strawberry.field(description="Bytes.")
+    ext: str | None
+    creator_id: strawberry.ID | None
+    remark: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw | str) -> Attachment:
+        if not isinstance(raw, dict):
+            return cls(
+                id=global_id("Attachment", raw),
+                database_id=strawberry.ID(str(raw)),
+                name=None,
+                path=None,
+                size=None,
+                ext=None,
+                creator_id=None,
+                remark=None,
+                created_at=None,
+                updated_at=None,
+            )
+        creator = as_id(raw.get("creator_id"))
+        key = as_id(raw.get("_id")) or as_id(raw.get("id"))
+        return cls(
+            id=global_id("Attachment", key) if key else None,
+            database_id=strawberry.ID(key) if key else None,
+            name=as_text(raw.get("name")),
+            path=as_text(raw.get("path")),
+            size=as_int(raw.get("size")),
+            ext=as_text(raw.get("ext")),
+            creator_id=strawberry.ID(creator) if creator else None,
+            remark=as_text(raw.get("remark")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
+        )
+
+
+def attachments_of(value: Any) -> list[Attachment]:
+    """VSee sends attachments as objects, id strings, a comma-separated string, or ``""``."""
+    if isinstance(value, str):
+        return [Attachment.from_raw(part.strip()) for part in value.split(",") if part.strip()]
+    return [
+        Attachment.from_raw(item)
+        for item in as_list(value)
+        if isinstance(item, dict) or (isinstance(item, str) and item.strip())
+    ]
+
+
+@strawberry.type(description="The clinician's note written after a visit (HTML in some fields).")
+class PostVisit:
+    id: strawberry.ID | None
+    member_id: strawberry.ID | None
+    visit_id: strawberry.ID | None
+    is_draft: bool | None
+    modified_by: str | None = strawberry.field(description="Name of the last editor.")
+    reason_for_visit: str | None
+    physical_exam: str | None = strawberry.field(description="HTML.")
+    assessment_plan: str | None = strawberry.field(description="HTML.")
+    diagnosis: str | None
+    patient_instructions: str | None = strawberry.field(description="HTML.")
+    disposition: str | None
+    attachments: list[Attachment]
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> PostVisit:
+        def _id(key: str) -> strawberry.ID | None:
+            value = as_id(raw.get(key))
+            return strawberry.ID(value) if value else None
+
+        return cls(
+            id=_id("id"),
+            member_id=_id("member_id"),
+            visit_id=_id("visit_id"),
+            is_draft=as_bool(raw.get("draft")),
+            modified_by=as_text(raw.get("modifiedBy")),
+            reason_for_visit=as_text(raw.get("reason_for_visit")),
+            physical_exam=as_text(raw.get("physical_exam")),
+            assessment_plan=as_text(raw.get("assessment_plan")),
+            diagnosis=as_text(raw.get("diagnosis")),
+            patient_instructions=as_text(raw.get("patient_instructions")),
+            disposition=as_text(raw.get("disposition")),
+            attachments=attachments_of(raw.get("attachments")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
+        )
+
+
+@strawberry.type(description="A prescription (VSee's e-prescribing record).")
+class Prescription:
+    id: strawberry.ID | None
+    drug_id: str | None
+    ndc: str | None = strawberry.field(description="National Drug Code.")
+    rx_norm_code: str | None
+    drug: str | None
+    directions: str | None
+    quantity: float | None
+    quantity_unit: str | None
+    refills: int | None
+    days_supply: int | None
+    status: str | None
+    prescriber_name: str | None
+    prescribed_on: datetime | None
+    raw: JSON = strawberry.field(description="Every field as VSee sent it.")
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Prescription:
+        pid = as_id(raw.get("ID") or raw.get("id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            drug_id=as_text(raw.get("DrugID")),
+            ndc=as_text(raw.get("NDC")),
+            rx_norm_code=as_text(raw.get("RxNormCode")),
+            drug=as_text(raw.get("Drug")),
+            directions=as_text(raw.get("Directions")),
+            quantity=float(raw["Qty"]) if isinstance(raw.get("Qty"), (int, float)) else None,
+            quantity_unit=as_text(raw.get("QtyQual")),
+            refills=as_int(raw.get("Refills")),
+            days_supply=as_int(raw.get("DaysSupply")),
+            status=as_text(raw.get("Status")),
+            prescriber_name=as_text(raw.get("PrescriberName")),
+            prescribed_on=as_datetime(raw.get("PrescriptionDate")),
+            raw=JSON(raw),
+        )
+
+
+@strawberry.type(description="One section of a medical profile (e.g. conditions, surgeries).")
+class MedicalSection:
+    entries: list[JSON] = strawberry.field(description="The section's records, as VSee sent them.")
+    updated_at: datetime | None
+    modified_by: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> MedicalSection | None:
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            entries=[JSON(e) for e in as_list(raw.get("data")) if isinstance(e, dict)],
+            updated_at=as_datetime(raw.get("modified")),
+            modified_by=as_text(raw.get("modifiedBy")),
+        )
+
+
+@strawberry.type(description="A member's medical history as kept by VSee.")
+class MedicalProfile:
+    id: strawberry.ID | None
+    user_id: strawberry.ID | None
+    conditions: MedicalSection | None
+    family_conditions: MedicalSection | None
+    social_history: MedicalSection | None
+    health_habits: MedicalSection | None
+    surgeries: MedicalSection | None
+    medications: MedicalSection | None
+    allergies: MedicalSection | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> MedicalProfile:
+        pid, uid = as_id(raw.get("_id") or raw.get("id")), as_id(raw.get("user_id"))
+        return cls(
+            id=strawberry.ID(pid) if pid else None,
+            user_id=strawberry.ID(uid) if uid else None,
+            conditions=MedicalSection.from_raw(raw.get("conditions")),
+            family_conditions=MedicalSection.from_raw(raw.get("family_conditions")),
+            social_history=MedicalSection.from_raw(raw.get("social_history")),
+            health_habits=MedicalSection.from_raw(raw.get("health_habits")),
+            surgeries=MedicalSection.from_raw(raw.get("surgeries")),
+            medications=MedicalSection.from_raw(raw.get("medications")),
+            allergies=MedicalSection.from_raw(raw.get("allergies")),
+            created_at=as_datetime(raw.get("created")),
+            updated_at=as_datetime(raw.get("modified")),
+        )

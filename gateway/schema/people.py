@@ -1,0 +1,183 @@
+"""People: members (patients), providers, the users VSee embeds, and the clinic's account."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from gateway.loaders import (
+    Raw,
+    provider_raw,
+    wants_provider_detail,
+)
+
+from ._base import full_name
+from ._convert import (
+    as_bool,
+    as_date,
+    as_int,
+    as_str,
+    as_text,
+)
+from .context import Info
+from .enums import (
+    Gender,
+    UserType,
+    from_code,
+)
+from .node import Node, global_id, key_of, vsee_id
+
+
+@strawberry.type(description="A clinic account (tenant) on VSee.")
+class Account:
+    code: str | None = strawberry.field(description="Account code, sent as X-AccountCode.")
+    name: str | None
+    domain: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Account:
+        return cls(
+            code=as_text(raw.get("code")),
+            name=as_text(raw.get("name")),
+            domain=as_text(raw.get("domain")),
+        )
+
+
+@strawberry.type(
+    description="A patient. Its global id is distinct from a provider's with the same VSee id; "
+    "VSee has no member endpoint, so `node(id:)` answers null for a member."
+)
+class Member:
+    id: strawberry.ID = strawberry.field(description="Global id (`Member` + VSee's member id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own member (patient) id.")
+    code: str | None = strawberry.field(description="The member's code (external id).")
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None
+    username: str | None
+    email: str | None
+    phone: str | None
+    dob: date | None = strawberry.field(description="Date of birth.")
+    gender: Gender
+    vsee_id: str | None = strawberry.field(description="VSee messenger id.")
+    photo: str | None = strawberry.field(description="URL of the member's photo.")
+    is_active: bool | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Member:
+        key = key_of(raw, "member")
+        return cls(
+            id=global_id("Member", key),
+            database_id=strawberry.ID(key),
+            code=as_text(raw.get("code")),
+            first_name=as_text(raw.get("first_name")),
+            last_name=as_text(raw.get("last_name")),
+            full_name=full_name(raw),
+            username=as_text(raw.get("username")),
+            email=as_text(raw.get("email")),
+            phone=as_text(raw.get("phone")),
+            dob=as_date(raw.get("dob")),
+            gender=from_code(Gender, raw.get("gender")),
+            vsee_id=as_text(raw.get("vseeid")),
+            photo=as_text(raw.get("photo")),
+            is_active=as_bool(raw.get("active")),
+        )
+
+
+@strawberry.type(description="A clinician who sees members in a room.")
+class Provider(Node):
+    id: strawberry.ID = strawberry.field(description="Global id (`Provider` + VSee's user id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own provider (user) id.")
+    code: str | None
+    username: str | None = strawberry.field(description="Login name (often the email).")
+    first_name: str | None
+    last_name: str | None
+    full_name: str | None = strawberry.field(
+        description="VSee's full_name, or first and last name joined when it sends none."
+    )
+    title: str | None = strawberry.field(description='Title shown before the name, e.g. "Dr."')
+    suffix: str | None = strawberry.field(description='Suffix after the name, e.g. "MD".')
+    email: str | None
+    phone: str | None
+    subtype: str | None = strawberry.field(description="VSee provider subtype code.")
+    vsee_id: str | None
+    photo: str | None
+    status: str | None = strawberry.field(description="Presence status, when VSee gives it.")
+    short_bio: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> Provider:
+        key = key_of(raw, "provider")
+        return cls(
+            id=global_id("Provider", key),
+            database_id=strawberry.ID(key),
+            code=as_text(raw.get("code")),
+            username=as_text(raw.get("username")),
+            first_name=as_text(raw.get("first_name")),
+            last_name=as_text(raw.get("last_name")),
+            full_name=full_name(raw),
+            title=as_text(raw.get("title")),
+            suffix=as_text(raw.get("suffix")),
+            email=as_text(raw.get("email")),
+            phone=as_text(raw.get("phone")),
+            subtype=as_text(raw.get("subtype")),
+            vsee_id=as_text(raw.get("vseeid")),
+            photo=as_text(raw.get("photo")),
+            status=as_str(raw.get("status")),
+            short_bio=as_text(raw.get("short_bio")),
+        )
+
+
+@strawberry.type(description="A user referenced by a visit (its creator), as VSee embeds it.")
+class UserRef:
+    id: strawberry.ID = strawberry.field(description="Global id (`UserRef` + VSee's user id).")
+    database_id: strawberry.ID = strawberry.field(description="VSee's own user id.")
+    code: str | None
+    vsee_id: str | None
+    user_type: UserType = strawberry.field(description="What kind of user this is.")
+    user_type_code: int | None = strawberry.field(
+        description="VSee's raw user `type` code (200 member, 160 API/app creator, 600 guest)."
+    )
+    first_name: str | None
+    last_name: str | None
+    account_code: str | None
+
+    @classmethod
+    def from_raw(cls, raw: Raw) -> UserRef:
+        key = key_of(raw, "user")
+        return cls(
+            id=global_id("UserRef", key),
+            database_id=strawberry.ID(key),
+            code=as_text(raw.get("code")),
+            vsee_id=as_text(raw.get("vseeid")),
+            user_type=from_code(UserType, raw.get("type")),
+            user_type_code=as_int(raw.get("type")),
+            first_name=as_text(raw.get("first_name")),
+            last_name=as_text(raw.get("last_name")),
+            account_code=as_text(raw.get("account_code")),
+        )
+
+
+@strawberry.type
+class PeopleQueries:
+    @strawberry.field(
+        description="A provider by global id. VSee reads providers only within a room, so one "
+        "named by id alone is found in the account's rooms' provider lists; its detail is read "
+        "when the selection needs more than a list holds."
+    )
+    async def provider(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The provider's global id.")],
+    ) -> Provider | None:
+        key = vsee_id("Provider", id, field="id")
+        return await load_provider(info, key, None, detail=wants_provider_detail(info))
+
+
+async def load_provider(
+    info: Info, provider_id: str, room_code: str | None, *, detail: bool
+) -> Provider | None:
+    raw = await provider_raw(info.context.loaders, provider_id, room_code, detail=detail)
+    return None if raw is None else Provider.from_raw(raw)
