@@ -3,8 +3,11 @@
 Each request takes as many tokens as the VSee calls it may cause (its cost estimate, at least
 one), so one partner dashboard cannot use up VSee's quota for every tenant. Buckets live in
 memory, or in Redis (one atomic Lua script per request) so that every replica draws from the
-same buckets. When Redis fails, the limiter falls back to the in-memory buckets of this
-process, says so once in the log and counts it in the metrics, and tries Redis again later.
+same buckets. The account's bucket is only charged for credentials VSee has accepted at least
+once (``VerifiedScopes``): anyone can name an account, so until then a caller shares its
+network address's bucket instead. When Redis fails, the limiter falls back to the in-memory
+buckets of this process, says so once in the log and counts it in the metrics, and tries Redis
+again later.
 """
 
 from __future__ import annotations
@@ -31,6 +34,28 @@ class Bucket:
     key: str
     rate: float
     burst: float
+
+
+class VerifiedScopes:
+    """Credential scopes VSee has answered with data, newest last, bounded in number.
+
+    ``X-AccountCode`` is whatever the caller writes: were every request charged to the named
+    account, a stranger with made-up tokens could spend a whole clinic's budget. Only a scope
+    whose token VSee accepted may draw on (and so exhaust) its account's bucket.
+    """
+
+    def __init__(self, max_scopes: int = 100_000) -> None:
+        self._max_scopes = max_scopes
+        self._scopes: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, scope: str) -> None:
+        self._scopes[scope] = None
+        self._scopes.move_to_end(scope)
+        while len(self._scopes) > self._max_scopes:
+            self._scopes.popitem(last=False)
+
+    def __contains__(self, scope: object) -> bool:
+        return scope in self._scopes
 
 
 class MemoryBuckets:
@@ -106,7 +131,9 @@ class RateLimiter:
         retry_after: float = 5.0,
         on_limited: Callable[[str], None] | None = None,
         on_fallback: Callable[[], None] | None = None,
+        verified: VerifiedScopes | None = None,
     ) -> None:
+        self.verified = verified if verified is not None else VerifiedScopes()
         self.caller_rate, self.caller_burst = caller_rate, caller_burst
         self.account_rate, self.account_burst = account_rate, account_burst
         self._memory = MemoryBuckets()
@@ -122,14 +149,19 @@ class RateLimiter:
         self._on_fallback = on_fallback
 
     def buckets(self, scope: str | None, account: str | None, client: str | None) -> list[Bucket]:
-        """The caller's buckets: its credential scope and its account; strangers by address."""
+        """The caller's buckets: its credential scope and its account; strangers by address.
+
+        Credentials VSee has not accepted yet draw on their address's bucket instead of the
+        account's, so made-up tokens (one per request, say) cannot drain the account.
+        """
+        anonymous = Bucket(f"anon:{client or '?'}", self.caller_rate, self.caller_burst)
         if scope is None:
             # No credentials: nothing of VSee's can be reached; bound the CPU they may use.
-            return [Bucket(f"anon:{client or '?'}", self.caller_rate, self.caller_burst)]
-        return [
-            Bucket(f"caller:{scope}", self.caller_rate, self.caller_burst),
-            Bucket(f"account:{account}", self.account_rate, self.account_burst),
-        ]
+            return [anonymous]
+        caller = Bucket(f"caller:{scope}", self.caller_rate, self.caller_burst)
+        if scope not in self.verified:
+            return [caller, anonymous]
+        return [caller, Bucket(f"account:{account}", self.account_rate, self.account_burst)]
 
     async def admit(self, buckets: Sequence[Bucket], cost: int) -> float:
         """0 when the request may run (its tokens taken), else the seconds to wait."""

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Protocol
@@ -45,6 +45,11 @@ FormFields = Sequence[tuple[str, FormValue]]
 _DEADLINE_SLACK = 0.05
 # What an HTTP header value may carry here; anything else is refused before a call is made.
 _SAFE_HEADER = re.compile(r"[\x20-\x7e]*")
+
+
+# VSee serves room and provider reads to anyone naming the account (X-AccountCode only), so an
+# answer from them says nothing about the token; every other endpoint checks it.
+_PUBLIC_READS = "GET /rooms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +118,12 @@ class UpstreamClient:
         observer: CallObserver | None = None,
         tracer: Any = None,
         bulkhead: Bulkhead | None = None,
+        on_accepted: Callable[[str], None] | None = None,
     ) -> None:
         limits = limits or Limits()
+        # Told each credential scope VSee answered with data (its token is real): the rate
+        # limiter charges an account's bucket only for those.
+        self._on_accepted = on_accepted
         # Never more calls in flight than pool connections, so no call waits on the pool
         # (a wait the breaker would otherwise blame on VSee).
         self._bulkhead = bulkhead or Bulkhead(limits.max_connections)
@@ -279,6 +288,12 @@ class UpstreamClient:
                         ) from None
                     raise
                 self.breaker.record_success(ticket)
+                if (
+                    credentials is not None
+                    and self._on_accepted is not None
+                    and not endpoint.startswith(_PUBLIC_READS)
+                ):
+                    self._on_accepted(credentials.scope)
                 return envelope
             finally:
                 # Cancelled, out of budget before sending, or an unexpected error: the probe's
