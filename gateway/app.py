@@ -413,6 +413,7 @@ def create_app(
             deadline=settings.request_deadline,
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
+            max_pending_body_bytes=settings.max_pending_body_bytes,
             tracer=tracer,
         ),
         # Inside the request context: the queue wait counts against the request's deadline.
