@@ -45,7 +45,7 @@ from gateway.observability import (
     build_tracer,
     configure_logging,
 )
-from gateway.ratelimit import RateLimiter, VerifiedScopes
+from gateway.ratelimit import RateLimiter
 from gateway.redis_policy import check_redis_policy
 from gateway.schema import QueryLimits, Services, build_schema, conversion_observers
 from gateway.settings import Settings, SettingsError, load_settings
@@ -265,8 +265,6 @@ def create_app(
         if settings.cache_url:
             # First, before anything is opened: an evicting Redis stops start-up here.
             await check_redis_policy(settings.cache_url)
-        # Credential scopes VSee has accepted: only those are charged to their account's bucket.
-        verified = VerifiedScopes()
         client = UpstreamClient(
             settings.api_base,
             timeouts=Timeouts(
@@ -289,7 +287,6 @@ def create_app(
             transport=upstream_transport or settings.upstream_transport,
             observer=metrics,
             tracer=tracer,
-            on_accepted=verified.add,
         )
         availability_cache: MemoryCache | RedisCache
         idempotency_cache: MemoryCache | RedisCache
@@ -342,7 +339,7 @@ def create_app(
                 redis_url=settings.cache_url,
                 on_limited=metrics.rate_limit_refused,
                 on_fallback=metrics.rate_limit_fallback,
-                verified=verified,
+                verified=client.accepted_scopes,
             )
             if settings.rate_limit
             else None

@@ -4,7 +4,7 @@ Each request takes as many tokens as the VSee calls it may cause (its cost estim
 one), so one partner dashboard cannot use up VSee's quota for every tenant. Buckets live in
 memory, or in Redis (one atomic Lua script per request) so that every replica draws from the
 same buckets. The account's bucket is only charged for credentials VSee has accepted at least
-once (``VerifiedScopes``): anyone can name an account, so until then a caller shares its
+once (``AcceptedScopes``): anyone can name an account, so until then a caller shares its
 network address's bucket instead. When Redis fails, the limiter falls back to the in-memory
 buckets of this process, says so once in the log and counts it in the metrics, and tries Redis
 again later.
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.upstream import AcceptedScopes
+
 logger = logging.getLogger("gateway.ratelimit")
 
 REDIS_PREFIX = "vsee-gateway:rl:"
@@ -34,28 +36,6 @@ class Bucket:
     key: str
     rate: float
     burst: float
-
-
-class VerifiedScopes:
-    """Credential scopes VSee has answered with data, newest last, bounded in number.
-
-    ``X-AccountCode`` is whatever the caller writes: were every request charged to the named
-    account, a stranger with made-up tokens could spend a whole clinic's budget. Only a scope
-    whose token VSee accepted may draw on (and so exhaust) its account's bucket.
-    """
-
-    def __init__(self, max_scopes: int = 100_000) -> None:
-        self._max_scopes = max_scopes
-        self._scopes: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, scope: str) -> None:
-        self._scopes[scope] = None
-        self._scopes.move_to_end(scope)
-        while len(self._scopes) > self._max_scopes:
-            self._scopes.popitem(last=False)
-
-    def __contains__(self, scope: object) -> bool:
-        return scope in self._scopes
 
 
 class MemoryBuckets:
@@ -131,9 +111,9 @@ class RateLimiter:
         retry_after: float = 5.0,
         on_limited: Callable[[str], None] | None = None,
         on_fallback: Callable[[], None] | None = None,
-        verified: VerifiedScopes | None = None,
+        verified: AcceptedScopes | None = None,
     ) -> None:
-        self.verified = verified if verified is not None else VerifiedScopes()
+        self.verified = verified if verified is not None else AcceptedScopes()
         self.caller_rate, self.caller_burst = caller_rate, caller_burst
         self.account_rate, self.account_burst = account_rate, account_burst
         self._memory = MemoryBuckets()

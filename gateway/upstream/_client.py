@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Protocol
@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 import httpx
 import orjson
 
-from ._credentials import Credentials
+from ._credentials import AcceptedScopes, Credentials
 from ._errors import (
     InvalidInput,
     OutcomeUnknown,
@@ -118,12 +118,11 @@ class UpstreamClient:
         observer: CallObserver | None = None,
         tracer: Any = None,
         bulkhead: Bulkhead | None = None,
-        on_accepted: Callable[[str], None] | None = None,
     ) -> None:
         limits = limits or Limits()
-        # Told each credential scope VSee answered with data (its token is real): the rate
-        # limiter charges an account's bucket only for those.
-        self._on_accepted = on_accepted
+        # Each credential scope VSee answered with data (its token is real): only those are
+        # charged to their account's rate-limit bucket or get their own metric labels.
+        self.accepted_scopes = AcceptedScopes()
         # Never more calls in flight than pool connections, so no call waits on the pool
         # (a wait the breaker would otherwise blame on VSee).
         self._bulkhead = bulkhead or Bulkhead(limits.max_connections)
@@ -288,12 +287,8 @@ class UpstreamClient:
                         ) from None
                     raise
                 self.breaker.record_success(ticket)
-                if (
-                    credentials is not None
-                    and self._on_accepted is not None
-                    and not endpoint.startswith(_PUBLIC_READS)
-                ):
-                    self._on_accepted(credentials.scope)
+                if credentials is not None and not endpoint.startswith(_PUBLIC_READS):
+                    self.accepted_scopes.add(credentials.scope)
                 return envelope
             finally:
                 # Cancelled, out of budget before sending, or an unexpected error: the probe's
