@@ -244,3 +244,22 @@ def test_bodies_being_received_are_bounded_in_total(
         time.sleep(0.05)
     assert response.status_code == 200, response.text
     assert upstream.total() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /graphql HTTP/1.1\r\nhost: x\r\nbad header: y\r\n\r\n",
+        b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello",
+    ],
+)
+def test_malformed_http_gets_a_coded_private_answer(bounded_server: int, raw: bytes) -> None:
+    """Before: uvicorn's plain-text "Invalid HTTP request received.", no code, no caching."""
+    with socket.create_connection(("127.0.0.1", bounded_server), timeout=10) as sock:
+        sock.sendall(raw)
+        answer = _read_all(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"cache-control: private, no-store" in head.lower()
+    assert json.loads(body)["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
