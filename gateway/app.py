@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -183,6 +184,26 @@ async def _buffered(receive: Receive) -> tuple[Receive, int]:
         return await receive()
 
     return replay, len(first.get("body", b""))
+
+
+# Starlette's own refusals (no such route, a method a route does not take) are plain text;
+# callers get them as every other mistake: a JSON error with a code.
+_ROUTING_ERRORS = {
+    404: ("NOT_FOUND", "No such route: GraphQL is served at /graphql."),
+    405: ("METHOD_NOT_ALLOWED", "This route does not take that method (see Allow)."),
+}
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    code, message = _ROUTING_ERRORS.get(status, ("BAD_REQUEST", "The request was refused."))
+    headers = exc.headers if isinstance(exc, HTTPException) else None
+    return Response(
+        orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def _closing(send: Send) -> Send:
@@ -444,7 +465,12 @@ def create_app(
                 max_age=600,
             )
         )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={404: _routing_error, 405: _routing_error},
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     return app

@@ -263,3 +263,24 @@ def test_malformed_http_gets_a_coded_private_answer(bounded_server: int, raw: by
     assert head.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"cache-control: private, no-store" in head.lower()
     assert json.loads(body)["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/metrics", 404, "NOT_FOUND"),  # served on its own port only
+        ("GET", "/graphql/../etc/passwd", 404, "NOT_FOUND"),
+        ("POST", "/healthz", 405, "METHOD_NOT_ALLOWED"),
+        ("DELETE", "/readyz", 405, "METHOD_NOT_ALLOWED"),
+    ],
+)
+def test_unknown_routes_and_methods_get_coded_answers(
+    gateway: Gateway, method: str, path: str, status: int, code: str
+) -> None:
+    """Before: Starlette's plain-text "Not Found" / "Method Not Allowed", with no code."""
+    response = gateway.http.request(method, f"{gateway.url}{path}", headers={"X-ApiToken": "t"})
+    assert response.status_code == status
+    assert _code(response) == code
+    assert response.headers["cache-control"] == "private, no-store"
+    if status == 405:
+        assert "GET" in response.headers["allow"]
