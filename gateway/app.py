@@ -318,6 +318,12 @@ def create_app(
             availability_cache = idempotency_cache = shared
             caches = [shared]
         else:
+            if settings.workers > 1:
+                logger.warning(
+                    "%d workers without VSEE_CACHE_URL: each keeps its own caches, and "
+                    "mutations with an Idempotency-Key are refused (IDEMPOTENCY_UNAVAILABLE)",
+                    settings.workers,
+                )
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
             idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
             caches = [availability_cache, idempotency_cache]
@@ -331,6 +337,8 @@ def create_app(
                 settings.idempotency_ttl,
                 # A reservation older than any request may run lost its holder: outcome unknown.
                 pending_timeout=settings.request_deadline + 10.0,
+                # Memory is no shared store when several worker processes serve.
+                shared=bool(settings.cache_url) or settings.workers == 1,
             ),
             max_page_size=settings.max_page_size,
             observer=metrics,

@@ -287,3 +287,23 @@ def test_two_gateway_processes_racing_one_key_send_once(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def test_a_keyed_write_is_refused_by_workers_without_a_shared_store(
+    make_gateway: Callable[..., Gateway], fresh: Sandbox
+) -> None:
+    """Before: `serve --workers 2` without VSEE_CACHE_URL kept each worker's reservations in
+    its own memory; a retry on a new connection reached the other worker and one key made two
+    intakes. A worker of such a run (VSEE_WORKERS > 1, no Redis) now refuses keyed writes."""
+    gateway = make_gateway(workers=2)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    variables = {"input": {"reasonForVisit": "x"}}
+    body = gateway.query(CREATE_INTAKE, variables, token=MEMBER, headers=key)
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "IDEMPOTENCY_UNAVAILABLE"
+    assert "VSEE_CACHE_URL" in error["message"]
+    assert calls(fresh, "POST /intakes") == 0
+    # Without a key the write is the caller's own risk, as anywhere: sent once.
+    body = gateway.query(CREATE_INTAKE, variables, token=MEMBER)
+    assert body["data"]["createIntake"]["intakeId"]
+    assert calls(fresh, "POST /intakes") == 1
