@@ -144,3 +144,19 @@ def test_memory_buckets_refill_and_take_all_or_nothing() -> None:
     assert buckets.take([small, big], 1) == 0
     # `big` was not charged by the refused request: 10 - 2 - 1 + 1 refilled (capped at 10).
     assert buckets.take([big], 8) == 0
+
+
+def test_a_batch_with_a_refused_operation_says_when_to_retry(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    """Before: a batch whose operations were RATE_LIMITED answered without Retry-After."""
+    gateway = make_gateway(rate_limit_per_second=0.01, rate_limit_burst=1)
+    headers = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
+    response = gateway.http.post(
+        f"{gateway.url}/graphql", json=[{"query": ROOMS}, {"query": ROOMS}], headers=headers
+    )
+    first, second = response.json()
+    assert "errors" not in first
+    assert second["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.headers["cache-control"] == "private, no-store"
