@@ -325,7 +325,7 @@ def create_app(
                     settings.workers,
                 )
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
-            idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
+            idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size, evict=False)
             caches = [availability_cache, idempotency_cache]
         app.state.services = Services(
             client=client,
