@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -185,6 +186,26 @@ async def _buffered(receive: Receive) -> tuple[Receive, int]:
     return replay, len(first.get("body", b""))
 
 
+# Starlette's own refusals (no such route, a method a route does not take) are plain text;
+# callers get them as every other mistake: a JSON error with a code.
+_ROUTING_ERRORS = {
+    404: ("NOT_FOUND", "No such route: GraphQL is served at /graphql."),
+    405: ("METHOD_NOT_ALLOWED", "This route does not take that method (see Allow)."),
+}
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    code, message = _ROUTING_ERRORS.get(status, ("BAD_REQUEST", "The request was refused."))
+    headers = exc.headers if isinstance(exc, HTTPException) else None
+    return Response(
+        orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
 def _closing(send: Send) -> Send:
     async def closing(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -297,8 +318,14 @@ def create_app(
             availability_cache = idempotency_cache = shared
             caches = [shared]
         else:
+            if settings.workers > 1:
+                logger.warning(
+                    "%d workers without VSEE_CACHE_URL: each keeps its own caches, and "
+                    "mutations with an Idempotency-Key are refused (IDEMPOTENCY_UNAVAILABLE)",
+                    settings.workers,
+                )
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
-            idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size)
+            idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size, evict=False)
             caches = [availability_cache, idempotency_cache]
         app.state.services = Services(
             client=client,
@@ -310,6 +337,8 @@ def create_app(
                 settings.idempotency_ttl,
                 # A reservation older than any request may run lost its holder: outcome unknown.
                 pending_timeout=settings.request_deadline + 10.0,
+                # Memory is no shared store when several worker processes serve.
+                shared=bool(settings.cache_url) or settings.workers == 1,
             ),
             max_page_size=settings.max_page_size,
             observer=metrics,
@@ -339,6 +368,7 @@ def create_app(
                 redis_url=settings.cache_url,
                 on_limited=metrics.rate_limit_refused,
                 on_fallback=metrics.rate_limit_fallback,
+                verified=client.accepted_scopes,
             )
             if settings.rate_limit
             else None
@@ -409,6 +439,7 @@ def create_app(
             deadline=settings.request_deadline,
             max_body_bytes=settings.max_body_bytes,
             body_timeout=settings.body_timeout,
+            max_pending_body_bytes=settings.max_pending_body_bytes,
             tracer=tracer,
         ),
         # Inside the request context: the queue wait counts against the request's deadline.
@@ -442,7 +473,12 @@ def create_app(
                 max_age=600,
             )
         )
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={404: _routing_error, 405: _routing_error},
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     return app

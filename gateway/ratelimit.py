@@ -3,8 +3,11 @@
 Each request takes as many tokens as the VSee calls it may cause (its cost estimate, at least
 one), so one partner dashboard cannot use up VSee's quota for every tenant. Buckets live in
 memory, or in Redis (one atomic Lua script per request) so that every replica draws from the
-same buckets. When Redis fails, the limiter falls back to the in-memory buckets of this
-process, says so once in the log and counts it in the metrics, and tries Redis again later.
+same buckets. The account's bucket is only charged for credentials VSee has accepted at least
+once (``AcceptedScopes``): anyone can name an account, so until then a caller draws on a
+separate bucket of the account's not-yet-accepted credentials instead. When Redis fails, the
+limiter falls back to the in-memory buckets of this process, says so once in the log and counts
+it in the metrics, and tries Redis again later.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from gateway.upstream import AcceptedScopes
 
 logger = logging.getLogger("gateway.ratelimit")
 
@@ -106,7 +111,9 @@ class RateLimiter:
         retry_after: float = 5.0,
         on_limited: Callable[[str], None] | None = None,
         on_fallback: Callable[[], None] | None = None,
+        verified: AcceptedScopes | None = None,
     ) -> None:
+        self.verified = verified if verified is not None else AcceptedScopes()
         self.caller_rate, self.caller_burst = caller_rate, caller_burst
         self.account_rate, self.account_burst = account_rate, account_burst
         self._memory = MemoryBuckets()
@@ -122,14 +129,23 @@ class RateLimiter:
         self._on_fallback = on_fallback
 
     def buckets(self, scope: str | None, account: str | None, client: str | None) -> list[Bucket]:
-        """The caller's buckets: its credential scope and its account; strangers by address."""
+        """The caller's buckets: its credential scope and its account; strangers by address.
+
+        Credentials VSee has not accepted yet draw on a bucket of their own per account instead
+        of the account's, so made-up tokens (one per request, say) cannot drain the budget of
+        the account's members, only that of its not-yet-accepted credentials. (Not the client
+        address's: behind a proxy every caller has the proxy's address.)
+        """
         if scope is None:
             # No credentials: nothing of VSee's can be reached; bound the CPU they may use.
             return [Bucket(f"anon:{client or '?'}", self.caller_rate, self.caller_burst)]
-        return [
-            Bucket(f"caller:{scope}", self.caller_rate, self.caller_burst),
-            Bucket(f"account:{account}", self.account_rate, self.account_burst),
-        ]
+        caller = Bucket(f"caller:{scope}", self.caller_rate, self.caller_burst)
+        if scope not in self.verified:
+            return [
+                caller,
+                Bucket(f"unaccepted:{account}", self.account_rate, self.account_burst),
+            ]
+        return [caller, Bucket(f"account:{account}", self.account_rate, self.account_burst)]
 
     async def admit(self, buckets: Sequence[Bucket], cost: int) -> float:
         """0 when the request may run (its tokens taken), else the seconds to wait."""

@@ -4,7 +4,9 @@ Idempotency records keep "a write happens once": if Redis evicted one, a retried
 run twice. Only ``maxmemory-policy noeviction`` guarantees that (a full Redis then refuses
 writes, which the gateway reports, instead of silently dropping records). ``allkeys-*`` policies
 evict anything and are refused; ``volatile-*`` ones evict keys with a TTL, which idempotency
-records have, so they are allowed with a warning.
+records have, so they are allowed with a warning. A Redis that persists nothing (no AOF, no
+snapshots) forgets every record when it restarts, after which a retried mutation runs again:
+that is allowed, with a warning, since some deployments accept it knowingly.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ async def check_redis_policy(url: str, socket_timeout: float = 1.0) -> str | Non
     )
     try:
         answer = await client.config_get("maxmemory-policy")
+        persistence = await client.config_get("appendonly")
+        persistence.update(await client.config_get("save"))
     except (RedisError, OSError) as exc:
         logger.warning(
             "cannot read Redis maxmemory-policy (%s); it must be %s so idempotency records "
@@ -48,6 +52,9 @@ async def check_redis_policy(url: str, socket_timeout: float = 1.0) -> str | Non
     values = {k.decode() if isinstance(k, bytes) else k: v for k, v in dict(answer).items()}
     raw: object = values.get("maxmemory-policy")
     policy = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+    _warn_if_nothing_persists(
+        {k.decode() if isinstance(k, bytes) else str(k): v for k, v in dict(persistence).items()}
+    )
     if policy.startswith("allkeys-"):
         raise RedisPolicyError(
             f"Redis maxmemory-policy is {policy}: it may evict idempotency records, so a retried "
@@ -61,3 +68,16 @@ async def check_redis_policy(url: str, socket_timeout: float = 1.0) -> str | Non
             SAFE_POLICY,
         )
     return policy
+
+
+def _warn_if_nothing_persists(config: dict[str, object]) -> None:
+    def text(name: str) -> str:
+        raw = config.get(name)
+        return (raw.decode() if isinstance(raw, bytes) else str(raw or "")).strip()
+
+    if text("appendonly") != "yes" and not text("save"):
+        logger.warning(
+            "Redis persists nothing (appendonly no, no save points): when it restarts every "
+            "Idempotency-Key record is lost and a retried mutation would run again; run it with "
+            "appendonly yes (see deploy/README.md)"
+        )

@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     max_cost: int = Field(default=1000, ge=1, le=1_000_000)
     max_tokens: int = Field(default=5000, ge=10, le=1_000_000)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    # All request bodies this process holds at once (being received, queued or running): no
+    # number of connections, each sending up to max_body_bytes, can take more memory than this.
+    max_pending_body_bytes: int = Field(
+        default=64 * 1_048_576,
+        ge=1024,
+        le=4096 * 1_048_576,
+        description="Bytes of request bodies one process holds at once; more get OVERLOADED.",
+    )
     max_batch_size: int = Field(default=10, ge=1, le=100)
     header_timeout: float = Field(
         default=10.0, gt=0, le=300, description="Seconds a client may take to send its headers."

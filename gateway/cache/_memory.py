@@ -7,15 +7,24 @@ from typing import Any
 
 from cachetools import TLRUCache
 
+from ._base import StoreUnavailable
+
 
 def _expires_at(_key: Any, value: tuple[float, bytes], _now: float) -> float:
     return value[0]
 
 
 class MemoryCache:
-    """Bounded (LRU beyond ``maxsize``) and per-process; the default backend."""
+    """Bounded (LRU beyond ``maxsize``) and per-process; the default backend.
 
-    def __init__(self, maxsize: int = 10_000) -> None:
+    With ``evict=False`` (idempotency records) a full cache refuses new reservations with
+    ``StoreUnavailable`` instead of evicting, as a ``noeviction`` Redis does: anyone can make
+    a reservation (before VSee has seen the token), so evicting would let a stranger erase
+    members' records and turn their retries into second writes.
+    """
+
+    def __init__(self, maxsize: int = 10_000, *, evict: bool = True) -> None:
+        self._evict = evict
         self._data: TLRUCache[str, tuple[float, bytes]] = TLRUCache(
             maxsize=maxsize, ttu=_expires_at, timer=time.monotonic
         )
@@ -44,6 +53,10 @@ class MemoryCache:
         existing = self._data.get(key)
         if existing is not None:
             return existing[1]
+        if not self._evict and len(self._data) >= self._data.maxsize:
+            self._data.expire()
+            if len(self._data) >= self._data.maxsize:
+                raise StoreUnavailable("the in-memory reservation store is full")
         self._data[key] = (time.monotonic() + ttl, value)
         return None
 

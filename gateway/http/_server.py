@@ -4,7 +4,9 @@ uvicorn closes idle keep-alive connections but never times out a request whose h
 slowly, so a few hundred slow-loris sockets can hold the gateway's connections open for ever.
 Here every connection must deliver a complete request head within ``header_timeout`` seconds of
 opening (or of its first byte after a keep-alive pause), or it is answered 408 and closed. The
-body is bounded separately, per request, by ``RequestContextMiddleware``.
+body is bounded separately, per request, by ``RequestContextMiddleware``. A request h11 cannot
+parse is answered like every other caller mistake (JSON, coded, private), not with uvicorn's
+plain text.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ _TIMEOUT_RESPONSE = (
     b"connection: close\r\n"
     b"content-length: %d\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
 )
+
+
+_MALFORMED_BODY = (
+    b'{"errors":[{"message":"The request is not valid HTTP/1.1.",'
+    b'"extensions":{"code":"BAD_REQUEST"}}]}'
+)
+_MALFORMED_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"cache-control", b"private, no-store"),
+    (b"content-length", str(len(_MALFORMED_BODY)).encode()),
+    (b"connection", b"close"),
+]
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -54,6 +68,19 @@ class BoundedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 refused, as a coded JSON error (``msg`` is fixed
+        text in uvicorn, never the caller's bytes)."""
+        try:
+            self.transport.write(
+                self.conn.send(h11.Response(status_code=400, headers=_MALFORMED_HEADERS)) or b""
+            )
+            self.transport.write(self.conn.send(h11.Data(data=_MALFORMED_BODY)) or b"")
+            self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:
+            pass  # an answer had already begun: closing is all that is left
+        self.transport.close()
 
     def _arm_head_timer(self) -> None:
         self._disarm_head_timer()

@@ -177,18 +177,27 @@ class GraphQLView(GraphQL[GatewayContext, None]):
     ) -> Response:
         """Several operations in one POST, each run as its own request, answered in order."""
         bodies: list[GraphQLHTTPResponse | dict[str, Any]] = []
+        # The batch answers 200 whatever its operations did, so a refused one (RATE_LIMITED)
+        # still tells the client when to retry: the longest wait any operation was given.
+        retry_after = 0
         for params in batch:
             try:
                 params["query"] = await self._persisted_query(request, params)
-                body, _, _ = await self._run(request, params, media_type)
+                body, _, sub_response = await self._run(request, params, media_type)
                 bodies.append(body)
+                wait = sub_response.headers.get("retry-after", "")
+                if wait.isdigit():
+                    retry_after = max(retry_after, int(wait))
             except RequestProblem as problem:
                 bodies.append(_problem_body(problem))
+        headers = {"Vary": "Accept"}
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
         return Response(
             self.encode_json(bodies),
             status_code=200,
             media_type=f"{media_type}; charset=utf-8",
-            headers={"Vary": "Accept"},
+            headers=headers,
         )
 
     async def _params(self, request: Request) -> dict[str, Any] | list[dict[str, Any]]:

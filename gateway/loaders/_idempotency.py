@@ -43,6 +43,12 @@ IN_PROGRESS = (
     "a request with this Idempotency-Key is still in progress; retry with the same key "
     "shortly to get its outcome"
 )
+UNSHARED = (
+    "this gateway runs several worker processes without a shared store for Idempotency-Key "
+    "reservations (VSEE_CACHE_URL), so a retry could reach another worker and run the change "
+    "twice; the change was not sent. Send it without the key, or have the operator set "
+    "VSEE_CACHE_URL"
+)
 UNKNOWN = (
     "an earlier request with this Idempotency-Key was sent to VSee but its outcome is unknown; "
     "read the state back (e.g. the visits or intake) instead of retrying: the gateway will not "
@@ -61,14 +67,24 @@ class IdempotencyStore:
     * A write whose outcome is unknown (sent, no complete answer) is recorded as such and every
       later request with the key is answered ``OUTCOME_UNKNOWN``.
     * A write that was definitely not made (not sent, or refused by VSee) frees the key.
-    * The store is unavailable: the mutation is refused (``IDEMPOTENCY_UNAVAILABLE``) rather
-      than sent unprotected.
+    * The store is unavailable, or is this process's memory while several worker processes
+      serve: the mutation is refused (``IDEMPOTENCY_UNAVAILABLE``) rather than sent
+      unprotected.
     """
 
     def __init__(
-        self, store: ReservationStore, ttl: float = 24 * 3600, *, pending_timeout: float = 60.0
+        self,
+        store: ReservationStore,
+        ttl: float = 24 * 3600,
+        *,
+        pending_timeout: float = 60.0,
+        shared: bool = True,
     ) -> None:
         self._store = store
+        # False when this process is one of several whose stores are not shared (worker
+        # processes without Redis): no reservation here can protect a key, so keyed writes
+        # are refused rather than sent unprotected.
+        self._shared = shared
         self._ttl = ttl
         # Longer than any request may run: a reservation older than this lost its holder
         # (the process died mid-call), so its outcome is unknown.
@@ -84,6 +100,8 @@ class IdempotencyStore:
     ) -> Any:
         if key is None:
             return await call()
+        if not self._shared:
+            raise IdempotencyUnavailable(UNSHARED)
         if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             raise InvalidInput(
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",

@@ -29,6 +29,13 @@ class _BodyTooSlow(Exception):
     pass
 
 
+class _BodiesOverBudget(Exception):
+    pass
+
+
+_OVERLOADED = "The gateway is holding as many request bodies as it may; retry shortly."
+
+
 def _error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
@@ -44,6 +51,7 @@ class RequestContextMiddleware:
         deadline: float,
         max_body_bytes: int,
         body_timeout: float = 10.0,
+        max_pending_body_bytes: int | None = None,
         tracer: Any = None,
         hard_stop_margin: float = _HARD_STOP_MARGIN,
     ) -> None:
@@ -52,6 +60,11 @@ class RequestContextMiddleware:
         self.deadline = deadline
         self.max_body_bytes = max_body_bytes
         self.body_timeout = body_timeout
+        # Bytes of request bodies held by requests in progress, all together: each body is
+        # bounded by max_body_bytes, but connections are not, so without this many clients
+        # each sending nearly max_body_bytes could take all the process's memory.
+        self.max_pending_body_bytes = max_pending_body_bytes
+        self.pending_body_bytes = 0
         self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,6 +76,7 @@ class RequestContextMiddleware:
         rid = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
         token = request_id.set(rid)
         started = time.perf_counter()
+        received = 0
         status = 500
         response_started = False
 
@@ -74,12 +88,14 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
-        async def reply(status_code: int, body: bytes) -> None:
+        async def reply(
+            status_code: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+        ) -> None:
             await send_with_id(
                 {
                     "type": "http.response.start",
                     "status": status_code,
-                    "headers": [(b"content-type", b"application/json")],
+                    "headers": [(b"content-type", b"application/json"), *(extra or [])],
                 }
             )
             await send_with_id({"type": "http.response.body", "body": body})
@@ -89,7 +105,6 @@ class RequestContextMiddleware:
             if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
                 await reply(413, _error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
                 return
-            received = 0
             body_done = False
             # The whole body must arrive within body_timeout of the request's start: a client
             # trickling bytes is answered 408, not left holding a worker until the deadline.
@@ -105,9 +120,14 @@ class RequestContextMiddleware:
                 except TimeoutError:
                     raise _BodyTooSlow from None
                 if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
+                    size = len(message.get("body", b""))
+                    if received + size > self.max_body_bytes:
                         raise _BodyTooLarge
+                    budget = self.max_pending_body_bytes
+                    if budget is not None and self.pending_body_bytes + size > budget:
+                        raise _BodiesOverBudget
+                    received += size
+                    self.pending_body_bytes += size
                     body_done = not message.get("more_body", False)
                 return message
 
@@ -121,6 +141,13 @@ class RequestContextMiddleware:
                         await reply(
                             413, _error_body("Request body is too large.", "PAYLOAD_TOO_LARGE")
                         )
+                except _BodiesOverBudget:
+                    if not response_started:
+                        await reply(
+                            503,
+                            _error_body(_OVERLOADED, "OVERLOADED"),
+                            [(b"retry-after", b"1"), (b"connection", b"close")],
+                        )
                 except _BodyTooSlow:
                     if not response_started:
                         await reply(
@@ -133,6 +160,9 @@ class RequestContextMiddleware:
                             504, _error_body("The request ran out of time.", "UPSTREAM_TIMEOUT")
                         )
         finally:
+            # The body is held until the request ends (Starlette keeps it), so it is
+            # released here.
+            self.pending_body_bytes -= received
             logger.info(
                 "%s %s %s",
                 scope.get("method"),

@@ -72,7 +72,11 @@ class GatewaySchema(strawberry.Schema):
             # caller writes in one that did not must never become a metric label.
             validated = not isinstance(result, PreExecutionError)
             name = (operation_name or _operation_name(query)) if validated else "invalid"
-            credentialed = getattr(context_value, "credentials", None) is not None
+            # Credentials VSee has accepted: anyone can send made-up ones.
+            credentials = getattr(context_value, "credentials", None)
+            services = getattr(context_value, "services", None)
+            accepted = getattr(getattr(services, "client", None), "accepted_scopes", ())
+            credentialed = credentials is not None and credentials.scope in accepted
             observer.operation(
                 name, outcome, time.perf_counter() - started, credentialed=credentialed
             )

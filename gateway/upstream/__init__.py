@@ -11,7 +11,7 @@ from ._client import (
     UpstreamClient,
     classify,
 )
-from ._credentials import Credentials
+from ._credentials import AcceptedScopes, Credentials
 from ._errors import (
     BadRequest,
     Conflict,
@@ -46,6 +46,7 @@ from ._resilience import (
 )
 
 __all__ = [
+    "AcceptedScopes",
     "BadRequest",
     "BreakerState",
     "Bulkhead",

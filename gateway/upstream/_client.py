@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 import httpx
 import orjson
 
-from ._credentials import Credentials
+from ._credentials import AcceptedScopes, Credentials
 from ._errors import (
     InvalidInput,
     OutcomeUnknown,
@@ -45,6 +45,11 @@ FormFields = Sequence[tuple[str, FormValue]]
 _DEADLINE_SLACK = 0.05
 # What an HTTP header value may carry here; anything else is refused before a call is made.
 _SAFE_HEADER = re.compile(r"[\x20-\x7e]*")
+
+
+# VSee serves room and provider reads to anyone naming the account (X-AccountCode only), so an
+# answer from them says nothing about the token; every other endpoint checks it.
+_PUBLIC_READS = "GET /rooms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,9 @@ class UpstreamClient:
         bulkhead: Bulkhead | None = None,
     ) -> None:
         limits = limits or Limits()
+        # Each credential scope VSee answered with data (its token is real): only those are
+        # charged to their account's rate-limit bucket or get their own metric labels.
+        self.accepted_scopes = AcceptedScopes()
         # Never more calls in flight than pool connections, so no call waits on the pool
         # (a wait the breaker would otherwise blame on VSee).
         self._bulkhead = bulkhead or Bulkhead(limits.max_connections)
@@ -279,6 +287,8 @@ class UpstreamClient:
                         ) from None
                     raise
                 self.breaker.record_success(ticket)
+                if credentials is not None and not endpoint.startswith(_PUBLIC_READS):
+                    self.accepted_scopes.add(credentials.scope)
                 return envelope
             finally:
                 # Cancelled, out of budget before sending, or an unexpected error: the probe's

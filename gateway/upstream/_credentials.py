@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -46,3 +47,25 @@ class Credentials:
             raise MissingCredentials()
         api_key = (headers.get("x-apikey") or "").strip() or None
         return cls(token=token, account_code=account, api_key=api_key)
+
+
+class AcceptedScopes:
+    """Credential scopes VSee has answered with data, newest last, bounded in number.
+
+    ``X-AccountCode`` is whatever the caller writes: were every request charged to the named
+    account, a stranger with made-up tokens could spend a whole clinic's budget. Only a scope
+    whose token VSee accepted may draw on (and so exhaust) its account's bucket.
+    """
+
+    def __init__(self, max_scopes: int = 100_000) -> None:
+        self._max_scopes = max_scopes
+        self._scopes: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, scope: str) -> None:
+        self._scopes[scope] = None
+        self._scopes.move_to_end(scope)
+        while len(self._scopes) > self._max_scopes:
+            self._scopes.popitem(last=False)
+
+    def __contains__(self, scope: object) -> bool:
+        return scope in self._scopes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -173,3 +174,23 @@ async def test_an_evicting_redis_is_refused_at_start_up(redis_server: RedisServe
         raw.config_set("maxmemory-policy", "noeviction")
         raw.close()
     assert await check_redis_policy("redis://127.0.0.1:1/0") is None
+
+
+async def test_a_redis_that_persists_nothing_is_warned_about(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: nothing said that a Redis restart forgets every Idempotency-Key, after which a
+    retry runs its mutation a second time (seen: two intakes for one key)."""
+    raw = redis.Redis(port=redis_server.port)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gateway.redis"):
+            await check_redis_policy(redis_server.url)  # the test server: --save "" --appendonly no
+        assert "persists nothing" in caplog.text
+        caplog.clear()
+        raw.config_set("appendonly", "yes")
+        with caplog.at_level(logging.WARNING, logger="gateway.redis"):
+            await check_redis_policy(redis_server.url)
+        assert "persists nothing" not in caplog.text
+    finally:
+        raw.config_set("appendonly", "no")
+        raw.close()

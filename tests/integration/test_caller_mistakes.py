@@ -209,3 +209,78 @@ def test_vsee_gateway_serve_bounds_request_heads(upstream: Sandbox) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_bodies_being_received_are_bounded_in_total(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    """Before: 300 sockets each sending most of a 1 MB body held 300 MB until the body timeout
+    (no bound on connections or on the bodies they send): a stranger could OOM the pod."""
+    gateway = make_gateway(max_body_bytes=4096, max_pending_body_bytes=6000)
+    port = int(gateway.url.rsplit(":", 1)[1])
+    head = (
+        b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"content-length: 4000\r\n\r\n"
+    )
+    holders = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(2)]
+    try:
+        holders[0].sendall(head + b'{"query": "' + b" " * 3500)
+        # The second body cannot fit beside the first: refused at once, not held in memory.
+        holders[1].sendall(head + b'{"query": "' + b" " * 3500)
+        answer = _read_all(holders[1])
+        assert answer.startswith(b"HTTP/1.1 503"), answer[:200]
+        assert b"OVERLOADED" in answer
+        assert b"retry-after: 1" in answer.lower()
+        assert b"cache-control: private, no-store" in answer.lower()
+    finally:
+        for sock in holders:
+            sock.close()
+    # Once the first request ends, its bytes are free again (polled: the server notices the
+    # closed socket on its own schedule).
+    for _ in range(200):
+        response = gateway.post("{ __typename }")
+        if response.status_code == 200:
+            break
+        time.sleep(0.05)
+    assert response.status_code == 200, response.text
+    assert upstream.total() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /graphql HTTP/1.1\r\nhost: x\r\nbad header: y\r\n\r\n",
+        b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello",
+    ],
+)
+def test_malformed_http_gets_a_coded_private_answer(bounded_server: int, raw: bytes) -> None:
+    """Before: uvicorn's plain-text "Invalid HTTP request received.", no code, no caching."""
+    with socket.create_connection(("127.0.0.1", bounded_server), timeout=10) as sock:
+        sock.sendall(raw)
+        answer = _read_all(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"cache-control: private, no-store" in head.lower()
+    assert json.loads(body)["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/metrics", 404, "NOT_FOUND"),  # served on its own port only
+        ("GET", "/graphql/../etc/passwd", 404, "NOT_FOUND"),
+        ("POST", "/healthz", 405, "METHOD_NOT_ALLOWED"),
+        ("DELETE", "/readyz", 405, "METHOD_NOT_ALLOWED"),
+    ],
+)
+def test_unknown_routes_and_methods_get_coded_answers(
+    gateway: Gateway, method: str, path: str, status: int, code: str
+) -> None:
+    """Before: Starlette's plain-text "Not Found" / "Method Not Allowed", with no code."""
+    response = gateway.http.request(method, f"{gateway.url}{path}", headers={"X-ApiToken": "t"})
+    assert response.status_code == status
+    assert _code(response) == code
+    assert response.headers["cache-control"] == "private, no-store"
+    if status == 405:
+        assert "GET" in response.headers["allow"]

@@ -287,3 +287,48 @@ def test_two_gateway_processes_racing_one_key_send_once(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def test_a_keyed_write_is_refused_by_workers_without_a_shared_store(
+    make_gateway: Callable[..., Gateway], fresh: Sandbox
+) -> None:
+    """Before: `serve --workers 2` without VSEE_CACHE_URL kept each worker's reservations in
+    its own memory; a retry on a new connection reached the other worker and one key made two
+    intakes. A worker of such a run (VSEE_WORKERS > 1, no Redis) now refuses keyed writes."""
+    gateway = make_gateway(workers=2)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    variables = {"input": {"reasonForVisit": "x"}}
+    body = gateway.query(CREATE_INTAKE, variables, token=MEMBER, headers=key)
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "IDEMPOTENCY_UNAVAILABLE"
+    assert "VSEE_CACHE_URL" in error["message"]
+    assert calls(fresh, "POST /intakes") == 0
+    # Without a key the write is the caller's own risk, as anywhere: sent once.
+    body = gateway.query(CREATE_INTAKE, variables, token=MEMBER)
+    assert body["data"]["createIntake"]["intakeId"]
+    assert calls(fresh, "POST /intakes") == 1
+
+
+def test_strangers_cannot_evict_idempotency_records_from_memory(
+    make_gateway: Callable[..., Gateway], fresh: Sandbox
+) -> None:
+    """Before: the in-memory store was an LRU; each keyed mutation sent with a made-up token
+    reserved a slot (evicting the oldest record) before VSee refused the token, so a stranger
+    could flush members' records and a member's retry then created a second intake."""
+    gateway = make_gateway(idempotency_cache_size=2)
+    variables = {"input": {"reasonForVisit": "kept"}}
+    keys = [{"Idempotency-Key": str(uuid.uuid4())} for _ in range(2)]
+    ids = [
+        gateway.query(CREATE_INTAKE, variables, token=MEMBER, headers=key)["data"]["createIntake"][
+            "intakeId"
+        ]
+        for key in keys
+    ]
+    stranger = gateway.query(
+        CREATE_INTAKE, variables, token="made-up", headers={"Idempotency-Key": "junk"}
+    )
+    # A full store refuses new reservations (as a noeviction Redis does) instead of evicting.
+    assert stranger["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_UNAVAILABLE"
+    retried = gateway.query(CREATE_INTAKE, variables, token=MEMBER, headers=keys[0])
+    assert retried["data"]["createIntake"]["intakeId"] == ids[0]
+    assert calls(fresh, "POST /intakes") == 2
