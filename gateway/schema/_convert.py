@@ -196,3 +196,13 @@ def to_epoch(value: datetime) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
+
+
+# Times a caller may send to VSee: from the epoch to 2100-01-01Z. Outside it, a time is a
+# mistake (year 1 or 9999) that VSee would refuse or misread; it is refused before sending.
+MAX_EPOCH = 4_102_444_800
+
+
+def in_epoch_range(epoch: int) -> bool:
+    """Whether an epoch time is one the gateway will send to VSee."""
+    return 0 < epoch < MAX_EPOCH

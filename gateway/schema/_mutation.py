@@ -17,6 +17,7 @@ from gateway.loaders import (
 from gateway.upstream import BadRequest, Conflict, FormFields, InvalidInput, NotFound
 
 from ._convert import (
+    in_epoch_range,
     to_epoch,
 )
 from .context import GatewayContext
@@ -98,7 +99,7 @@ def _epoch(check: _Checker, value: datetime | None, field: str) -> int | None:
     if value is None:
         return None
     epoch = to_epoch(value)
-    if epoch <= 0:
+    if not in_epoch_range(epoch):
         check.add(field, f"{field} is not a valid time", UserErrorCode.OUT_OF_RANGE)
     return epoch
 

@@ -26,6 +26,7 @@ from ._convert import (
     as_int,
     as_list,
     as_text,
+    in_epoch_range,
     to_epoch,
 )
 from .billing import Consultation
@@ -234,6 +235,9 @@ class RoomQueries:
         if not 1 <= first <= MAX_SLOTS:
             raise InvalidInput(f"`first` must be 1 to {MAX_SLOTS}", field="first")
         start_s, end_s = to_epoch(start), to_epoch(end)
+        for name, epoch in (("start", start_s), ("end", end_s)):
+            if not in_epoch_range(epoch):
+                raise InvalidInput(f"`{name}` must be between 1970 and 2100", field=name)
         if end_s <= start_s:
             raise InvalidInput("`end` must be after `start`", field="end")
         if end_s - start_s > MAX_AVAILABILITY_DAYS * 86400:

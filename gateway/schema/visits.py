@@ -40,6 +40,7 @@ from ._convert import (
     as_ref_id,
     as_str,
     as_text,
+    in_epoch_range,
     to_epoch,
 )
 from ._mutation import (
@@ -640,6 +641,9 @@ def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
             start_from = max(start_from or now, now)
         else:
             start_to = min(start_to or now, now)
+    for name, epoch in (("startFrom", start_from), ("startTo", start_to)):
+        if epoch is not None and not in_epoch_range(epoch):
+            raise InvalidInput(f"`{name}` must be between 1970 and 2100", field=f"filter.{name}")
     if start_from is not None and start_to is not None and start_from > start_to:
         raise InvalidInput("startFrom must not be after startTo", field="filter.startFrom")
     return {

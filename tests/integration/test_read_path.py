@@ -364,3 +364,36 @@ def test_last_before_pages_backwards(gateway: Gateway, upstream: Sandbox) -> Non
     refused = gateway.query("{ visits(last: 3) { totalCount } }", token=MEMBER)
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert upstream.total() == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "field"),
+    [
+        (
+            "query($s: DateTime!, $e: DateTime!) { availability(start: $s, end: $e) { start } }",
+            {"s": "0001-01-01T00:00:00+14:00", "e": "0001-01-01T01:00:00Z"},
+            "start",
+        ),
+        (
+            "query($s: DateTime!, $e: DateTime!) { availability(start: $s, end: $e) { start } }",
+            {"s": "9999-12-30T00:00:00Z", "e": "9999-12-31T00:00:00Z"},
+            "start",
+        ),
+        (
+            "query($s: DateTime!) { visits(first: 1, filter: {startFrom: $s}) { nodes { id } } }",
+            {"s": "0001-01-01T00:00:00Z"},
+            "filter.startFrom",
+        ),
+    ],
+)
+def test_times_out_of_range_are_refused_before_any_call(
+    gateway: Gateway, upstream: Sandbox, query: str, variables: dict[str, Any], field: str
+) -> None:
+    """Year 1 or 9999 would reach VSee as a negative or far epoch; refused here instead."""
+    upstream.clear_log()
+    body = gateway.query(query, variables, token=MEMBER)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    # Named by the argument, or by the variable when the time does not even fit a UTC DateTime.
+    assert field.split(".")[-1] in error["message"] or "$s" in error["message"]
+    assert upstream.counts() == {}
