@@ -208,7 +208,7 @@ class Documented:
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def documented() -> Iterator[tuple[Documented, Gateway]]:
     upstream = Documented()
     with ServerThread(upstream.app()) as up:
@@ -335,3 +335,389 @@ def test_dashboard_row_fields_only_is_one_call(doc: tuple[Documented, Gateway]) 
         },
     }
     assert upstream.calls == {"GET /visits": 1}
+
+
+def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    visit = ok(run(gateway, operation("VisitDetailScreen"), {"id": DETAIL_VISIT}))["visit"]
+    # Numbers where the list has strings: ids are strings, codes are numbers.
+    assert (visit["id"], visit["memberId"], visit["providerId"]) == (
+        DETAIL_VISIT,
+        "17778181",
+        "12456470",
+    )
+    assert (visit["type"], visit["typeCode"], visit["status"], visit["statusCode"]) == (
+        "APPOINTMENT",
+        2,
+        "IN_PROGRESS",
+        30,
+    )
+    assert (visit["subtype"], visit["relatedWalkinId"], visit["roomCode"]) == (
+        3,
+        "18407370",
+        "vclinicroom",
+    )
+    assert visit["start"] == "2021-09-14T14:10:16+00:00"
+    assert visit["actualStart"] == "2021-09-14T14:03:31+00:00"
+    assert visit["actualEnd"] is None
+    intake = visit["intake"]
+    assert intake["consent"] is True  # "true"
+    assert intake["attachments"] == []  # "" means none
+    assert intake["consultation"]["price"] == {"amount": "0.00", "currency": "USD"}
+    assert intake["consultation"]["duration"] == 60
+    profile = intake["medicalProfile"]
+    # Mongo-style {sec, usec}, microseconds kept.
+    assert profile["created"] == "2015-04-27T21:03:26.596000+00:00"
+    assert profile["familyConditions"]["entries"][0] == {
+        "condition": "Diabetes",
+        "relations": ["Paternal grandparents"],
+    }
+    assert profile["allergies"] == {
+        "entries": [],
+        "modified": "2016-08-23T21:02:03+00:00",
+        "modifiedBy": "Keven2 Teodoro2",
+    }
+    assert visit["payment"] == {
+        "id": "615cec5b-14c8-4493-b9ce-365764457b11",
+        "amount": {"amount": "25.00", "currency": None},
+        "duration": None,
+        "description": "Cloud Clinic Default One-time Charge Message",
+    }
+    assert visit["meeting"]["conferencePin"] == "838759"  # a number in the docs
+    assert visit["meeting"]["expiry"] == "2021-10-07T21:48:36+00:00"
+    assert visit["meeting"]["phoneNumbers"] == {"US": ["+1.650.758.0255"]}
+    assert visit["callLog"]["segments"] == [
+        {
+            "provider": "anton+providersa@vseelab.com",
+            "start": "2021-10-07T17:36:48+00:00",
+            "durationSeconds": 60,
+            "waitSeconds": 0,
+        }
+    ]
+    notes = visit["postVisit"]
+    # HTML notes as VSee wrote them, JSON's escaped slashes decoded.
+    assert notes["physicalExam"] == "<p>dfvevofivuoiwue</p><p>iou</p><p>oi</p>"
+    assert notes["patientInstructions"] == "<p>Plan / Discharge...<br></p>"
+    assert notes["attachments"][0]["size"] == 1692776
+    assert visit["prescriptions"] == []
+    before = visit["prescriptionsBeforeVisit"]
+    assert before == [
+        {
+            "id": "97316",
+            "drug": "One Tab Daily with Iron oral tablet",
+            "directions": "1 Milliliter(s) 1 to 2 times a day",
+            "status": "Current",
+            "prescribedOn": "2016-01-30T00:00:00+00:00",
+        }
+    ]
+    assert visit["hosts"][0]["role"] == "owner"
+    assert visit["creator"]["userType"] == 160
+    assert visit["room"] == {
+        "id": "10023087",
+        "code": "vclinicroom",
+        "name": "VClinic UAT",
+        "slug": "UAT",
+        "domain": "vclinic.vseepreview.com",
+    }
+    # The embedded provider lacks short_bio and status: one provider read completes it.
+    assert visit["provider"]["shortBio"] == "Family medicine"
+    assert upstream.calls == {"GET /visits/{id}": 1, "GET /rooms/{code}/providers/{id}": 1}
+
+
+def test_the_join_link_fields_need_only_the_detail(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    query = """query($id: ID!) { visit(id: $id) { id code oneTimeLinkToken incharge
+        meeting { meetingId } hostIds moreProviderIds guestEmails notifyList pendingActions
+        reminderType reminderTime rootVisit { id } relatedWalkin { id status start } } }"""
+    visit = ok(run(gateway, query, {"id": DETAIL_VISIT}))["visit"]
+    assert visit["oneTimeLinkToken"] == "l0vht6wkxj"
+    assert visit["incharge"] is False
+    assert visit["hostIds"] == ["12456470"]
+    assert visit["relatedWalkin"]["id"] == "18407370"
+    assert visit["relatedWalkin"]["status"] == "IN_PROGRESS"
+    assert visit["rootVisit"]["id"] == "18407167"
+    assert upstream.calls == {"GET /visits/{id}": 1}
+
+
+def test_mobile_home(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    data = ok(run(gateway, operation("MobileHome"), WEEK))
+    assert data["currentVisit"]["meeting"] == {
+        "meetingId": "1633627695040_2cc263f4-3d07-49fa-97b1-b2955ff40dfa__jitsi"
+    }
+    assert data["currentVisit"]["provider"] == {
+        "id": "12456470",
+        "fullName": "Anton Provider",
+        "title": None,
+        "suffix": None,
+        "photo": None,
+    }
+    [row] = data["upcoming"]["nodes"]
+    assert row["provider"]["fullName"] == "Anton Provider III"
+    assert row["intake"] == {"id": INTAKE, "reasonForVisit": None, "location": "MI"}
+    # Both documented slots, their provider ids resolved from the room's provider list.
+    assert (
+        data["availability"]
+        == [
+            {
+                "start": "2016-08-03T01:00:00+00:00",
+                "end": "2016-08-03T01:15:00+00:00",
+                "providers": [
+                    {"id": "123", "fullName": "Slot 123"},
+                    {"id": "345", "fullName": "Slot 345"},
+                ],
+            }
+        ]
+        * 2
+    )
+    assert upstream.calls == {
+        "GET /visits/current": 1,
+        "GET /visits": 1,
+        "GET /visits/{id}": 1,
+        "GET /availability": 1,
+        "GET /rooms": 1,
+        "GET /rooms/{code}/providers": 1,
+    }
+
+
+OLD_INTAKE = "57a0705e-1c4c-4f24-b51d-3c71ac1f0144"  # the id the docs' writes name
+
+
+def mutate(gateway: Gateway, field: str, args: str, selection: str) -> dict[str, Any]:
+    body = run(gateway, f"mutation {{ {field}({args}) {{ userErrors {{ code }} {selection} }} }}")
+    payload: dict[str, Any] = ok(body)[field]
+    assert payload["userErrors"] == []
+    return payload
+
+
+def test_create_intake_answer_alone_serves_its_keys(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "createIntake",
+        'input: {reasonForVisit: "Test", type: SCHEDULED, providerId: "541", '
+        "customFields: {custom_days: 3, custom_ok: true}}",
+        "intakeId intake { id customFields }",
+    )
+    assert payload == {
+        "userErrors": [],
+        "intakeId": "56e8c536-566c-44b6-bbca-66f0ac1f0144",
+        "intake": {
+            "id": "56e8c536-566c-44b6-bbca-66f0ac1f0144",
+            "customFields": {
+                "custom_is_allergic": "Yes",
+                "custom_symptoms": "Rash, Red Eyes",
+                "custom_symptoms_duration": "2 weeks",
+            },
+        },
+    }
+    # Custom fields keep their JSON types on the way out.
+    [(_, sent)] = upstream.bodies
+    assert json.loads(sent) == {
+        "reason_for_visit": "Test",
+        "type": 2,
+        "provider_id": 541,
+        "custom_days": 3,
+        "custom_ok": True,
+    }
+    assert upstream.calls == {"POST /intakes": 1}
+
+
+def test_create_intake_reads_back_what_the_answer_lacks(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "createIntake",
+        'input: {reasonForVisit: "Test"}',
+        "intake { reasonForVisit type created attachments { id size created } }",
+    )
+    assert payload["intake"] == {
+        "reasonForVisit": "the reason",
+        "type": "WALK_IN",
+        "created": "2016-08-17T20:18:00+00:00",
+        "attachments": [
+            {
+                "id": "57b4c65d-7ef8-461f-8951-43b1ac1f0144",
+                "size": 12859,
+                "created": "2016-08-17T20:17:33.967000+00:00",
+            }
+        ],
+    }
+    assert upstream.calls == {"POST /intakes": 1, "GET /intakes/{id}": 1}
+
+
+def test_update_intake_answer_with_only_an_id(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "updateIntake",
+        f'id: "{OLD_INTAKE}", input: {{location: "CA", phone: "7123456789"}}',
+        "intakeId intake { id }",
+    )
+    assert payload == {"userErrors": [], "intakeId": OLD_INTAKE, "intake": {"id": OLD_INTAKE}}
+    assert upstream.calls == {"POST /intakes/{id}": 1}
+
+
+WALKIN = """visitId visit { id status statusCode type start end created
+    payment { amount { amount currency } duration description }
+    intake { id reasonForVisit providerId visitId created }
+    provider { id firstName lastName vseeId title }
+    member { id dob gender phone vseeId } }"""
+
+
+def test_add_walkin_answer_is_converted_without_a_read_back(
+    doc: tuple[Documented, Gateway],
+) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "addWalkin",
+        f'input: {{providerId: "826", intakeId: "{OLD_INTAKE}", roomCode: "ceproom1"}}',
+        WALKIN,
+    )
+    assert payload["visitId"] == "1525"
+    assert payload["visit"] == {
+        "id": "1525",
+        "status": "WAITING",
+        "statusCode": 10,
+        "type": "WALK_IN",
+        "start": "2016-03-16T02:31:28+00:00",
+        "end": "2016-03-16T02:46:28+00:00",
+        "created": "2016-03-16T02:31:28+00:00",
+        "payment": {
+            "amount": {"amount": "0.00", "currency": None},
+            "duration": 15,
+            "description": "FruitStreet Config Level One-time charge",
+        },
+        "intake": {
+            "id": "56e8c536-566c-44b6-bbca-66f0ac1f0144",
+            "reasonForVisit": "Test intake functionalities 1",
+            "providerId": "509",
+            "visitId": "1525",
+            "created": "2016-03-16T02:30:14+00:00",
+        },
+        "provider": {
+            "id": "509",
+            "firstName": "Ligeng",
+            "lastName": "Doctor",
+            "vseeId": "wellikodev+user509",
+            "title": None,
+        },
+        "member": {
+            "id": "508",
+            "dob": "2014-09-10",
+            "gender": "MALE",
+            "phone": "6506506500",
+            "vseeId": "wellikodev+user508",
+        },
+    }
+    assert upstream.calls == {"POST /visits/add_walkin": 1}
+    upstream.calls.clear()
+    # The answer has no room_code (and room_id null): the visit is read back for it.
+    payload = mutate(
+        gateway,
+        "addWalkin",
+        f'input: {{providerId: "826", intakeId: "{OLD_INTAKE}", roomCode: "ceproom1"}}',
+        "visit { roomCode }",
+    )
+    assert payload["visit"] == {"roomCode": "vclinicroom"}
+    assert upstream.calls == {"POST /visits/add_walkin": 1, "GET /visits/{id}": 1}
+
+
+def test_add_econsult_answer_is_converted_without_a_read_back(
+    doc: tuple[Documented, Gateway],
+) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "addEconsult",
+        'input: {intakeId: "6050d1a8-b120-45b4-a568-61a664457b11", roomCode: "vclinic_room_code"}',
+        """visitId visit { id memberId providerId state type status subtype expiry
+           roomCode incharge isEditExpired invoiceId intakeId pendingActions
+           invoice { id status amountDue { amount currency } livemode }
+           room { id code name } member { id fullName active }
+           creator { id userType accountCode }
+           intake { id reasonForVisit location customFields } }""",
+    )
+    assert payload["visit"] == {
+        "id": "14814100",
+        "memberId": "14396847",
+        "providerId": None,  # 0: no provider yet
+        "state": None,  # "--"
+        "type": "E_CONSULT",
+        "status": "SCHEDULED",
+        "subtype": 4,
+        "expiry": "2021-03-16T20:01:45+00:00",
+        "roomCode": "vclinic_room_code",
+        "incharge": False,
+        "isEditExpired": False,
+        "invoiceId": "6050d2e5-f680-4695-b284-2c8664457b11",
+        "intakeId": "6050d1a8-b120-45b4-a568-61a664457b11",
+        "pendingActions": [],
+        "invoice": {
+            "id": "6050d2e5-f680-4695-b284-2c8664457b11",
+            "status": 10,
+            "amountDue": {"amount": "0.00", "currency": "USD"},
+            "livemode": False,
+        },
+        "room": {"id": "10019500", "code": "vclinic_room_code", "name": "VClinic UAT Room"},
+        "member": {"id": "14396847", "fullName": "Ligeng Member 01", "active": True},
+        "creator": {"id": "14396847", "userType": 200, "accountCode": "vclinic"},
+        "intake": {
+            "id": "6050d1a8-b120-45b4-a568-61a664457b11",
+            "reasonForVisit": "This is to test the API",
+            "location": None,  # "--"
+            "customFields": {"question_1": "Answer 1", "question_2": "Answer 2"},
+        },
+    }
+    assert payload["visitId"] == "14814100"
+    assert upstream.calls == {"POST /visits/add_econsult": 1}
+
+
+def test_create_appointment_answer_is_the_whole_visit(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "createAppointment",
+        'input: {memberId: "575", start: "2030-08-08T15:15:00Z", end: "2030-08-08T15:30:00Z",'
+        f' intakeId: "{OLD_INTAKE}"}}',
+        """visitId visit { id start actualStart oneTimeLinkToken relatedWalkinId
+           meeting { meetingId conferencePin } intake { consultation { duration } }
+           payment { amount { amount } } provider { fullName } room { slug } }""",
+    )
+    assert payload["visitId"] == DETAIL_VISIT
+    visit = payload["visit"]
+    assert visit["start"] == "2021-09-14T14:10:16+00:00"
+    assert visit["oneTimeLinkToken"] == "l0vht6wkxj"
+    assert visit["meeting"]["conferencePin"] == "838759"
+    assert visit["intake"]["consultation"]["duration"] == 60
+    assert visit["payment"]["amount"]["amount"] == "25.00"
+    assert visit["room"]["slug"] == "UAT"
+    assert upstream.calls == {"POST /appointments": 1}
+
+
+def test_update_appointment_answer_without_an_id(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    payload = mutate(
+        gateway,
+        "updateAppointment",
+        'id: "666", input: {assignProviderId: "566"}',
+        "visitId visit { id providerId memberId code start end }",
+    )
+    assert payload["visitId"] == "666"
+    assert payload["visit"] == {
+        "id": "666",
+        "providerId": "566",
+        "memberId": "567",
+        "code": "615f2e2eabc46ad94e9b6457b11",
+        "start": "2021-09-14T14:10:16+00:00",
+        "end": "2021-09-14T14:15:16+00:00",
+    }
+    assert upstream.calls == {"POST /visits/{id}": 1}
+
+
+def test_close_visit(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    payload = mutate(gateway, "closeVisit", 'id: "14"', "visitId")
+    assert payload["visitId"] == "14"
+    assert upstream.calls == {"POST /visits/close": 1}
