@@ -17,7 +17,7 @@ import pytest
 
 from vsee_sandbox._inferred import ENVELOPE_KEYS
 
-from .helpers import MEMBER, NOW, PROVIDER, api, data
+from .helpers import ADMIN, MEMBER, NOW, PROVIDER, SUN_MEMBER, api, data
 
 EXAMPLES = Path(__file__).parent / "fixtures" / "seed_examples"
 
@@ -317,3 +317,45 @@ async def test_sandbox_answers_match_vsee_examples(client: httpx.AsyncClient, na
         extra=EXTRA.get(name, frozenset()),
     )
     assert problems == []
+
+
+async def _all_rows(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        batch = await data(client, "GET", f"/visits?limit=100&page={page}", headers=headers)
+        rows += batch
+        if len(batch) < 100:
+            return rows
+        page += 1
+
+
+@pytest.mark.parametrize(
+    "headers", [MEMBER, PROVIDER, ADMIN, SUN_MEMBER], ids=["member", "provider", "admin", "sun"]
+)
+async def test_every_seeded_visit_has_the_documented_keys(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    """Not one example visit but all of them: every row of GET /visits (walk-ins, e-consults,
+    group visits, every status) and every GET /visits/:id, for every kind of caller.
+
+    Rows must match the list example fully (types included); details must have exactly the
+    detail example's key set at every depth, values aside (a visit that has not started has
+    null `call_logs`, no hosts yet, ...). An intake's own keys are free: VSee saves whatever
+    custom fields the intake was created with.
+    """
+    listed = json.loads((EXAMPLES / "visits_list.json").read_text())["data"][0]
+    detailed = json.loads((EXAMPLES / "visit_get.json").read_text())
+    rows = await _all_rows(client, headers)
+    assert rows
+    problems: set[str] = set()
+    for row in rows:
+        problems.update(mismatches(listed, row, "$.data[]", nullable=UNASSIGNED))
+        answer = await _response(client, "GET", f"/visits/{row['id']}", headers=headers)
+        problems.update(
+            problem
+            for problem in mismatches(detailed, answer)
+            if problem.endswith((": missing", ": not in the example"))
+            and not problem.startswith("$.data.intake.")
+        )
+    assert sorted(problems) == []
