@@ -21,8 +21,9 @@ INFERRED: dict[str, str] = {
     "at most 100) and answer `total`, `page` and `limit` beside `data`.",
     "visit filters": "GET /visits takes `type`, `status`, `member_id`, `provider_id`, "
     "`room_code`, `from`/`to` (on `start`; `from` inclusive, `to` exclusive).",
-    "visit statuses": "40 is completed and 50 cancelled; the docs show only 10 (waiting "
-    "walk-in), 20 (scheduled) and 30 (in progress).",
+    "visit statuses": "40 is completed and 50 cancelled; the docs show only 10, 20 and 30, "
+    "without saying what they mean: 10 a waiting walk-in, 20 scheduled (or an e-consult "
+    "awaiting acceptance) and 30 in progress are read from the examples.",
     "error statuses": "Errors other than 400 (401 unauthenticated, 403 forbidden, 404 not "
     "found, 409 slot taken, 422 unusable input, 5xx) use the documented 400 body "
     '`{"code": <status>, "message": ...}`.',
