@@ -575,7 +575,7 @@ def test_update_intake_answer_with_only_an_id(doc: tuple[Documented, Gateway]) -
 
 WALKIN = """visitId visit { id status statusCode type start end created
     payment { amount { amount currency } duration description }
-    intake { id reasonForVisit providerId visitId created }
+    intake { id reasonForVisit providerId visitId created customFields }
     provider { id firstName lastName vseeId title }
     member { id dob gender phone vseeId } }"""
 
@@ -610,6 +610,7 @@ def test_add_walkin_answer_is_converted_without_a_read_back(
             "providerId": "509",
             "visitId": "1525",
             "created": "2016-03-16T02:30:14+00:00",
+            "customFields": {},  # `provider` is the walk-in answer's name for provider_id
         },
         "provider": {
             "id": "509",
