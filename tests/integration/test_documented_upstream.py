@@ -808,4 +808,3 @@ def test_close_visit_names_the_callers_visit_whatever_the_answer_says(
         "visit": {"id": DETAIL_VISIT, "status": "IN_PROGRESS"},
     }
     assert upstream.paths == ["/visits/close", f"/visits/{DETAIL_VISIT}"]
-
