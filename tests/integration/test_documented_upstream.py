@@ -808,3 +808,25 @@ def test_close_visit_names_the_callers_visit_whatever_the_answer_says(
         "visit": {"id": DETAIL_VISIT, "status": "IN_PROGRESS"},
     }
     assert upstream.paths == ["/visits/close", f"/visits/{DETAIL_VISIT}"]
+
+
+def test_a_prescription_keeps_its_zeros_and_its_raw_record(doc: tuple[Documented, Gateway]) -> None:
+    upstream, gateway = doc
+    query = """query($id: ID!) { visit(id: $id) { prescriptionsBeforeVisit {
+        id drugId ndc rxNormCode quantity quantityUnit refills daysSupply prescriberName raw
+        } } }"""
+    [rx] = ok(run(gateway, query, {"id": DETAIL_VISIT}))["visit"]["prescriptionsBeforeVisit"]
+    documented = example("visit_get")["data"]["prescriptionsBeforeVisit"][0]
+    assert rx == {
+        "id": "97316",
+        "drugId": "69117",
+        "ndc": "00122206038",  # leading zeros kept: a code, not a number
+        "rxNormCode": "260654",
+        "quantity": 60.0,
+        "quantityUnit": "Tablet",
+        "refills": 0,
+        "daysSupply": 0,
+        "prescriberName": "Dr. John Will, M.D.",
+        "raw": documented,
+    }
+    assert upstream.calls == {"GET /visits/{id}": 1}
