@@ -130,6 +130,8 @@ class Documented:
         # Answer writes with the examples' own ids, as the docs print them (1525 to id=14).
         self.literal = False
         self.paths: list[str] = []
+        # Endpoints answering the docs' error body with this status instead.
+        self.refuse: dict[str, int] = {}
 
     def app(self) -> Starlette:
         def answer(endpoint: str, body: Any) -> Any:
@@ -138,6 +140,9 @@ class Documented:
                 self.paths.append(request.url.path.removeprefix("/vc/next/api_v3"))
                 raw = await request.body()
                 self.bodies.append((endpoint, raw.decode(errors="replace")))
+                if endpoint in self.refuse:
+                    status = self.refuse[endpoint]
+                    return JSONResponse({"code": status, "message": "Refused"}, status)
                 value = await body(request) if callable(body) else copy.deepcopy(body)
                 if value is None:
                     return JSONResponse({"message": "Not found"}, status_code=404)
@@ -239,6 +244,7 @@ def doc(documented: tuple[Documented, Gateway]) -> tuple[Documented, Gateway]:
     upstream.reassigned = False
     upstream.literal = False
     upstream.paths.clear()
+    upstream.refuse.clear()
     return upstream, gateway
 
 
@@ -830,3 +836,25 @@ def test_a_prescription_keeps_its_zeros_and_its_raw_record(doc: tuple[Documented
         "raw": documented,
     }
     assert upstream.calls == {"GET /visits/{id}": 1}
+
+
+def test_a_refused_booking_keeps_the_intake_created_beside_it(
+    doc: tuple[Documented, Gateway],
+) -> None:
+    upstream, gateway = doc
+    upstream.refuse["POST /appointments"] = 403
+    body = run(
+        gateway,
+        f"""mutation {{
+          intake: createIntake(input: {{reasonForVisit: "Test"}}) {{ intakeId }}
+          booking: createAppointment(input: {{memberId: "575", start: "2030-08-08T15:15:00Z",
+            end: "2030-08-08T15:30:00Z", intakeId: "{OLD_INTAKE}"}}) {{
+            visitId userErrors {{ code }} }} }}""",
+    )
+    assert body["data"]["intake"] == {"intakeId": "56e8c536-566c-44b6-bbca-66f0ac1f0144"}
+    assert body["data"]["booking"] is None
+    [error] = body["errors"]
+    assert error["path"] == ["booking"]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "127.0.0.1" not in json.dumps(body)
+    assert upstream.calls == {"POST /intakes": 1, "POST /appointments": 1}
