@@ -49,15 +49,25 @@ def _as_object(data: Any, what: str, key: object) -> Raw:
 
 def merge(partial: Raw, detail: Raw) -> Raw:
     """An object's detail answer laid over a partial one. Embedded objects are merged one level
-    deep, because VSee embeds different keys of the same person in different answers."""
+    deep, because VSee embeds different keys of the same person in different answers, but only
+    when both name the same one (equal ids, or one side without an id): a visit reassigned
+    between the two calls embeds another provider, taken whole from the detail, never mixed."""
     merged = dict(partial)
     for key, value in detail.items():
         before = merged.get(key)
-        if isinstance(before, dict) and isinstance(value, dict):
+        if isinstance(before, dict) and isinstance(value, dict) and _same(before, value):
             merged[key] = {**before, **value}
         else:
             merged[key] = value
     return merged
+
+
+def _same(one: Raw, other: Raw) -> bool:
+    """Whether two embedded objects may be one: their ids agree, or one of them has none."""
+    first, second = one.get("id"), other.get("id")
+    if first in (None, "") or second in (None, ""):
+        return True
+    return str(first) == str(second)
 
 
 class RequestLoaders:

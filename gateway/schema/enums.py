@@ -33,15 +33,22 @@ class VisitType(Enum):
     UNKNOWN = strawberry.enum_value(-1, description="A code this gateway does not know yet.")
 
 
-# Meanings beyond 10/20/30 are inferred from VSee's examples (see vsee-api-notes.md); the raw
+# VSee's examples show codes 10/20/30 but never say what they mean, and 40/50 not at all: every
+# meaning is inferred (see vsee-api-notes.md), and the descriptions say so. The raw
 # code is always available as `statusCode` so a client is never stuck with UNKNOWN.
+WAITING = "A new walk-in, waiting for a provider (code 10 in VSee's examples; meaning inferred)."
+SCHEDULED = (
+    "Scheduled, or an e-consult waiting to be accepted (code 20 in VSee's examples; meaning "
+    "inferred)."
+)
+IN_PROGRESS = "The visit has started (code 30 in VSee's examples; meaning inferred)."
+
+
 @strawberry.enum(description="Where a visit stands (VSee `status`).")
 class VisitStatus(Enum):
-    WAITING = strawberry.enum_value(10, description="A new walk-in, waiting for a provider.")
-    SCHEDULED = strawberry.enum_value(
-        20, description="Scheduled, or an e-consult waiting to be accepted."
-    )
-    IN_PROGRESS = strawberry.enum_value(30, description="The visit has started.")
+    WAITING = strawberry.enum_value(10, description=WAITING)
+    SCHEDULED = strawberry.enum_value(20, description=SCHEDULED)
+    IN_PROGRESS = strawberry.enum_value(30, description=IN_PROGRESS)
     COMPLETED = strawberry.enum_value(
         40, description="Ended normally (code 40 inferred: VSee's docs do not show it)."
     )
@@ -81,11 +88,9 @@ class AppointmentTypeInput(Enum):
 
 @strawberry.enum(description="Visit status a caller may filter on (VSee `status`).")
 class VisitStatusInput(Enum):
-    WAITING = strawberry.enum_value(10, description="A new walk-in, waiting for a provider.")
-    SCHEDULED = strawberry.enum_value(
-        20, description="Scheduled, or an e-consult waiting to be accepted."
-    )
-    IN_PROGRESS = strawberry.enum_value(30, description="The visit has started.")
+    WAITING = strawberry.enum_value(10, description=WAITING)
+    SCHEDULED = strawberry.enum_value(20, description=SCHEDULED)
+    IN_PROGRESS = strawberry.enum_value(30, description=IN_PROGRESS)
     COMPLETED = strawberry.enum_value(
         40, description="Ended normally (code 40 inferred: VSee's docs do not show it)."
     )

@@ -442,9 +442,12 @@ class IntakeMutations:
         )
         if data is None:
             return IntakePayload(intake_id=None, user_errors=errors)
+        # The caller's intake is reported and read back; an answer naming another id (VSee's
+        # example answers 56e8c536-… to a POST to 57a0705e-…) is not used for it.
+        answered = as_id(data.get("id"))
         return IntakePayload(
             intake_id=global_id("Intake", intake_id),
             _key=intake_id,
             user_errors=errors,
-            _answer={**data, "id": intake_id},
+            _answer={**data, "id": intake_id} if answered in (None, intake_id) else None,
         )

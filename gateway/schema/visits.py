@@ -748,17 +748,22 @@ class VisitPayload:
 def _visit_payload(
     data: Raw | None, errors: list[UserError], named: str | None = None
 ) -> VisitPayload:
-    """The payload of a visit mutation; ``named`` is the visit the caller named, reported when
-    VSee's answer carries no id (POST /visits/:id?version=2 answers without one)."""
+    """The payload of a visit mutation; ``named`` is the visit the caller named.
+
+    A named visit is always the one reported and read back, whatever id the answer carries:
+    POST /visits/:id?version=2 answers without one, and VSee's close example answers id 1525
+    to id=14. An answer naming another visit is not used for the named one (it is read back)."""
     if data is None:
         return VisitPayload(visit_id=None, user_errors=errors)
-    visit_id = as_id(data.get("id")) or named
+    answered = as_id(data.get("id"))
+    visit_id = named or answered
     if visit_id is None:
         return VisitPayload(visit_id=None, user_errors=errors)
+    about_it = answered is None or answered == visit_id
     return VisitPayload(
         visit_id=global_id("Visit", visit_id),
         user_errors=errors,
-        _answer={**data, "id": visit_id},
+        _answer={**data, "id": visit_id} if about_it else None,
         _key=visit_id,
     )
 

@@ -16,13 +16,23 @@ ENVELOPE_KEYS: dict[str, frozenset[str]] = {
     "GET /rooms": PAGING_KEYS,
 }
 
+# Keys of GET /rooms rows and GET /rooms/:code beyond the ones known to be confirmed
+# (slug, name, domain, code, created, modified): the room VSee embeds in a visit carries them.
+ROOM_KEYS = frozenset({"id", "account_code"})
+# Keys GET /rooms/:code/providers/:id adds to the room's provider list row ("provider detail").
+PROVIDER_DETAIL_KEYS = frozenset(
+    {"type", "email", "phone", "full_name", "gender", "timezone", "active", "tos"}
+    | {"specialties", "rooms"}
+)
+
 INFERRED: dict[str, str] = {
     "paging": "GET /visits and GET /rooms take `page` (from 1) and `limit` (20 by default, "
     "at most 100) and answer `total`, `page` and `limit` beside `data`.",
     "visit filters": "GET /visits takes `type`, `status`, `member_id`, `provider_id`, "
     "`room_code`, `from`/`to` (on `start`; `from` inclusive, `to` exclusive).",
-    "visit statuses": "40 is completed and 50 cancelled; the docs show only 10 (waiting "
-    "walk-in), 20 (scheduled) and 30 (in progress).",
+    "visit statuses": "40 is completed and 50 cancelled; the docs show only 10, 20 and 30, "
+    "without saying what they mean: 10 a waiting walk-in, 20 scheduled (or an e-consult "
+    "awaiting acceptance) and 30 in progress are read from the examples.",
     "error statuses": "Errors other than 400 (401 unauthenticated, 403 forbidden, 404 not "
     "found, 409 slot taken, 422 unusable input, 5xx) use the documented 400 body "
     '`{"code": <status>, "message": ...}`.',
@@ -33,6 +43,8 @@ INFERRED: dict[str, str] = {
     "provider detail": "GET /rooms/:code/providers/:id adds type, email, phone, full_name, "
     "gender, timezone, active, tos, specialties and rooms to the room list's fields.",
     "provider type": "providers are user type 400.",
+    "room keys": "GET /rooms rows and GET /rooms/:code also carry the room's `id` and "
+    "`account_code`, as the room embedded in a visit does.",
     "availability filters": "GET /availability also takes `provider_id` and `room_code`; "
     "`duration` defaults to the consultation's (or the room's first) length when omitted.",
     "list provider": "a GET /visits row of a visit without a provider has `provider: null`.",

@@ -71,3 +71,23 @@ async def test_a_primed_visit_costs_no_call() -> None:
     request.prime_visit({"id": 5, "status": 40})
     assert await request.visit.load("5") == {"id": 5, "status": 40}
     assert upstream.paths == []
+
+
+def test_merge_completes_one_person_and_never_mixes_two() -> None:
+    from gateway.loaders._loaders import merge
+
+    row = {"id": "7", "provider": {"id": "1096", "first_name": "Anton", "last_name": "III"}}
+    # The same provider in both: the detail's keys completed by the row's.
+    same = merge(row, {"id": "7", "provider": {"id": 1096, "full_name": "Anton III"}})
+    assert same["provider"] == {
+        "id": 1096,
+        "first_name": "Anton",
+        "last_name": "III",
+        "full_name": "Anton III",
+    }
+    # One side without an id is taken as the same person.
+    anonymous = merge(row, {"provider": {"full_name": "Anton III"}})
+    assert anonymous["provider"]["first_name"] == "Anton"
+    # Another provider (the visit was reassigned): the detail's, whole.
+    other = {"id": "12456470", "full_name": "Anton Provider"}
+    assert merge(row, {"id": "7", "provider": other})["provider"] == other
