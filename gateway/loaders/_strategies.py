@@ -59,10 +59,11 @@ async def complete_rows(
     rows: list[Raw],
     needed: Requirements,
     id_of: Callable[[Raw], str | None],
-) -> list[tuple[Raw, bool]]:
+) -> list[tuple[Raw, bool] | Exception]:
     """A page's rows, each with whether it is now its detail answer: rows lacking a key the
     selection needs are read through the visit loader (one batched call per distinct visit),
-    the others cost nothing more."""
+    the others cost nothing more. A row whose detail read failed is that failure, so that row
+    alone answers with the coded error and the others keep their data."""
     todo: list[tuple[int, str]] = []
     for i, row in enumerate(rows):
         visit_id = id_of(row)
@@ -70,6 +71,12 @@ async def complete_rows(
             todo.append((i, visit_id))
     if not todo:
         return [(row, False) for row in rows]
-    details = await asyncio.gather(*(loaders.complete_visit(rows[i], vid) for i, vid in todo))
-    completed = {i: detail for (i, _), detail in zip(todo, details, strict=True)}
-    return [(completed[i], True) if i in completed else (row, False) for i, row in enumerate(rows)]
+    details = await asyncio.gather(
+        *(loaders.complete_visit(rows[i], vid) for i, vid in todo), return_exceptions=True
+    )
+    completed: dict[int, tuple[Raw, bool] | Exception] = {}
+    for (i, _), detail in zip(todo, details, strict=True):
+        if isinstance(detail, BaseException) and not isinstance(detail, Exception):
+            raise detail  # cancellation and exits are not a row's failure
+        completed[i] = detail if isinstance(detail, Exception) else (detail, True)
+    return [completed.get(i, (row, False)) for i, row in enumerate(rows)]

@@ -576,7 +576,19 @@ class PageInfo:
 @strawberry.type(description="A visit and where it stands in the list.")
 class VisitEdge:
     cursor: str
-    node: Visit
+    # Nullable (as Relay allows): a row whose detail read failed is null, with its coded error
+    # at its own path, while the rest of the page keeps its data.
+    node: Visit | None
+
+
+def _row_node(row: tuple[Raw, bool] | Exception) -> Visit | None:
+    """One row of a page as its node, or its failure as the value graphql-core completes as
+    that item's located error (``complete_value`` raises an Exception it is given), so one
+    failed detail read nulls one row instead of the whole page."""
+    if isinstance(row, Exception):
+        return cast(Visit | None, row)
+    raw, detail = row
+    return Visit.from_detail(raw) if detail else Visit.from_raw(raw)
 
 
 @strawberry.type(description="A page of visits.")
@@ -586,7 +598,7 @@ class VisitConnection:
     total_count: int | None = strawberry.field(description="All matching visits, when VSee says.")
 
     @strawberry.field(description="The visits of this page, without cursors.")
-    def nodes(self) -> list[Visit]:
+    def nodes(self) -> list[Visit | None]:
         return [edge.node for edge in self.edges]
 
 
@@ -852,7 +864,7 @@ class VisitQueries:
         total = answers[0][1]
         needed = needs(info, VISIT_SPEC, ("nodes",), ("edges", "node"))
         done = await complete_rows(info.context.loaders, rows, needed, _visit_id)
-        nodes = [Visit.from_detail(raw) if detail else Visit.from_raw(raw) for raw, detail in done]
+        nodes = [_row_node(row) for row in done]
         edges = [
             VisitEdge(cursor=encode_cursor(offset + i), node=node) for i, node in enumerate(nodes)
         ]

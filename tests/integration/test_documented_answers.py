@@ -425,3 +425,35 @@ def test_a_failed_read_back_keeps_the_write_outcome(
     assert error["path"] == ["createWalkin", "visit"]
     assert error["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
     assert fresh.counts() == {"POST /visits/add_walkin": 1, "GET /visits/{id}": 1}
+
+
+def test_a_failed_detail_read_nulls_its_row_not_the_page(
+    make_gateway: Callable[..., Gateway], fresh: Sandbox
+) -> None:
+    """Rows lacking the selected intake are read through their detail; when those reads fail,
+    each such row is null with its own coded error and the page keeps the rest of its data."""
+    gateway = make_gateway(upstream_retries=0)
+    query = """{ visits(first: 3) { totalCount pageInfo { hasNextPage }
+                 edges { cursor node { id intake { reasonForVisit } } }
+                 nodes { id } } }"""
+    fresh.faults(fail={"GET /visits/{id}": 503})
+    fresh.clear_log()
+    body = gateway.query(query, token=MEMBER)
+    page = body["data"]["visits"]
+    assert page["totalCount"] is not None
+    assert page["pageInfo"] == {"hasNextPage": page["pageInfo"]["hasNextPage"]}
+    assert [edge["cursor"] for edge in page["edges"]]  # every row's cursor survives
+    assert all(edge["node"] is None for edge in page["edges"])
+    assert page["nodes"] == [None] * len(page["edges"])
+    paths = {tuple(error["path"]) for error in body["errors"]}
+    assert ("visits", "edges", 0, "node") in paths
+    assert ("visits", "nodes", 0) in paths
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"UPSTREAM_UNAVAILABLE"}
+    # Each distinct visit is read once, shared by `edges` and `nodes`.
+    assert fresh.counts() == {"GET /visits": 1, "GET /visits/{id}": len(page["edges"])}
+    # Asking only row fields needs no detail: the same page answers in full.
+    fresh.clear_log()
+    rows = gateway.query("{ visits(first: 3) { nodes { id status } } }", token=MEMBER)
+    assert "errors" not in rows
+    assert all(node["id"] for node in rows["data"]["visits"]["nodes"])
+    assert fresh.counts() == {"GET /visits": 1}
