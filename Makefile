@@ -20,7 +20,7 @@ PORT ?=
 # The peers bench-peers measures the gateway against, at the versions benchmarks/peers pins.
 PEERS_STAMP := benchmarks/peers/node_modules/.package-lock.json
 
-.PHONY: run test lint types unit checkov schema schema-lint-baseline manifest bench bench-peers chaos wheel clean
+.PHONY: run test lint types unit checkov schema manifest bench bench-peers chaos wheel clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,10 +88,6 @@ checkov: $(CHECKOV_STAMP)
 
 schema: $(STAMP)
 	$(BIN)/vsee-gateway schema > schema.graphql
-
-# After adding descriptions: shrink the schema lint's list of still-undescribed members.
-schema-lint-baseline: $(STAMP) $(TOOLS_STAMP)
-	$(BIN)/python tools/schema_lint_baseline.py
 
 manifest: $(STAMP)
 	$(BIN)/vsee-gateway manifest --operations operations --output operations/manifest.json
