@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 # web/node_modules with the dev tools the tests drive (graphql-http, playwright-core). A file of
 # our own: `npm ci --omit=dev` (make run) wipes node_modules, and with it this stamp.
 WEB_STAMP := web/node_modules/.installed-dev
+# tools/node_modules: the client-side schema checks (codegen + tsc, graphql-schema-linter,
+# GraphQL Inspector, Apollo Client 4) that tests/tools runs; pinned by tools/package-lock.json.
+TOOLS_STAMP := tools/node_modules/.installed
 # checkov has its own venv: its pins must not decide the gateway's dependency versions.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -36,6 +39,10 @@ $(STAMP): pyproject.toml sandbox/pyproject.toml | $(VENV)/bin/python
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $(WEB_STAMP)
+
+$(TOOLS_STAMP): tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	touch $(TOOLS_STAMP)
 
 # GraphiQL's files: just the 3 pinned npm tarballs (about 7 MB, not the 100+ MB of GraphiQL's
 # build dependencies), checked against web/package-lock.json and unpacked into web/graphiql-files
@@ -65,7 +72,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy gateway sandbox/vsee_sandbox
 
-unit: $(STAMP) $(WEB_STAMP)
+unit: $(STAMP) $(WEB_STAMP) $(TOOLS_STAMP)
 	$(BIN)/pytest
 	cd sandbox && ../$(BIN)/pytest
 
@@ -110,4 +117,4 @@ bench-peers: $(STAMP) $(PEERS_STAMP)
 	$(BIN)/python benchmarks/peers.py --markdown benchmarks/RESULTS.md
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules benchmarks/peers/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) web/node_modules tools/node_modules tools/generated benchmarks/peers/node_modules $(GRAPHIQL_FILES) dist .mypy_cache .ruff_cache .pytest_cache

@@ -74,7 +74,7 @@ query VisitDetail($id: ID!) {
     actualStart
     actualEnd
     isUpcoming
-    room { code name timezone }
+    room { id code name timezone }
     provider { id fullName title suffix photo }
     member { id fullName dob gender email phone }
     intake {

@@ -131,12 +131,19 @@ def build_schema(
 
 
 # The root types gather each domain module's fields (see README, "Code layout").
-@strawberry.type
+@strawberry.type(
+    description="Reads: visits, intakes, rooms, providers and open slots of the caller's VSee "
+    "account, as the caller's own credentials may see them."
+)
 class Query(NodeQueries, VisitQueries, IntakeQueries, RoomQueries, PeopleQueries):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="Writes to VSee: intakes, walk-ins, e-consults and appointments. Each takes one "
+    "`input`, makes at most one VSee write, is never retried, and answers a payload with "
+    "`userErrors` (an `Idempotency-Key` header makes a retry return the first answer)."
+)
 class Mutation(IntakeMutations, VisitMutations):
     pass
 

@@ -40,14 +40,34 @@ MAX_VISIT_HOURS = 12
 
 @strawberry.enum(description="Why an input was refused.")
 class UserErrorCode(Enum):
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    OUT_OF_RANGE = "OUT_OF_RANGE"
-    NOT_FOUND = "NOT_FOUND"
-    SLOT_TAKEN = "SLOT_TAKEN"
-    CONFLICT = "CONFLICT"
-    REJECTED = "REJECTED"
+    REQUIRED = strawberry.enum_value(
+        "REQUIRED", description="A required field is missing or empty."
+    )
+    INVALID = strawberry.enum_value(
+        "INVALID",
+        description="A value has the wrong form (e.g. an id of another type, or a bare VSee id).",
+    )
+    TOO_LONG = strawberry.enum_value(
+        "TOO_LONG", description="A value or list is longer than the gateway allows."
+    )
+    OUT_OF_RANGE = strawberry.enum_value(
+        "OUT_OF_RANGE", description="A number or time lies outside the allowed range."
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND",
+        description="A referenced object does not exist or is not visible to the caller.",
+    )
+    SLOT_TAKEN = strawberry.enum_value(
+        "SLOT_TAKEN",
+        description="The time is not open: not offered in availability, or VSee answered taken.",
+    )
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT",
+        description="VSee refused the write as conflicting with its current state (409).",
+    )
+    REJECTED = strawberry.enum_value(
+        "REJECTED", description="VSee refused the input (400); the message is VSee's reason."
+    )
 
 
 @strawberry.type(description="A problem the caller can fix, naming the input field.")

@@ -28,16 +28,16 @@ from ._convert import (
     "USD); any other code is OTHER, with the code itself in `Money.currencyCode`."
 )
 class CurrencyCode(Enum):
-    USD = "USD"
-    EUR = "EUR"
-    GBP = "GBP"
-    CAD = "CAD"
-    AUD = "AUD"
-    NZD = "NZD"
-    SGD = "SGD"
-    INR = "INR"
-    JPY = "JPY"
-    MXN = "MXN"
+    USD = strawberry.enum_value("USD", description="US dollar.")
+    EUR = strawberry.enum_value("EUR", description="Euro.")
+    GBP = strawberry.enum_value("GBP", description="Pound sterling.")
+    CAD = strawberry.enum_value("CAD", description="Canadian dollar.")
+    AUD = strawberry.enum_value("AUD", description="Australian dollar.")
+    NZD = strawberry.enum_value("NZD", description="New Zealand dollar.")
+    SGD = strawberry.enum_value("SGD", description="Singapore dollar.")
+    INR = strawberry.enum_value("INR", description="Indian rupee.")
+    JPY = strawberry.enum_value("JPY", description="Japanese yen.")
+    MXN = strawberry.enum_value("MXN", description="Mexican peso.")
     OTHER = strawberry.enum_value("OTHER", description="A code not listed here.")
 
 
@@ -68,10 +68,15 @@ class Money:
 
 @strawberry.type(description="What a visit costs.")
 class Payment:
-    id: strawberry.ID | None
-    amount: Money | None
+    id: strawberry.ID | None = strawberry.field(
+        description="VSee's payment id; null when VSee sends none."
+    )
+    amount: Money | None = strawberry.field(description="The amount charged, as VSee lists it.")
     duration_minutes: int | None = strawberry.field(description="Minutes paid for.")
-    description: str | None
+    description: str | None = strawberry.field(
+        description="VSee's text for the charge, e.g. \"Cloud Clinic Default One-time Charge "
+        'Message".'
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw, currency: Any = None) -> Payment:
@@ -86,12 +91,16 @@ class Payment:
 
 @strawberry.type(description="The invoice raised for a visit.")
 class Invoice:
-    id: strawberry.ID | None
+    id: strawberry.ID | None = strawberry.field(description="VSee's invoice id.")
     status: int | None = strawberry.field(description="VSee invoice status code.")
-    amount_due: Money | None
+    amount_due: Money | None = strawberry.field(description="What is still to pay (`amount_due`).")
     is_live: bool | None = strawberry.field(description="False for test-mode invoices.")
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: datetime | None = strawberry.field(
+        description="When VSee created the invoice (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the invoice last changed (`modified`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Invoice:
@@ -108,14 +117,22 @@ class Invoice:
 
 @strawberry.type(description="A paid or free consultation a room offers.")
 class Consultation:
-    id: strawberry.ID | None
-    description: str | None
+    id: strawberry.ID | None = strawberry.field(
+        description="VSee's consultation id, as listed in the room's `payment.consultations`."
+    )
+    description: str | None = strawberry.field(
+        description="The consultation's name as the clinic set it."
+    )
     duration_minutes: int | None = strawberry.field(description="Minutes.")
-    price: Money | None
+    price: Money | None = strawberry.field(
+        description="What the consultation costs, as VSee lists it (`amount` and `currency`)."
+    )
     charge: bool | None = strawberry.field(description="Whether the member is charged.")
     group: bool | None = strawberry.field(description="Whether it is a group consultation.")
     slots: int | None = strawberry.field(description="Slots one booking takes.")
-    visible_to_patient: bool | None
+    visible_to_patient: bool | None = strawberry.field(
+        description="Whether members are offered it (`visible_to_patient`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw, currency: Any = None) -> Consultation:

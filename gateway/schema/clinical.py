@@ -31,14 +31,23 @@ class Attachment:
     database_id: strawberry.ID | None = strawberry.field(
         description="VSee's own file id, as `attachmentIds` takes it."
     )
-    name: str | None
-    path: str | None
+    name: str | None = strawberry.field(description="Stored file name.")
+    path: str | None = strawberry.field(
+        description="VSee's storage path of the file, relative (e.g. files/2016/08/17/<id>.png); "
+        "not a download link."
+    )
     size: int | None = strawberry.field(description="Bytes.")
-    ext: str | None
-    creator_id: strawberry.ID | None
-    remark: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
+    ext: str | None = strawberry.field(description="File extension, e.g. png.")
+    creator_id: strawberry.ID | None = strawberry.field(
+        description="VSee user id of whoever uploaded it (`creator_id`)."
+    )
+    remark: str | None = strawberry.field(description="Free-text note on the file; null when none.")
+    created_at: datetime | None = strawberry.field(
+        description="When the file was uploaded (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the file record last changed (`modified`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw | str) -> Attachment:
@@ -84,20 +93,38 @@ def attachments_of(value: Any) -> list[Attachment]:
 
 @strawberry.type(description="The clinician's note written after a visit (HTML in some fields).")
 class PostVisit:
-    id: strawberry.ID | None
-    member_id: strawberry.ID | None
-    visit_id: strawberry.ID | None
-    is_draft: bool | None
+    id: strawberry.ID | None = strawberry.field(description="VSee's id of the visit notes.")
+    member_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the member the notes are about."
+    )
+    visit_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the visit the notes belong to."
+    )
+    is_draft: bool | None = strawberry.field(
+        description="Whether the provider has not finished the notes yet (`draft`)."
+    )
     modified_by: str | None = strawberry.field(description="Name of the last editor.")
-    reason_for_visit: str | None
+    reason_for_visit: str | None = strawberry.field(
+        description="Reason for the visit as the provider recorded it."
+    )
     physical_exam: str | None = strawberry.field(description="HTML.")
     assessment_plan: str | None = strawberry.field(description="HTML.")
-    diagnosis: str | None
+    diagnosis: str | None = strawberry.field(
+        description='Diagnoses as VSee\'s text, e.g. "Asthma (J45.909)".'
+    )
     patient_instructions: str | None = strawberry.field(description="HTML.")
-    disposition: str | None
-    attachments: list[Attachment]
-    created_at: datetime | None
-    updated_at: datetime | None
+    disposition: str | None = strawberry.field(
+        description='What happens next, e.g. "Referred to ED".'
+    )
+    attachments: list[Attachment] = strawberry.field(
+        description="Files the provider attached to the notes."
+    )
+    created_at: datetime | None = strawberry.field(
+        description="When the notes were created (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the notes last changed (`modified`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> PostVisit:
@@ -125,19 +152,29 @@ class PostVisit:
 
 @strawberry.type(description="A prescription (VSee's e-prescribing record).")
 class Prescription:
-    id: strawberry.ID | None
-    drug_id: str | None
+    id: strawberry.ID | None = strawberry.field(description="The prescription's id (`ID`).")
+    drug_id: str | None = strawberry.field(description="The drug's id (`DrugID`).")
     ndc: str | None = strawberry.field(description="National Drug Code.")
-    rx_norm_code: str | None
-    drug: str | None
-    directions: str | None
-    quantity: float | None
-    quantity_unit: str | None
-    refills: int | None
-    days_supply: int | None
-    status: str | None
-    prescriber_name: str | None
-    prescribed_on: datetime | None
+    rx_norm_code: str | None = strawberry.field(
+        description="RxNorm code of the drug (`RxNormCode`)."
+    )
+    drug: str | None = strawberry.field(description="Drug name (`Drug`).")
+    directions: str | None = strawberry.field(description="Dosing directions (`Directions`).")
+    quantity: float | None = strawberry.field(description="Quantity prescribed (`Qty`).")
+    quantity_unit: str | None = strawberry.field(
+        description="Unit of the quantity, e.g. Tablet (`QtyQual`)."
+    )
+    refills: int | None = strawberry.field(description="Refills allowed (`Refills`).")
+    days_supply: int | None = strawberry.field(description="Days the supply lasts (`DaysSupply`).")
+    status: str | None = strawberry.field(
+        description="Prescription status as VSee sends it, e.g. Current (`Status`)."
+    )
+    prescriber_name: str | None = strawberry.field(
+        description="Who prescribed it (`PrescriberName`)."
+    )
+    prescribed_on: datetime | None = strawberry.field(
+        description="When it was prescribed (`PrescriptionDate`)."
+    )
     raw: JSON = strawberry.field(description="Every field as VSee sent it.")
 
     @classmethod
@@ -164,8 +201,12 @@ class Prescription:
 @strawberry.type(description="One section of a medical profile (e.g. conditions, surgeries).")
 class MedicalSection:
     entries: list[JSON] = strawberry.field(description="The section's records, as VSee sent them.")
-    updated_at: datetime | None
-    modified_by: str | None
+    updated_at: datetime | None = strawberry.field(
+        description="When the section last changed (`modified`)."
+    )
+    modified_by: str | None = strawberry.field(
+        description="Name of whoever last changed the section (`modifiedBy`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Any) -> MedicalSection | None:
@@ -180,17 +221,29 @@ class MedicalSection:
 
 @strawberry.type(description="A member's medical history as kept by VSee.")
 class MedicalProfile:
-    id: strawberry.ID | None
-    user_id: strawberry.ID | None
-    conditions: MedicalSection | None
-    family_conditions: MedicalSection | None
-    social_history: MedicalSection | None
-    health_habits: MedicalSection | None
-    surgeries: MedicalSection | None
-    medications: MedicalSection | None
-    allergies: MedicalSection | None
-    created_at: datetime | None
-    updated_at: datetime | None
+    id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the medical profile (`_id`)."
+    )
+    user_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the member the profile belongs to (`user_id`)."
+    )
+    conditions: MedicalSection | None = strawberry.field(description="Medical conditions.")
+    family_conditions: MedicalSection | None = strawberry.field(
+        description="Family history: conditions and which relatives had them."
+    )
+    social_history: MedicalSection | None = strawberry.field(description="Social history.")
+    health_habits: MedicalSection | None = strawberry.field(description="Health habits.")
+    surgeries: MedicalSection | None = strawberry.field(
+        description="Past surgeries and procedures."
+    )
+    medications: MedicalSection | None = strawberry.field(description="Current medications.")
+    allergies: MedicalSection | None = strawberry.field(description="Allergies.")
+    created_at: datetime | None = strawberry.field(
+        description="When the profile was created (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the profile last changed (`modified`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> MedicalProfile:

@@ -62,9 +62,9 @@ class VisitStatus(Enum):
 
 @strawberry.enum(description="Gender as VSee codes it (1 male, 2 female; inferred).")
 class Gender(Enum):
-    MALE = 1
-    FEMALE = 2
-    UNKNOWN = -1
+    MALE = strawberry.enum_value(1, description="Inferred: VSee gender code 1.")
+    FEMALE = strawberry.enum_value(2, description="Inferred: VSee gender code 2.")
+    UNKNOWN = strawberry.enum_value(-1, description="No gender code, or one not mapped.")
 
 
 @strawberry.enum(description="Intake kind (VSee `type` on an intake).")

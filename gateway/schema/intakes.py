@@ -97,10 +97,12 @@ def load_intake(info: Info, intake_id: object) -> Awaitable[Intake]:
 class Intake(Node):
     id: strawberry.ID = strawberry.field(description="Global id (`Intake` + VSee's intake id).")
     database_id: strawberry.ID = strawberry.field(description="VSee's own intake id (UUID-like).")
-    type: IntakeType
+    type: IntakeType = strawberry.field(
+        description="Walk-in or appointment (VSee's intake `type`: 1 walk-in, 2 scheduled)."
+    )
     reason_for_visit: str | None = strawberry.field(description="Why the member seeks care.")
     location: str | None = strawberry.field(description="US state code, e.g. CA.")
-    phone: str | None
+    phone: str | None = strawberry.field(description="Phone number the member gave for this visit.")
     consent: bool | None = strawberry.field(description="Whether the member gave consent.")
     member_id: strawberry.ID | None = strawberry.field(
         description="Global id of the member it is for."
@@ -116,8 +118,12 @@ class Intake(Node):
     consultation: Consultation | None = strawberry.field(
         description="The consultation chosen from the room's (needed where visits are paid)."
     )
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: datetime | None = strawberry.field(
+        description="When the intake was created (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the intake last changed (`modified`)."
+    )
     _raw: strawberry.Private[Raw]
 
     @classmethod
@@ -211,18 +217,30 @@ class Intake(Node):
     "`createIntake` null is the same as leaving it out."
 )
 class IntakeInput:
-    reason_for_visit: str | None = UNSET
+    reason_for_visit: str | None = strawberry.field(
+        default=UNSET, description="Why the member seeks care (VSee's `reason_for_visit`)."
+    )
     type: IntakeTypeInput | None = strawberry.field(
         default=UNSET, description="WALK_IN (1) or APPOINTMENT (2), as `Visit.type` names them."
     )
-    provider_id: strawberry.ID | None = UNSET
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=UNSET,
+        description="Global id of the provider the member wants to see (VSee's `provider_id`).",
+    )
     member_code: str | None = strawberry.field(
         default=UNSET, description="Create on behalf of this member (their code)."
     )
-    room_code: str | None = UNSET
-    attachment_ids: list[strawberry.ID] | None = UNSET
+    room_code: str | None = strawberry.field(
+        default=UNSET, description="The room the intake is for (VSee's `room_code`)."
+    )
+    attachment_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description="VSee ids of files already uploaded, to attach (VSee's `attachments`).",
+    )
     location: str | None = strawberry.field(default=UNSET, description="US state code, e.g. CA.")
-    phone: str | None = UNSET
+    phone: str | None = strawberry.field(
+        default=UNSET, description="Phone number the member can be reached at for this visit."
+    )
     consultation_id: strawberry.ID | None = strawberry.field(
         default=UNSET,
         description="VSee's id of a consultation from `Room.consultations` of `roomCode` (or of "
@@ -372,7 +390,9 @@ class IntakePayload:
     intake_id: strawberry.ID | None = strawberry.field(
         description="Global id of the intake created or changed (the one named, on an update)."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the input was refused, in the caller's input names; empty on success."
+    )
     _key: strawberry.Private[str | None] = None
     # VSee's answer, with the id it may lack; read back only for fields it does not carry.
     _answer: strawberry.Private[Raw | None] = None
@@ -389,14 +409,22 @@ class IntakePayload:
 @strawberry.type
 class IntakeQueries:
     @strawberry.field(description="One intake by id.")
-    async def intake(self, info: Info, id: strawberry.ID) -> Intake | None:
+    async def intake(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The intake's global id.")],
+    ) -> Intake | None:
         return await load_intake(info, vsee_id("Intake", id, field="id"))
 
 
 @strawberry.type
 class IntakeMutations:
     @strawberry.mutation(description="Create an intake (POST /intakes).")
-    async def create_intake(self, info: Info, input: IntakeInput) -> IntakePayload | None:
+    async def create_intake(
+        self,
+        info: Info,
+        input: Annotated[IntakeInput, strawberry.argument(description="The intake to create.")],
+    ) -> IntakePayload | None:
         check = _Checker()
         body = _intake_body(check, input, "input", update=False)
         if not check.errors:
@@ -419,7 +447,13 @@ class IntakeMutations:
         )
 
     @strawberry.mutation(description="Change fields of an intake (POST /intakes/:id).")
-    async def update_intake(self, info: Info, input: UpdateIntakeInput) -> IntakePayload | None:
+    async def update_intake(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateIntakeInput, strawberry.argument(description="The intake and what to change.")
+        ],
+    ) -> IntakePayload | None:
         check = _Checker()
         intake_id = check.id("intake id", input.id, "input.id", required=True)
         body = _intake_body(check, input, "input", update=True)

@@ -33,8 +33,11 @@ from .node import Node, global_id, key_of, vsee_id
 @strawberry.type(description="A clinic account (tenant) on VSee.")
 class Account:
     code: str | None = strawberry.field(description="Account code, sent as X-AccountCode.")
-    name: str | None
-    domain: str | None
+    name: str | None = strawberry.field(description='The account\'s display name, e.g. "VClinic".')
+    domain: str | None = strawberry.field(
+        description="The account's web domain, e.g. vclinic.vseepreview.com; null when VSee sends "
+        "none."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Account:
@@ -53,17 +56,26 @@ class Member:
     id: strawberry.ID = strawberry.field(description="Global id (`Member` + VSee's member id).")
     database_id: strawberry.ID = strawberry.field(description="VSee's own member (patient) id.")
     code: str | None = strawberry.field(description="The member's code (external id).")
-    first_name: str | None
-    last_name: str | None
-    full_name: str | None
-    username: str | None
-    email: str | None
-    phone: str | None
+    first_name: str | None = strawberry.field(description="Given name (`first_name`).")
+    last_name: str | None = strawberry.field(description="Family name (`last_name`).")
+    full_name: str | None = strawberry.field(
+        description="VSee's full_name, or first and last name joined when it sends none."
+    )
+    username: str | None = strawberry.field(description="Login name (often the email).")
+    email: str | None = strawberry.field(description="Email address.")
+    phone: str | None = strawberry.field(
+        description="Phone number as VSee stores it (no format enforced)."
+    )
     dob: date | None = strawberry.field(description="Date of birth.")
-    gender: Gender
+    gender: Gender = strawberry.field(
+        description="Inferred: VSee's `gender` code read as 1 male, 2 female; UNKNOWN for anything "
+        "else."
+    )
     vsee_id: str | None = strawberry.field(description="VSee messenger id.")
     photo: str | None = strawberry.field(description="URL of the member's photo.")
-    is_active: bool | None
+    is_active: bool | None = strawberry.field(
+        description="Whether the member's account is active (`active`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Member:
@@ -90,22 +102,28 @@ class Member:
 class Provider(Node):
     id: strawberry.ID = strawberry.field(description="Global id (`Provider` + VSee's user id).")
     database_id: strawberry.ID = strawberry.field(description="VSee's own provider (user) id.")
-    code: str | None
+    code: str | None = strawberry.field(description="The provider's code (external id).")
     username: str | None = strawberry.field(description="Login name (often the email).")
-    first_name: str | None
-    last_name: str | None
+    first_name: str | None = strawberry.field(description="Given name (`first_name`).")
+    last_name: str | None = strawberry.field(description="Family name (`last_name`).")
     full_name: str | None = strawberry.field(
         description="VSee's full_name, or first and last name joined when it sends none."
     )
     title: str | None = strawberry.field(description='Title shown before the name, e.g. "Dr."')
     suffix: str | None = strawberry.field(description='Suffix after the name, e.g. "MD".')
-    email: str | None
-    phone: str | None
+    email: str | None = strawberry.field(description="Email address.")
+    phone: str | None = strawberry.field(
+        description="Phone number as VSee stores it (no format enforced)."
+    )
     subtype: str | None = strawberry.field(description="VSee provider subtype code.")
-    vsee_id: str | None
-    photo: str | None
+    vsee_id: str | None = strawberry.field(description="VSee messenger id (`vseeid`).")
+    photo: str | None = strawberry.field(
+        description="URL of the provider's photo, as VSee sends it; null when none."
+    )
     status: str | None = strawberry.field(description="Presence status, when VSee gives it.")
-    short_bio: str | None
+    short_bio: str | None = strawberry.field(
+        description="Short biography shown to members (`short_bio`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Provider:
@@ -134,15 +152,21 @@ class Provider(Node):
 class UserRef:
     id: strawberry.ID = strawberry.field(description="Global id (`UserRef` + VSee's user id).")
     database_id: strawberry.ID = strawberry.field(description="VSee's own user id.")
-    code: str | None
-    vsee_id: str | None
+    code: str | None = strawberry.field(description="The user's code (external id).")
+    vsee_id: str | None = strawberry.field(description="VSee messenger id (`vseeid`).")
     user_type: UserType = strawberry.field(description="What kind of user this is.")
     user_type_code: int | None = strawberry.field(
         description="VSee's raw user `type` code (200 member, 160 API/app creator, 600 guest)."
     )
-    first_name: str | None
-    last_name: str | None
-    account_code: str | None
+    first_name: str | None = strawberry.field(
+        description="Given name (`first_name`); VSee sends null for API/app users."
+    )
+    last_name: str | None = strawberry.field(
+        description="Family name (`last_name`); VSee sends null for API/app users."
+    )
+    account_code: str | None = strawberry.field(
+        description="Code of the account the user belongs to."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> UserRef:

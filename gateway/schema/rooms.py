@@ -45,8 +45,8 @@ def load_room(info: Info, code: str) -> Awaitable[Room]:
 
 @strawberry.type(description="A specialty a room offers.")
 class Specialty:
-    code: str | None
-    name: str | None
+    code: str | None = strawberry.field(description="The specialty's code.")
+    name: str | None = strawberry.field(description="The specialty's name.")
     duration_minutes: int | None = strawberry.field(description="Default visit length in minutes.")
 
 
@@ -57,11 +57,17 @@ class Room(Node):
         description="VSee's own room id, when the answer carries one (rooms are named by code)."
     )
     code: str = strawberry.field(description="Room code, as used in `roomCode`.")
-    name: str | None
-    slug: str | None
-    domain: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
+    name: str | None = strawberry.field(description="The room's name shown to members.")
+    slug: str | None = strawberry.field(description='The room\'s URL slug, e.g. "UAT".')
+    domain: str | None = strawberry.field(
+        description="The web domain the room is served on, e.g. vclinic.vseepreview.com."
+    )
+    created_at: datetime | None = strawberry.field(
+        description="When the room was created (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the room last changed (`modified`)."
+    )
     _raw: strawberry.Private[Raw]
 
     @classmethod
@@ -156,7 +162,7 @@ class Room(Node):
 class Slot:
     start: datetime = strawberry.field(description="When the slot starts (UTC).")
     end: datetime = strawberry.field(description="When the slot ends (UTC).")
-    duration_minutes: int
+    duration_minutes: int = strawberry.field(description="Length of the slot in minutes.")
     provider_ids: list[strawberry.ID] = strawberry.field(
         description="Global ids of the providers free for the whole slot, as VSee lists them."
     )
@@ -190,7 +196,11 @@ MAX_AVAILABILITY_DAYS = 31
 @strawberry.type
 class RoomQueries:
     @strawberry.field(description="A room by code, with its providers and consultations.")
-    async def room(self, info: Info, code: str) -> Room | None:
+    async def room(
+        self,
+        info: Info,
+        code: Annotated[str, strawberry.argument(description="The room's code, as in `roomCode`.")],
+    ) -> Room | None:
         return await load_room(info, safe_segment("room code", code))
 
     @strawberry.field(description="The account's rooms.")
@@ -203,8 +213,17 @@ class RoomQueries:
     async def availability(
         self,
         info: Info,
-        start: datetime,
-        end: datetime,
+        start: Annotated[
+            datetime,
+            strawberry.argument(description="Start of the window, RFC 3339 with an offset."),
+        ],
+        end: Annotated[
+            datetime,
+            strawberry.argument(
+                description="End of the window (at most 31 days after `start`), RFC 3339 with an "
+                "offset."
+            ),
+        ],
         duration_minutes: Annotated[
             int | None,
             strawberry.argument(
@@ -222,9 +241,24 @@ class RoomQueries:
                 description="Only this provider's slots (inferred VSee parameter)."
             ),
         ] = None,
-        member_id: strawberry.ID | None = None,
-        consultation_id: strawberry.ID | None = None,
-        intake_id: strawberry.ID | None = None,
+        member_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Slots for this member: a member's global id (VSee's `member_id`)."
+            ),
+        ] = None,
+        consultation_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Slots for this consultation of the room (VSee's `consultation_id`)."
+            ),
+        ] = None,
+        intake_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Slots for this intake: an intake's global id (VSee's `intake_id`)."
+            ),
+        ] = None,
         first: Annotated[
             int,
             strawberry.argument(

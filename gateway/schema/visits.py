@@ -156,14 +156,16 @@ class VisitHost:
 )
 class Meeting:
     id: strawberry.ID = strawberry.field(description="Global id (`Meeting` + the visit's id).")
-    meeting_id: str | None
+    meeting_id: str | None = strawberry.field(description="VSee's meeting id (`meeting_id`).")
     conference_pin: str | None = strawberry.field(description="PIN for dial-in participants.")
-    expiry: datetime | None
+    expiry: datetime | None = strawberry.field(description="When the meeting expires (`expiry`).")
     hosts: list[str] = strawberry.field(description="VSee ids of the meeting's hosts.")
     phone_numbers: list[MeetingPhoneNumber] = strawberry.field(
         description="Dial-in numbers, one entry per number (VSee groups them by country)."
     )
-    recording_auto_start: bool | None
+    recording_auto_start: bool | None = strawberry.field(
+        description="Whether recording starts with the call (`recording_auto_start`)."
+    )
 
     @classmethod
     def from_raw(cls, raw: Raw, visit_id: str) -> Meeting:
@@ -181,9 +183,15 @@ class Meeting:
 @strawberry.type(description="One leg of a visit's call.")
 class CallSegment:
     provider: str | None = strawberry.field(description="The provider's VSee id.")
-    start: datetime | None
-    duration_seconds: int | None
-    wait_seconds: int | None
+    start: datetime | None = strawberry.field(
+        description="When this leg of the call started (`call_start_N`)."
+    )
+    duration_seconds: int | None = strawberry.field(
+        description="Length of this leg in seconds (`call_duration_N`)."
+    )
+    wait_seconds: int | None = strawberry.field(
+        description="How long the member waited before this leg, in seconds (`wait_time_N`)."
+    )
 
 
 _SEGMENT_KEY = re.compile(r"^call_start_(\d+)$")
@@ -191,12 +199,21 @@ _SEGMENT_KEY = re.compile(r"^call_start_(\d+)$")
 
 @strawberry.type(description="Call statistics of a visit.")
 class CallLog:
-    total_start: datetime | None
-    total_end: datetime | None
-    total_duration_seconds: int | None
-    waiting_seconds: int | None
-    source: str | None
-    segments: list[CallSegment]
+    total_start: datetime | None = strawberry.field(
+        description="When the call started (`total_start`)."
+    )
+    total_end: datetime | None = strawberry.field(description="When the call ended (`total_end`).")
+    total_duration_seconds: int | None = strawberry.field(
+        description="Length of the whole call in seconds (`total_duration`)."
+    )
+    waiting_seconds: int | None = strawberry.field(
+        description="How long the member waited, in seconds (`waiting_time`)."
+    )
+    source: str | None = strawberry.field(description='VSee\'s call-log source, e.g. "v2".')
+    segments: list[CallSegment] = strawberry.field(
+        description="One entry per leg of the call (VSee's numbered `call_start_N`, "
+        "`call_duration_N`, `wait_time_N`)."
+    )
     patients: list[str] = strawberry.field(
         description="VSee ids of the patients who were in the call (VSee's `patients`)."
     )
@@ -255,23 +272,36 @@ class Visit(Node):
     id: strawberry.ID = strawberry.field(description="Global id (`Visit` + VSee's visit id).")
     database_id: strawberry.ID = strawberry.field(description="VSee's own visit id.")
     code: str | None = strawberry.field(description="VSee's visit code (used in join links).")
-    type: VisitType
+    type: VisitType = strawberry.field(
+        description="Walk-in, appointment or e-consult (VSee's `type`)."
+    )
     type_code: int | None = strawberry.field(description="VSee's raw `type` code.")
     subtype: str | None = strawberry.field(
         description="VSee's `subtype`/`subType` code, as text (as on `Provider.subtype`)."
     )
-    status: VisitStatus
+    status: VisitStatus = strawberry.field(
+        description="Inferred: what VSee's `status` code means (examples show 10 new walk-in, 20 "
+        "scheduled, 30 in progress); UNKNOWN for codes not mapped, see `statusCode`."
+    )
     status_code: int | None = strawberry.field(description="VSee's raw `status` code.")
     start: datetime | None = strawberry.field(description="Scheduled start (UTC).")
     end: datetime | None = strawberry.field(description="Scheduled end (UTC).")
     actual_start: datetime | None = strawberry.field(description="When the call really started.")
-    actual_end: datetime | None
+    actual_end: datetime | None = strawberry.field(
+        description="When the call really ended; null until it has."
+    )
     expiry: datetime | None = strawberry.field(description="When an e-consult offer expires.")
-    created_at: datetime | None
-    updated_at: datetime | None
+    created_at: datetime | None = strawberry.field(
+        description="When the visit was created (`created`)."
+    )
+    updated_at: datetime | None = strawberry.field(
+        description="When the visit last changed (`modified`)."
+    )
     state: str | None = strawberry.field(description="US state the member is in, when known.")
-    account_code: str | None
-    room_code: str | None
+    account_code: str | None = strawberry.field(
+        description="Code of the clinic account the visit belongs to."
+    )
+    room_code: str | None = strawberry.field(description="Code of the room the visit is in.")
     member_id: strawberry.ID | None = strawberry.field(
         description="Global id of the member (patient)."
     )
@@ -281,7 +311,9 @@ class Visit(Node):
     intake_id: strawberry.ID | None = strawberry.field(
         description="Global id of the intake it was made from."
     )
-    invoice_id: strawberry.ID | None
+    invoice_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the visit's invoice."
+    )
     visit_group_id: strawberry.ID | None = strawberry.field(
         description="Set only on group appointments."
     )
@@ -289,12 +321,16 @@ class Visit(Node):
         description="Global id of the walk-in this appointment was checked in through."
     )
     is_group: bool = strawberry.field(description="Whether this is a group appointment.")
-    is_test: bool | None
+    is_test: bool | None = strawberry.field(
+        description="Whether VSee marks it a test visit (`is_test`)."
+    )
     is_edit_expired: bool | None = strawberry.field(
         description="Whether the visit can no longer be edited."
     )
     payment: Payment | None = strawberry.field(description="What the visit costs.")
-    invoice: Invoice | None
+    invoice: Invoice | None = strawberry.field(
+        description="The visit's invoice, when VSee embeds one."
+    )
     meeting: Meeting | None = strawberry.field(description="The video meeting behind the visit.")
     post_visit: PostVisit | None = strawberry.field(
         description="The provider's note after the visit."
@@ -567,18 +603,26 @@ class Visit(Node):
 
 @strawberry.type(description="Paging state of a connection.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether items precede this page.")
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the page's first item; null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the page's last item (pass as `after`); null on an empty page."
+    )
 
 
 @strawberry.type(description="A visit and where it stands in the list.")
 class VisitEdge:
-    cursor: str
+    cursor: str = strawberry.field(
+        description="Opaque position of this visit in the list (pass as `after` or `before`)."
+    )
     # Nullable (as Relay allows): a row whose detail read failed is null, with its coded error
     # at its own path, while the rest of the page keeps its data.
-    node: Visit | None
+    node: Visit | None = strawberry.field(
+        description="The visit; null (with a coded error at this path) when its detail read failed."
+    )
 
 
 def _row_node(row: tuple[Raw, bool] | Exception) -> Visit | None:
@@ -593,11 +637,18 @@ def _row_node(row: tuple[Raw, bool] | Exception) -> Visit | None:
 
 @strawberry.type(description="A page of visits.")
 class VisitConnection:
-    edges: list[VisitEdge]
-    page_info: PageInfo
+    edges: list[VisitEdge] = strawberry.field(
+        description="The visits of this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
     total_count: int | None = strawberry.field(description="All matching visits, when VSee says.")
 
-    @strawberry.field(description="The visits of this page, without cursors.")
+    @strawberry.field(
+        description="The visits of this page, without cursors; a visit whose detail read failed "
+        "is null, with its coded error at its index."
+    )
     def nodes(self) -> list[Visit | None]:
         return [edge.node for edge in self.edges]
 
@@ -608,11 +659,23 @@ class VisitConnection:
     "`from` and `to`."
 )
 class VisitFilter:
-    type: VisitTypeInput | None = None
-    status: VisitStatusInput | None = None
-    member_id: strawberry.ID | None = None
-    provider_id: strawberry.ID | None = None
-    room_code: str | None = None
+    type: VisitTypeInput | None = strawberry.field(
+        default=None, description="Only visits of this kind (sent as `type`)."
+    )
+    status: VisitStatusInput | None = strawberry.field(
+        default=None, description="Only visits in this status (sent as `status`)."
+    )
+    member_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only this member's visits: a member's global id (sent as `member_id`).",
+    )
+    provider_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Only this provider's visits: a provider's global id (sent as `provider_id`).",
+    )
+    room_code: str | None = strawberry.field(
+        default=None, description="Only visits in this room (sent as `room_code`)."
+    )
     start_from: datetime | None = strawberry.field(default=None, description="Start at or after.")
     start_to: datetime | None = strawberry.field(default=None, description="Start before.")
     upcoming: bool | None = strawberry.field(
@@ -692,14 +755,22 @@ class CreateEconsultInput:
 
 @strawberry.input(description="Book a slot from `availability`.")
 class CreateAppointmentInput:
-    member_id: strawberry.ID
-    start: datetime
-    end: datetime
+    member_id: strawberry.ID = strawberry.field(
+        description="Global id of the member the appointment is for (VSee's `member_id`)."
+    )
+    start: datetime = strawberry.field(
+        description="Start of the slot booked, RFC 3339 with an offset (VSee's `slot_start`)."
+    )
+    end: datetime = strawberry.field(
+        description="End of the slot booked, RFC 3339 with an offset (VSee's `slot_end`)."
+    )
     intake_id: strawberry.ID = strawberry.field(description="The intake made for this visit.")
     provider_id: strawberry.ID | None = strawberry.field(
         default=None, description="A provider free in the slot; VSee picks one when omitted."
     )
-    room_code: str | None = None
+    room_code: str | None = strawberry.field(
+        default=None, description="The room to book in (VSee's `room_code`)."
+    )
     type: AppointmentTypeInput = strawberry.field(
         default=AppointmentTypeInput.APPOINTMENT,
         description="The kind of visit booked; VSee's POST /appointments takes only APPOINTMENT.",
@@ -712,10 +783,23 @@ class CreateAppointmentInput:
 )
 class UpdateAppointmentInput:
     id: strawberry.ID = strawberry.field(description="Global id of the appointment.")
-    start: datetime | None = None
-    end: datetime | None = None
-    assign_provider_id: strawberry.ID | None = None
-    remove_provider: bool = False
+    start: datetime | None = strawberry.field(
+        default=None,
+        description="New start, RFC 3339 with an offset (VSee's `start`); unchanged when omitted.",
+    )
+    end: datetime | None = strawberry.field(
+        default=None,
+        description="New end, RFC 3339 with an offset (VSee's `end`); unchanged when omitted.",
+    )
+    assign_provider_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Global id of the provider to put on the appointment (VSee's `provider_id`).",
+    )
+    remove_provider: bool = strawberry.field(
+        default=False,
+        description="Take the provider off the appointment (VSee's `provider_id=0`); not with "
+        "`assignProviderId`.",
+    )
 
 
 @strawberry.input(description="A new time for an appointment, checked against availability.")
@@ -744,7 +828,9 @@ class VisitPayload:
         description="Global id of the visit created or changed (the one the caller named, for "
         "mutations whose VSee answer carries none)."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(
+        description="Why the input was refused, in the caller's input names; empty on success."
+    )
     _answer: strawberry.Private[Raw | None] = None
     _key: strawberry.Private[str | None] = None
 
@@ -791,7 +877,11 @@ def _visit_id(raw: Raw) -> str | None:
 @strawberry.type
 class VisitQueries:
     @strawberry.field(description="One visit in full, by id.")
-    async def visit(self, info: Info, id: strawberry.ID) -> Visit | None:
+    async def visit(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The visit's global id.")],
+    ) -> Visit | None:
         return await load_visit(info, vsee_id("Visit", id, field="id"))
 
     @strawberry.field(
@@ -894,7 +984,13 @@ class VisitQueries:
 @strawberry.type
 class VisitMutations:
     @strawberry.mutation(description="Put the member in a room's walk-in queue.")
-    async def create_walkin(self, info: Info, input: CreateWalkinInput) -> VisitPayload | None:
+    async def create_walkin(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateWalkinInput, strawberry.argument(description="The walk-in to create.")
+        ],
+    ) -> VisitPayload | None:
         check = _Checker()
         form = _form(
             [
@@ -927,7 +1023,13 @@ class VisitMutations:
         return _visit_payload(data, errors)
 
     @strawberry.mutation(description="Create an asynchronous e-consult for providers to accept.")
-    async def create_econsult(self, info: Info, input: CreateEconsultInput) -> VisitPayload | None:
+    async def create_econsult(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateEconsultInput, strawberry.argument(description="The e-consult to create.")
+        ],
+    ) -> VisitPayload | None:
         check = _Checker()
         body = {
             "intake_id": check.id("intake id", input.intake_id, "input.intakeId", required=True),
@@ -947,7 +1049,11 @@ class VisitMutations:
 
     @strawberry.mutation(description="Book an appointment in a free slot (POST /appointments).")
     async def create_appointment(
-        self, info: Info, input: CreateAppointmentInput
+        self,
+        info: Info,
+        input: Annotated[
+            CreateAppointmentInput, strawberry.argument(description="The appointment to book.")
+        ],
     ) -> VisitPayload | None:
         check = _Checker()
         member_id = check.id("member id", input.member_id, "input.memberId", required=True)
@@ -998,7 +1104,12 @@ class VisitMutations:
         "(POST /visits/:id?version=2)."
     )
     async def update_appointment(
-        self, info: Info, input: UpdateAppointmentInput
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateAppointmentInput,
+            strawberry.argument(description="The appointment and what to change."),
+        ],
     ) -> VisitPayload | None:
         check = _Checker()
         visit_id = check.id("visit id", input.id, "input.id", required=True)
@@ -1022,7 +1133,12 @@ class VisitMutations:
         "for its provider (or room): a time that is not free is a SLOT_TAKEN user error."
     )
     async def reschedule_appointment(
-        self, info: Info, input: RescheduleAppointmentInput
+        self,
+        info: Info,
+        input: Annotated[
+            RescheduleAppointmentInput,
+            strawberry.argument(description="The appointment and its new time."),
+        ],
     ) -> VisitPayload | None:
         check = _Checker()
         visit_id = check.id("visit id", input.id, "input.id", required=True)
@@ -1046,14 +1162,24 @@ class VisitMutations:
         description="Cancel an appointment: closes it with reason PATIENT_CANCEL_APPOINTMENT."
     )
     async def cancel_appointment(
-        self, info: Info, input: CancelAppointmentInput
+        self,
+        info: Info,
+        input: Annotated[
+            CancelAppointmentInput, strawberry.argument(description="The appointment to cancel.")
+        ],
     ) -> VisitPayload | None:
         return await _close(
             info, "cancelAppointment", input.id, CloseReason.PATIENT_CANCEL_APPOINTMENT
         )
 
     @strawberry.mutation(description="Close or cancel a visit or appointment (POST /visits/close).")
-    async def close_visit(self, info: Info, input: CloseVisitInput) -> VisitPayload | None:
+    async def close_visit(
+        self,
+        info: Info,
+        input: Annotated[
+            CloseVisitInput, strawberry.argument(description="The visit to close and why.")
+        ],
+    ) -> VisitPayload | None:
         return await _close(info, "closeVisit", input.id, input.reason)
 
 
