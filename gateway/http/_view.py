@@ -340,6 +340,12 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         body = await self.process_result(request, result)
         if result.errors:
             self._handle_errors(result.errors, body)
+            # A field refused for want of an upstream slot (the bulkhead's queue was full): the
+            # answer stays 200 with the rest of its data, and still says when to try again.
+            if "retry-after" not in sub_response.headers and any(
+                (error.extensions or {}).get("code") == "OVERLOADED" for error in result.errors
+            ):
+                sub_response.headers["Retry-After"] = "1"
         status = 200
         if _is_request_error(result):
             # The document never ran: the spec's "request error", which has no data entry.

@@ -136,3 +136,27 @@ def test_a_client_trickling_its_body_holds_no_admission_slot(
         assert "errors" not in body, body
     finally:
         slow.close()
+
+
+def test_a_field_refused_by_a_full_upstream_queue_says_when_to_retry(
+    make_gateway: Callable[..., Gateway], upstream: Sandbox
+) -> None:
+    """One upstream connection and no queue: of a visit's concurrent reads, the ones that find
+    no slot are refused as OVERLOADED at their own fields; the answer keeps the rest and tells
+    the client when to retry."""
+    gateway = make_gateway(upstream_max_connections=1, upstream_max_queue=0)
+    upstream.faults(latency_ms=300)
+    try:
+        response = gateway.post(
+            '{ a: currentVisit { id } b: room(code: "vclinicroom") { code } }',
+            token=MEMBER,
+        )
+    finally:
+        upstream.faults()
+    body = response.json()
+    codes = {error["extensions"]["code"] for error in body["errors"]}
+    assert codes == {"OVERLOADED"}
+    assert response.status_code == 200
+    assert response.headers["retry-after"] == "1"
+    # The call that had the slot answered: partial data, not a failed document.
+    assert any(value is not None for value in body["data"].values())
