@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import importlib.resources
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import MappingProxyType
 
 from starlette.requests import Request
@@ -28,99 +30,21 @@ PLACEHOLDER_HEADERS: Mapping[str, str] = MappingProxyType(
     {"X-ApiToken": "YOUR-VSEE-API-TOKEN", "X-AccountCode": "YOUR-ACCOUNT-CODE"}
 )
 
-MOBILE_HOME = """\
-# Mobile home screen: the visit in progress, the next five visits and
-# the open slots of the coming week, in one round trip.
-query MobileHome($start: DateTime!, $end: DateTime!) {
-  currentVisit {
-    id
-    code
-    status
-    start
-    provider { id fullName title suffix photo }
-    meeting { meetingId }
-  }
-  upcoming: visits(first: 5, filter: {upcoming: true}) {
-    totalCount
-    nodes {
-      id
-      type
-      status
-      start
-      end
-      provider { id fullName title suffix photo }
-      intake { id reasonForVisit location }
-    }
-  }
-  availability(start: $start, end: $end, durationMinutes: 15) {
-    start
-    end
-    providers { id fullName }
-  }
-}
-"""
 
-VISIT_DETAIL = """\
-# Visit detail screen. Set `id` in Variables to a visit id,
-# e.g. one from the Mobile home or Dashboard tab.
-query VisitDetail($id: ID!) {
-  visit(id: $id) {
-    id
-    code
-    type
-    status
-    start
-    end
-    actualStart
-    actualEnd
-    isUpcoming
-    room { id code name timezone }
-    provider { id fullName title suffix photo }
-    member { id fullName dob gender email phone }
-    intake {
-      id
-      reasonForVisit
-      location
-      consent
-      attachments { id name ext size }
-      medicalProfile {
-        conditions { entries }
-        allergies { entries }
-        medications { entries }
-      }
-    }
-    payment { amount { amount currency } durationMinutes }
-    meeting { meetingId conferencePin expiry }
-    postVisit { id diagnosis assessmentPlan patientInstructions }
-    prescriptions { drug directions quantity refills }
-  }
-}
-"""
+def _operation(name: str) -> str:
+    """An example operation's text from operations/ (GraphiQL's tabs are those files, the same
+    ones the trusted-documents manifest, the tests and the benchmarks use): the wheel's copy
+    (package data ``gateway/operations``), else the source checkout's ``operations/``."""
+    packaged = importlib.resources.files("gateway").joinpath("operations", f"{name}.graphql")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    checkout = Path(__file__).resolve().parents[2] / "operations" / f"{name}.graphql"
+    return checkout.read_text(encoding="utf-8") if checkout.is_file() else ""
 
-DASHBOARD = """\
-# Provider dashboard: one page of visits with member, provider and intake.
-# Page on with `after: <pageInfo.endCursor>`.
-query Dashboard($first: Int! = 20, $after: String, $filter: VisitFilter) {
-  visits(first: $first, after: $after, filter: $filter) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges {
-      cursor
-      node {
-        id
-        type
-        status
-        start
-        end
-        roomCode
-        member { id fullName dob gender }
-        provider { id fullName }
-        intake { id reasonForVisit location }
-      }
-    }
-  }
-}
-"""
+
+MOBILE_HOME = _operation("MobileHome")
+VISIT_DETAIL = _operation("VisitDetail")
+DASHBOARD = _operation("Dashboard")
 
 
 def example_tabs(
@@ -133,7 +57,7 @@ def example_tabs(
     def tab(query: str, variables: dict[str, object]) -> dict[str, str]:
         return {"query": query, "variables": json.dumps(variables, indent=2), "headers": headers}
 
-    return [
+    tabs = [
         tab(
             MOBILE_HOME,
             {
@@ -144,6 +68,8 @@ def example_tabs(
         tab(VISIT_DETAIL, {"id": "PASTE-A-VISIT-ID"}),
         tab(DASHBOARD, {"first": 20, "filter": {"upcoming": True}}),
     ]
+    # An installation without the operation files opens GraphiQL with no example tabs.
+    return [each for each in tabs if each["query"]]
 
 
 _PAGE = """\

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from gateway import __version__
@@ -113,6 +114,10 @@ def test_the_wheel_carries_graphiql_and_nothing_of_the_sandbox(
     assert {f"gateway/http/static/{name}" for name in ASSETS} <= set(names)
     assert {"graphiql", "react", "react-dom"} <= set(manifest["packages"])
     assert any(name.startswith("gateway/http/static/licenses/graphiql/") for name in names)
+    # GraphiQL's example tabs are the repository's operation files, shipped as package data.
+    assert {"gateway/operations/MobileHome.graphql", "gateway/operations/manifest.json"} <= set(
+        names
+    )
     assert not [name for name in names if "sandbox" in name.lower()]
     assert not [name for name in names if name.startswith(("tests/", "web/", "deploy/"))]
     # Every demo token and the sandbox's SSO secret, as the sandbox itself lists them.
@@ -169,3 +174,7 @@ def test_graphiql_from_the_installed_wheel_runs_a_query_in_chromium(
     assert {room["code"] for room in result["data"]["rooms"]} >= {"vclinicroom"}
     assert {urlsplit(url).netloc for url in report["requests"]} == {urlsplit(served).netloc}
     assert report["problems"] == []
+    # Its example tabs come from the wheel's operations/ copy, not from a source tree.
+    page = httpx.get(f"{served}/graphql", headers={"Accept": "text/html"}, timeout=10).text
+    assert "query MobileHome" in page
+    assert "query VisitDetail" in page
