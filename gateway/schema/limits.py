@@ -184,6 +184,20 @@ class _Measure:
         self.repeats = 0
         self.comparisons = 0
 
+    def operation(self, operation: OperationDefinitionNode) -> Measurement:
+        """One operation's measurement; fragment summaries are shared across operations."""
+        root = self.schema.get_root_type(operation.operation)
+        summary = self.selection(root, operation.selection_set)
+        return Measurement(
+            depth=summary.depth,
+            aliases=summary.aliases,
+            cost=summary.cost,
+            visits=self.visits,
+            fields=summary.fields,
+            repeats=self.repeats,
+            comparisons=self.comparisons,
+        )
+
     def fragment(self, name: str) -> _Summary:
         """The fragment's summary, computed once; cyclic or unknown spreads count nothing
         (graphql-core's own rules report them)."""
@@ -311,17 +325,7 @@ def measure(
 ) -> Measurement:
     """Depth, aliases and cost of ``operation``; cost needs the coerced ``variables``."""
     walk = _Measure(schema, _fragments(document), variables, max_page_size)
-    root = schema.get_root_type(operation.operation)
-    summary = walk.selection(root, operation.selection_set)
-    return Measurement(
-        depth=summary.depth,
-        aliases=summary.aliases,
-        cost=summary.cost,
-        visits=walk.visits,
-        fields=summary.fields,
-        repeats=walk.repeats,
-        comparisons=walk.comparisons,
-    )
+    return walk.operation(operation)
 
 
 def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
@@ -383,17 +387,7 @@ class GuardedValidation(ValidationCache):
                     )
                 )
             for definition in operations if not errors else ():
-                root = schema.get_root_type(definition.operation)
-                summary = walk.selection(root, definition.selection_set)
-                measured = Measurement(
-                    depth=summary.depth,
-                    aliases=summary.aliases,
-                    cost=summary.cost,
-                    visits=walk.visits,
-                    fields=summary.fields,
-                    repeats=walk.repeats,
-                    comparisons=walk.comparisons,
-                )
+                measured = walk.operation(definition)
                 errors.extend(_errors(measured, self.limits, definition, cost=False))
                 if errors:
                     break
