@@ -9,14 +9,14 @@ from __future__ import annotations
 from ._selection import FREE, Spec, keys
 
 PAYMENT_SPEC: Spec = {
-    "id": keys("id"),
+    "databaseId": keys("id"),
     "amount": keys("amount"),
     "durationMinutes": keys("duration"),
     "description": keys("description"),
 }
 
 INVOICE_SPEC: Spec = {
-    "id": keys("id"),
+    "databaseId": keys("id"),
     "status": keys("status"),
     "amountDue": keys("amount_due"),
     "isLive": keys("livemode"),
@@ -34,7 +34,7 @@ MEETING_SPEC: Spec = {
 }
 
 POSTVISIT_SPEC: Spec = {
-    "id": keys("id"),
+    "databaseId": keys("id"),
     "memberId": keys("member_id"),
     "visitId": keys("visit_id"),
     "isDraft": keys("draft"),

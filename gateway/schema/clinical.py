@@ -91,9 +91,18 @@ def attachments_of(value: Any) -> list[Attachment]:
     ]
 
 
-@strawberry.type(description="The clinician's note written after a visit (HTML in some fields).")
+# PostVisit, Prescription and MedicalProfile are values embedded in a visit or intake, with no
+# VSee endpoint of their own: VSee's id is `databaseId`, never `id`, so a normalized client
+# cache keeps them inside their parent rather than as entities it could never refetch.
+@strawberry.type(
+    description="The clinician's note written after a visit (HTML in some fields): a value "
+    "embedded in its visit (no `id`: VSee has no endpoint to read the notes again)."
+)
 class PostVisit:
-    id: strawberry.ID | None = strawberry.field(description="VSee's id of the visit notes.")
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the visit notes (`id`); null when VSee sends none (its "
+        "e-consult answer shows notes without one)."
+    )
     member_id: strawberry.ID | None = strawberry.field(
         description="VSee's id of the member the notes are about."
     )
@@ -133,7 +142,7 @@ class PostVisit:
             return strawberry.ID(value) if value else None
 
         return cls(
-            id=_id("id"),
+            database_id=_id("id"),
             member_id=_id("member_id"),
             visit_id=_id("visit_id"),
             is_draft=as_bool(raw.get("draft")),
@@ -150,9 +159,14 @@ class PostVisit:
         )
 
 
-@strawberry.type(description="A prescription (VSee's e-prescribing record).")
+@strawberry.type(
+    description="A prescription (VSee's e-prescribing record): a value embedded in its visit "
+    "(no `id`: VSee has no endpoint to read a prescription again)."
+)
 class Prescription:
-    id: strawberry.ID | None = strawberry.field(description="The prescription's id (`ID`).")
+    database_id: strawberry.ID | None = strawberry.field(
+        description="The e-prescribing system's id of the prescription (`ID`); null when none."
+    )
     drug_id: str | None = strawberry.field(description="The drug's id (`DrugID`).")
     ndc: str | None = strawberry.field(description="National Drug Code.")
     rx_norm_code: str | None = strawberry.field(
@@ -181,7 +195,7 @@ class Prescription:
     def from_raw(cls, raw: Raw) -> Prescription:
         pid = as_id(raw.get("ID") or raw.get("id"))
         return cls(
-            id=strawberry.ID(pid) if pid else None,
+            database_id=strawberry.ID(pid) if pid else None,
             drug_id=as_text(raw.get("DrugID")),
             ndc=as_text(raw.get("NDC")),
             rx_norm_code=as_text(raw.get("RxNormCode")),
@@ -219,10 +233,13 @@ class MedicalSection:
         )
 
 
-@strawberry.type(description="A member's medical history as kept by VSee.")
+@strawberry.type(
+    description="A member's medical history as kept by VSee: a value embedded in an intake (no "
+    "`id`: VSee has no endpoint to read a profile again)."
+)
 class MedicalProfile:
-    id: strawberry.ID | None = strawberry.field(
-        description="VSee's id of the medical profile (`_id`)."
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the medical profile (`_id`); null when VSee sends none."
     )
     user_id: strawberry.ID | None = strawberry.field(
         description="VSee's id of the member the profile belongs to (`user_id`)."
@@ -249,7 +266,7 @@ class MedicalProfile:
     def from_raw(cls, raw: Raw) -> MedicalProfile:
         pid, uid = as_id(raw.get("_id") or raw.get("id")), as_id(raw.get("user_id"))
         return cls(
-            id=strawberry.ID(pid) if pid else None,
+            database_id=strawberry.ID(pid) if pid else None,
             user_id=strawberry.ID(uid) if uid else None,
             conditions=MedicalSection.from_raw(raw.get("conditions")),
             family_conditions=MedicalSection.from_raw(raw.get("family_conditions")),

@@ -409,7 +409,7 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
         "modifiedBy": "Keven2 Teodoro2",
     }
     assert visit["payment"] == {
-        "id": "615cec5b-14c8-4493-b9ce-365764457b11",
+        "databaseId": "615cec5b-14c8-4493-b9ce-365764457b11",
         "amount": {"amount": "25.00", "currency": None},
         "durationMinutes": None,
         "description": "Cloud Clinic Default One-time Charge Message",
@@ -434,7 +434,7 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
     before = visit["prescriptionsBeforeVisit"]
     assert before == [
         {
-            "id": "97316",
+            "databaseId": "97316",
             "drug": "One Tab Daily with Iron oral tablet",
             "directions": "1 Milliliter(s) 1 to 2 times a day",
             "status": "Current",
@@ -683,7 +683,7 @@ def test_create_econsult_answer_is_converted_without_a_read_back(
         f'input: {{intakeId: "{gid("Intake", ECONSULT_INTAKE)}", roomCode: "vclinic_room_code"}}',
         """visitId visit { id databaseId memberId providerId state type status subtype expiry
            roomCode isInCharge isEditExpired invoiceId intakeId pendingActions
-           invoice { id status amountDue { amount currency } isLive }
+           invoice { databaseId status amountDue { amount currency } isLive }
            room { id databaseId code name } member { id fullName isActive }
            creator { id databaseId userType userTypeCode accountCode }
            intake { id reasonForVisit location customFields } }""",
@@ -705,7 +705,7 @@ def test_create_econsult_answer_is_converted_without_a_read_back(
         "intakeId": gid("Intake", ECONSULT_INTAKE),
         "pendingActions": [],
         "invoice": {
-            "id": "6050d2e5-f680-4695-b284-2c8664457b11",
+            "databaseId": "6050d2e5-f680-4695-b284-2c8664457b11",
             "status": 10,
             "amountDue": {"amount": "0.00", "currency": "USD"},
             "isLive": False,
@@ -865,12 +865,12 @@ def test_close_visit_names_the_callers_visit_whatever_the_answer_says(
 def test_a_prescription_keeps_its_zeros_and_its_raw_record(doc: tuple[Documented, Gateway]) -> None:
     upstream, gateway = doc
     query = """query($id: ID!) { visit(id: $id) { prescriptionsBeforeVisit {
-        id drugId ndc rxNormCode quantity quantityUnit refills daysSupply prescriberName raw
+        databaseId drugId ndc rxNormCode quantity quantityUnit refills daysSupply prescriberName raw
         } } }"""
     [rx] = ok(run(gateway, query, {"id": VISIT_GID}))["visit"]["prescriptionsBeforeVisit"]
     documented = example("visit_get")["data"]["prescriptionsBeforeVisit"][0]
     assert rx == {
-        "id": "97316",
+        "databaseId": "97316",
         "drugId": "69117",
         "ndc": "00122206038",  # leading zeros kept: a code, not a number
         "rxNormCode": "260654",

@@ -533,7 +533,7 @@ def test_reschedule_moves_only_to_a_free_time(gateway: Gateway, fresh: Sandbox) 
 
 def test_the_consultation_price_is_vsees(gateway: Gateway, fresh: Sandbox) -> None:
     room = gateway.query(
-        "{ rooms { code consultations { databaseId: id price { amount currency } } } }",
+        "{ rooms { code consultations { databaseId price { amount currency } } } }",
         token=MEMBER,
     )["data"]["rooms"]
     offered = next(r for r in room if r["consultations"])

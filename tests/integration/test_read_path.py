@@ -14,8 +14,8 @@ from tests.servers import Gateway, Sandbox, gid
 
 VISIT_FIELDS = """
   id code type typeCode status statusCode start end createdAt roomCode
-  payment { id amount { amount currency } durationMinutes description }
-  intake { id reasonForVisit type customFields consultation { id price { amount } } }
+  payment { databaseId amount { amount currency } durationMinutes description }
+  intake { id reasonForVisit type customFields consultation { databaseId price { amount } } }
   provider { id fullName title }
   member { id fullName gender dob }
   room { id code name }
@@ -185,7 +185,8 @@ def test_room_with_providers(gateway: Gateway, upstream: Sandbox) -> None:
     code = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
     body = gateway.query(
         """query($code: String!) { room(code: $code) { code name timezone walkinEnabled
-             consultations { id price { amount currency } } providers { id fullName } } }""",
+             consultations { databaseId price { amount currency } }
+             providers { id fullName } } }""",
         {"code": code},
         token=MEMBER,
     )
