@@ -18,6 +18,7 @@ PAYMENT_SPEC: Spec = {
 INVOICE_SPEC: Spec = {
     "databaseId": keys("id"),
     "status": keys("status"),
+    "statusCode": keys("status"),
     "amountDue": keys("amount_due"),
     "isLive": keys("livemode"),
     "createdAt": keys("created"),
@@ -112,6 +113,7 @@ PROVIDER_SPEC: Spec = {
     "vseeId": keys("vseeid"),
     "photo": keys("photo"),
     "status": keys("status"),
+    "statusCode": keys("status"),
     "shortBio": keys("short_bio"),
 }
 

@@ -21,6 +21,7 @@ from ._convert import (
     as_int,
     as_text,
 )
+from .enums import InvoiceStatus, from_code
 
 
 @strawberry.enum(
@@ -105,7 +106,13 @@ class Invoice:
         description="VSee's invoice id (`id`, also the visit's `invoiceId`); null when VSee sends "
         "none."
     )
-    status: int | None = strawberry.field(description="VSee invoice status code.")
+    status: InvoiceStatus | None = strawberry.field(
+        description="Where the invoice stands; null when VSee sends no status, UNKNOWN for a "
+        "code this gateway does not know."
+    )
+    status_code: int | None = strawberry.field(
+        description="VSee's raw invoice `status` code, e.g. 10."
+    )
     amount_due: Money | None = strawberry.field(description="What is still to pay (`amount_due`).")
     is_live: bool | None = strawberry.field(description="False for test-mode invoices.")
     created_at: datetime | None = strawberry.field(
@@ -117,10 +124,11 @@ class Invoice:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Invoice:
-        iid = as_id(raw.get("id"))
+        iid, status = as_id(raw.get("id")), raw.get("status")
         return cls(
             database_id=strawberry.ID(iid) if iid else None,
-            status=as_int(raw.get("status")),
+            status=None if status is None else from_code(InvoiceStatus, status),
+            status_code=as_int(status),
             amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
             is_live=as_bool(raw.get("livemode")),
             created_at=as_datetime(raw.get("created")),

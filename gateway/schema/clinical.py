@@ -20,6 +20,7 @@ from ._convert import (
     as_list,
     as_text,
 )
+from .enums import PrescriptionStatus, from_text_code
 from .node import global_id
 
 
@@ -180,8 +181,12 @@ class Prescription:
     )
     refills: int | None = strawberry.field(description="Refills allowed (`Refills`).")
     days_supply: int | None = strawberry.field(description="Days the supply lasts (`DaysSupply`).")
-    status: str | None = strawberry.field(
-        description="Prescription status as VSee sends it, e.g. Current (`Status`)."
+    status: PrescriptionStatus | None = strawberry.field(
+        description="Where the prescription stands (`Status`); null when VSee sends none, "
+        "UNKNOWN for a status this gateway does not know."
+    )
+    status_code: str | None = strawberry.field(
+        description="VSee's raw `Status` text, e.g. Current."
     )
     prescriber_name: str | None = strawberry.field(
         description="Who prescribed it (`PrescriberName`)."
@@ -193,7 +198,7 @@ class Prescription:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Prescription:
-        pid = as_id(raw.get("ID") or raw.get("id"))
+        pid, status = as_id(raw.get("ID") or raw.get("id")), as_text(raw.get("Status"))
         return cls(
             database_id=strawberry.ID(pid) if pid else None,
             drug_id=as_text(raw.get("DrugID")),
@@ -205,7 +210,8 @@ class Prescription:
             quantity_unit=as_text(raw.get("QtyQual")),
             refills=as_int(raw.get("Refills")),
             days_supply=as_int(raw.get("DaysSupply")),
-            status=as_text(raw.get("Status")),
+            status=None if status is None else from_text_code(PrescriptionStatus, status),
+            status_code=status,
             prescriber_name=as_text(raw.get("PrescriberName")),
             prescribed_on=as_datetime(raw.get("PrescriptionDate")),
             raw=JSON(raw),

@@ -18,12 +18,12 @@ from ._convert import (
     as_bool,
     as_date,
     as_int,
-    as_str,
     as_text,
 )
 from .context import Info
 from .enums import (
     Gender,
+    ProviderStatus,
     UserType,
     from_code,
 )
@@ -120,14 +120,20 @@ class Provider(Node):
     photo: str | None = strawberry.field(
         description="URL of the provider's photo, as VSee sends it; null when none."
     )
-    status: str | None = strawberry.field(description="Presence status, when VSee gives it.")
+    status: ProviderStatus | None = strawberry.field(
+        description="The provider's `status` from the room's provider list (its meaning is "
+        "inferred, see ProviderStatus); null when VSee sends none."
+    )
+    status_code: str | None = strawberry.field(
+        description='VSee\'s raw provider `status`, as text (e.g. "20").'
+    )
     short_bio: str | None = strawberry.field(
         description="Short biography shown to members (`short_bio`)."
     )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Provider:
-        key = key_of(raw, "provider")
+        key, status_code = key_of(raw, "provider"), as_text(raw.get("status"))
         return cls(
             id=global_id("Provider", key),
             database_id=strawberry.ID(key),
@@ -143,7 +149,8 @@ class Provider(Node):
             subtype=as_text(raw.get("subtype")),
             vsee_id=as_text(raw.get("vseeid")),
             photo=as_text(raw.get("photo")),
-            status=as_str(raw.get("status")),
+            status=None if status_code is None else from_code(ProviderStatus, status_code),
+            status_code=status_code,
             short_bio=as_text(raw.get("short_bio")),
         )
 

@@ -437,7 +437,7 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
             "databaseId": "97316",
             "drug": "One Tab Daily with Iron oral tablet",
             "directions": "1 Milliliter(s) 1 to 2 times a day",
-            "status": "Current",
+            "status": "CURRENT",
             "prescribedOn": "2016-01-30T00:00:00Z",
         }
     ]
@@ -452,6 +452,8 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
     }
     # The embedded provider lacks short_bio and status: one provider read completes it.
     assert visit["provider"]["shortBio"] == "Family medicine"
+    # A provider status code no answer documents: UNKNOWN, the raw code beside it.
+    assert (visit["provider"]["status"], visit["provider"]["statusCode"]) == ("UNKNOWN", "1")
     assert upstream.calls == {"GET /visits/{id}": 1, "GET /rooms/{code}/providers/{id}": 1}
 
 
@@ -683,7 +685,7 @@ def test_create_econsult_answer_is_converted_without_a_read_back(
         f'input: {{intakeId: "{gid("Intake", ECONSULT_INTAKE)}", roomCode: "vclinic_room_code"}}',
         """visitId visit { id databaseId memberId providerId state type status subtype expiry
            roomCode isInCharge isEditExpired invoiceId intakeId pendingActions
-           invoice { databaseId status amountDue { amount currency } isLive }
+           invoice { databaseId status statusCode amountDue { amount currency } isLive }
            room { id databaseId code name } member { id fullName isActive }
            creator { id databaseId userType userTypeCode accountCode }
            intake { id reasonForVisit location customFields } }""",
@@ -706,7 +708,8 @@ def test_create_econsult_answer_is_converted_without_a_read_back(
         "pendingActions": [],
         "invoice": {
             "databaseId": "6050d2e5-f680-4695-b284-2c8664457b11",
-            "status": 10,
+            "status": "CODE_10",
+            "statusCode": 10,
             "amountDue": {"amount": "0.00", "currency": "USD"},
             "isLive": False,
         },
