@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -19,9 +19,12 @@ from ._convert import (
     as_int,
     as_list,
     as_text,
+    resolve_file,
 )
+from .context import Info
 from .enums import PrescriptionStatus, from_text_code
 from .node import global_id
+from .scalars import URL
 
 
 @strawberry.type(description="A file attached to an intake or a post-visit note.")
@@ -34,8 +37,8 @@ class Attachment:
     )
     name: str | None = strawberry.field(description="Stored file name.")
     path: str | None = strawberry.field(
-        description="VSee's storage path of the file, relative (e.g. files/2016/08/17/<id>.png); "
-        "not a download link."
+        description="VSee's storage path of the file exactly as VSee sent it, relative (e.g. "
+        "files/2016/08/17/<id>.png); `url` is where it is."
     )
     size: int | None = strawberry.field(description="Bytes.")
     ext: str | None = strawberry.field(description="File extension, e.g. png.")
@@ -49,6 +52,20 @@ class Attachment:
     updated_at: datetime | None = strawberry.field(
         description="When the file record last changed (`modified`)."
     )
+
+    @strawberry.field(
+        description="Where the file is: `path` resolved against the gateway's VSee api_v3 base "
+        "URL (`VSEE_API_URL`), e.g. https://api.vseepreview.com/vc/next/api_v3/files/2016/08/17/"
+        "<id>.png. INFERRED: VSee's docs give only the relative path; its own absolute file "
+        "URLs (a provider's photo) live under the api_v3 base, so the path is read as relative "
+        "to it, and downloading it may need the caller's VSee credentials. Null when there is "
+        "no path, when the path is not a plain relative one (counted as unconvertible), and "
+        "whenever the gateway's upstream is on an internal address (the embedded sandbox, "
+        "loopback, private networks, single-label service names): such a URL would only name "
+        "an address inside the deployment."
+    )
+    def url(self, info: Info) -> URL | None:
+        return cast(URL | None, resolve_file(info.context.services.files_base, self.path))
 
     @classmethod
     def from_raw(cls, raw: Raw | str) -> Attachment:

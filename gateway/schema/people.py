@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
@@ -19,6 +19,7 @@ from ._convert import (
     as_date,
     as_int,
     as_text,
+    as_url,
 )
 from .context import Info
 from .enums import (
@@ -28,6 +29,11 @@ from .enums import (
     from_code,
 )
 from .node import Node, global_id, key_of, vsee_id
+from .scalars import URL
+
+
+def photo_url(value: object) -> URL | None:
+    return cast(URL | None, as_url(value, "photo URL"))
 
 
 @strawberry.type(description="A clinic account (tenant) on VSee.")
@@ -72,7 +78,10 @@ class Member:
         "else."
     )
     vsee_id: str | None = strawberry.field(description="VSee messenger id.")
-    photo: str | None = strawberry.field(description="URL of the member's photo.")
+    photo: URL | None = strawberry.field(
+        description="The member's photo, as the absolute URL VSee sends; null when none, or "
+        "when VSee's value is not an absolute http(s) URL (counted as unconvertible)."
+    )
     is_active: bool | None = strawberry.field(
         description="Whether the member's account is active (`active`)."
     )
@@ -93,7 +102,7 @@ class Member:
             dob=as_date(raw.get("dob")),
             gender=from_code(Gender, raw.get("gender")),
             vsee_id=as_text(raw.get("vseeid")),
-            photo=as_text(raw.get("photo")),
+            photo=photo_url(raw.get("photo")),
             is_active=as_bool(raw.get("active")),
         )
 
@@ -117,8 +126,10 @@ class Provider(Node):
     )
     subtype: str | None = strawberry.field(description="VSee provider subtype code.")
     vsee_id: str | None = strawberry.field(description="VSee messenger id (`vseeid`).")
-    photo: str | None = strawberry.field(
-        description="URL of the provider's photo, as VSee sends it; null when none."
+    photo: URL | None = strawberry.field(
+        description="The provider's photo, as the absolute URL VSee sends (on VSee's file "
+        "host, with its own `auth_code`); null when none, or when VSee's value is not an "
+        "absolute http(s) URL (counted as unconvertible)."
     )
     status: ProviderStatus | None = strawberry.field(
         description="The provider's `status` from the room's provider list (its meaning is "
@@ -148,7 +159,7 @@ class Provider(Node):
             phone=as_text(raw.get("phone")),
             subtype=as_text(raw.get("subtype")),
             vsee_id=as_text(raw.get("vseeid")),
-            photo=as_text(raw.get("photo")),
+            photo=photo_url(raw.get("photo")),
             status=None if status_code is None else from_code(ProviderStatus, status_code),
             status_code=status_code,
             short_bio=as_text(raw.get("short_bio")),
