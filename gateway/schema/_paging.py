@@ -7,13 +7,20 @@ connection of the schema (``visits``, ``rooms``) pages through these helpers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import strawberry
 
 from gateway.upstream import InvalidInput
 
+T = TypeVar("T")
+
+# A connection's page when the caller gives neither `first` nor `last` (the cost model too).
+DEFAULT_FIRST = 20
 # Deeper than any list gets; the cursor's number is checked before it becomes VSee's `page`.
 MAX_CURSOR_OFFSET = 1_000_000
 
@@ -69,7 +76,6 @@ def window(
     last: int | None,
     before: str | None,
     limit: int,
-    default: int,
     kind: str = "visit",
 ) -> Window:
     """The window of ``first``/``after`` or ``last``/``before``, checked before any VSee call."""
@@ -84,7 +90,7 @@ def window(
         end = decode_cursor(before, field="before", kind=kind)
         offset = max(0, end - last)
         return Window(offset, end - offset)
-    first = default if first is None else first
+    first = DEFAULT_FIRST if first is None else first
     if not 1 <= first <= limit:
         raise InvalidInput(f"`first` must be between 1 and {limit}", field="first")
     offset = decode_cursor(after, kind=kind) + 1 if after else 0
@@ -98,13 +104,37 @@ def empty_page() -> PageInfo:
     return PageInfo(has_next_page=True, has_previous_page=False, start_cursor=None, end_cursor=None)
 
 
-def page_info(at: Window, cursors: list[str], total: int | None, last_page_rows: int) -> PageInfo:
-    """Paging state of a page of ``cursors`` read at ``at``; without a total, a full last VSee
-    page is the only hint that more may follow."""
-    has_next = at.offset + len(cursors) < total if total is not None else last_page_rows == at.count
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=at.offset > 0,
-        start_cursor=cursors[0] if cursors else None,
-        end_cursor=cursors[-1] if cursors else None,
-    )
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[T]):
+    """The window's rows out of VSee's pages, the total VSee told, and what paging needs."""
+
+    at: Window
+    rows: list[T]
+    total: int | None
+    last_page_rows: int
+
+    def page_info(self, cursors: list[str]) -> PageInfo:
+        """Paging state of the page whose items have ``cursors``; without a total, a full last
+        VSee page is the only hint that more may follow."""
+        at, total = self.at, self.total
+        has_next = (
+            at.offset + len(cursors) < total
+            if total is not None
+            else self.last_page_rows == at.count
+        )
+        return PageInfo(
+            has_next_page=has_next,
+            has_previous_page=at.offset > 0,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
+
+
+async def read(
+    at: Window, fetch: Callable[[int, int], Awaitable[tuple[list[T], int | None]]]
+) -> Slice[T]:
+    """The window's rows, from the VSee pages (``fetch(page, limit)``) that hold it, together."""
+    pages, skip = at.pages
+    answers = await asyncio.gather(*(fetch(page, at.count) for page in pages))
+    rows = [row for chunk, _ in answers for row in chunk][skip : skip + at.count]
+    return Slice(at, rows, answers[0][1], len(answers[-1][0]))

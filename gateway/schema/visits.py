@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -51,7 +50,7 @@ from ._mutation import (
     _epoch,
     _form,
 )
-from ._paging import PageInfo, empty_page, encode_cursor, page_info, window
+from ._paging import PageInfo, empty_page, encode_cursor, read, window
 from .billing import Invoice, Payment
 from .clinical import PostVisit, Prescription
 from .context import Info
@@ -885,20 +884,16 @@ class VisitQueries:
             last=last,
             before=before,
             limit=info.context.services.max_page_size,
-            default=20,
         )
         if at.count == 0:
             return VisitConnection(edges=[], page_info=empty_page(), total_count=None)
         params = _filter_params(filter)
         loaders = info.context.loaders
-        pages, skip = at.pages
-        answers = await asyncio.gather(
-            *(loaders.visits_page({**params, "page": p, "limit": at.count}) for p in pages)
+        got = await read(
+            at, lambda page, limit: loaders.visits_page({**params, "page": page, "limit": limit})
         )
-        rows: list[Raw] = [row for chunk, _ in answers for row in chunk][skip : skip + at.count]
-        total = answers[0][1]
         needed = needs(info, VISIT_SPEC, ("nodes",), ("edges", "node"))
-        done = await complete_rows(info.context.loaders, rows, needed, _visit_id)
+        done = await complete_rows(info.context.loaders, got.rows, needed, _visit_id)
         nodes = [_row_node(row) for row in done]
         edges = [
             VisitEdge(cursor=encode_cursor(at.offset + i), node=node)
@@ -906,8 +901,8 @@ class VisitQueries:
         ]
         return VisitConnection(
             edges=edges,
-            page_info=page_info(at, [e.cursor for e in edges], total, len(answers[-1][0])),
-            total_count=total,
+            page_info=got.page_info([edge.cursor for edge in edges]),
+            total_count=got.total,
         )
 
     @strawberry.field(
