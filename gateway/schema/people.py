@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, cast
 
@@ -12,6 +13,7 @@ from gateway.loaders import (
     provider_raw,
     wants_provider_detail,
 )
+from gateway.upstream import Credentials
 
 from ._base import full_name
 from ._convert import (
@@ -202,8 +204,62 @@ class UserRef:
         )
 
 
+@strawberry.type(
+    description="What the gateway knows about the caller's credentials without asking VSee, and "
+    "nothing more. It does not say who the caller is: VSee's api_v3 documents no who-am-I "
+    "call, and an identity guessed from visits would mislabel a provider's credentials as a "
+    "member. A member app learns its member id from the SSO sign-in its partner's backend "
+    "performs (VSee's POST /users/sso answers the member id beside the token, and needs an "
+    "API secret mobile apps never hold), and gets it from that backend with the token; a "
+    "who-am-I call is a question for VSee. Nothing here is checked with VSee (a made-up token "
+    "reads the same), and nothing is derived from the token: not echoed, not hashed."
+)
+class Viewer:
+    account_code: str | None = strawberry.field(
+        description="The clinic account the credentials are scoped to (`X-AccountCode`), as "
+        "presented; null when the request names none."
+    )
+    has_api_token: bool = strawberry.field(
+        description="Whether the request presented a VSee API token (`X-ApiToken`, or "
+        "`Authorization: Bearer`). Not verified: VSee checks it on the first field that calls it."
+    )
+    has_api_key: bool = strawberry.field(
+        description="Whether the request presented a VSee application key (`X-ApiKey`), which "
+        "some VSee endpoints (e.g. e-consults) want beside the token."
+    )
+
+    @classmethod
+    def of(cls, credentials: Credentials | None, headers: Mapping[str, str] | None) -> Viewer:
+        if credentials is not None:
+            return cls(
+                account_code=credentials.account_code,
+                has_api_token=True,
+                has_api_key=credentials.api_key is not None,
+            )
+        # Incomplete credentials (the gateway then calls VSee for nothing): say which part came.
+        headers = headers or {}
+        scheme, _, bearer = (headers.get("authorization") or "").partition(" ")
+        return cls(
+            account_code=(headers.get("x-accountcode") or "").strip() or None,
+            has_api_token=bool(
+                (headers.get("x-apitoken") or "").strip()
+                or (scheme.lower() == "bearer" and bearer.strip())
+            ),
+            has_api_key=bool((headers.get("x-apikey") or "").strip()),
+        )
+
+
 @strawberry.type
 class PeopleQueries:
+    @strawberry.field(
+        description="The caller's credentials as the gateway sees them: the account they are "
+        "scoped to and which parts were presented, answered without any VSee call. Not who "
+        "the caller is (see Viewer)."
+    )
+    def viewer(self, info: Info) -> Viewer:
+        request = info.context.request
+        return Viewer.of(info.context.credentials, getattr(request, "headers", None))
+
     @strawberry.field(
         description="A provider by global id. VSee reads providers only within a room, so one "
         "named by id alone is found in the account's rooms' provider lists; its detail is read "

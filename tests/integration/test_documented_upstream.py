@@ -477,6 +477,7 @@ def test_the_join_link_fields_need_only_the_detail(doc: tuple[Documented, Gatewa
 def test_mobile_home(doc: tuple[Documented, Gateway]) -> None:
     upstream, gateway = doc
     data = ok(run(gateway, operation("MobileHome"), WEEK))
+    assert data["viewer"] == {"accountCode": "vclinic", "hasApiKey": False}  # no VSee call
     assert data["currentVisit"]["meeting"] == {
         "meetingId": "1633627695040_2cc263f4-3d07-49fa-97b1-b2955ff40dfa__jitsi"
     }
