@@ -57,8 +57,10 @@ class Account:
 
 
 @strawberry.type(
-    description="A patient. Its global id is distinct from a provider's with the same VSee id; "
-    "VSee has no member endpoint, so `node(id:)` answers null for a member."
+    description="A patient. Not a `Node`: VSee has no member endpoint, so nothing could read a "
+    "member again by id (`node(id:)` answers null for one). Its `id` is still a stable global "
+    "id (`Member` + VSee's member id, distinct from a provider's with the same VSee id), so a "
+    "normalized client cache keeps one entry per member whichever answer embedded it."
 )
 class Member:
     id: strawberry.ID = strawberry.field(description="Global id (`Member` + VSee's member id).")

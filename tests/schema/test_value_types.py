@@ -8,6 +8,8 @@ from gateway.loaders import _specs
 from gateway.schema import build_schema
 from gateway.schema.billing import Consultation, Invoice, Payment
 from gateway.schema.clinical import MedicalProfile, PostVisit, Prescription
+from gateway.schema.people import Member
+from tests.servers import gid
 
 # Values VSee embeds in a visit, intake or room, with no endpoint to read them again.
 VALUE_TYPES = ("Payment", "Invoice", "PostVisit", "Prescription", "Consultation", "MedicalProfile")
@@ -72,3 +74,19 @@ def test_the_documented_ids_land_in_database_id() -> None:
     assert Consultation.from_raw({"id": "c1", "amount": 0}).database_id == "c1"
     profile = MedicalProfile.from_raw({"_id": "553ea41ef468747652d11034", "user_id": "575"})
     assert profile.database_id == "553ea41ef468747652d11034"
+
+
+def test_a_member_is_no_node_but_has_a_stable_global_id() -> None:
+    schema = _schema()
+    member = schema.type_map["Member"]
+    assert isinstance(member, GraphQLObjectType)
+    assert not member.interfaces
+    assert isinstance(member.fields["id"].type, GraphQLNonNull)
+    assert member.description
+    assert "Not a `Node`" in member.description
+    assert "no member endpoint" in member.description
+    # The same member embedded by two answers (ids as a string and as a number) is one id.
+    from_list = Member.from_raw({"id": "575", "first_name": "Keven2"})
+    from_detail = Member.from_raw({"id": 575, "photo": None})
+    assert from_list.id == from_detail.id == gid("Member", "575")
+    assert from_list.id != gid("Provider", "575")
