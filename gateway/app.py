@@ -48,7 +48,13 @@ from gateway.observability import (
 )
 from gateway.ratelimit import RateLimiter
 from gateway.redis_policy import check_redis_policy
-from gateway.schema import QueryLimits, Services, build_schema, conversion_observers
+from gateway.schema import (
+    QueryLimits,
+    Services,
+    build_schema,
+    conversion_observers,
+    public_files_base,
+)
 from gateway.settings import Settings, SettingsError, load_settings
 from gateway.upstream import (
     BreakerState,
@@ -342,6 +348,7 @@ def create_app(
             ),
             max_page_size=settings.max_page_size,
             observer=metrics,
+            files_base=public_files_base(settings.api_base),
         )
         # Query documents, not caller data: shared by all callers (see PersistedQueries), each
         # store bounded by bytes; in Redis under their own namespace and budget.

@@ -15,6 +15,7 @@ const config: CodegenConfig = {
           DateTime: 'string',
           Date: 'string',
           Decimal: 'string',
+          URL: 'string',
           JSON: 'unknown',
         },
         strictScalars: true,

@@ -129,9 +129,16 @@ class RequestLoaders:
         self, params: dict[str, str | int | None]
     ) -> tuple[list[Raw], int | None]:
         """One page of the caller's visits and the total when VSee tells it."""
-        envelope = await self._client.get(
-            "/visits", self._credentials, endpoint="GET /visits", params=params
-        )
+        return await self._listing("/visits", "GET /visits", params)
+
+    async def rooms_page(self, page: int, limit: int) -> tuple[list[Raw], int | None]:
+        """One page of the account's rooms and the total when VSee tells it."""
+        return await self._listing("/rooms", "GET /rooms", {"page": page, "limit": limit})
+
+    async def _listing(
+        self, path: str, endpoint: str, params: dict[str, str | int | None]
+    ) -> tuple[list[Raw], int | None]:
+        envelope = await self._client.get(path, self._credentials, endpoint=endpoint, params=params)
         data = envelope.data
         rows = [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
         total = envelope.extra.get("total")

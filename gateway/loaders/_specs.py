@@ -9,15 +9,16 @@ from __future__ import annotations
 from ._selection import FREE, Spec, keys
 
 PAYMENT_SPEC: Spec = {
-    "id": keys("id"),
+    "databaseId": keys("id"),
     "amount": keys("amount"),
     "durationMinutes": keys("duration"),
     "description": keys("description"),
 }
 
 INVOICE_SPEC: Spec = {
-    "id": keys("id"),
+    "databaseId": keys("id"),
     "status": keys("status"),
+    "statusCode": keys("status"),
     "amountDue": keys("amount_due"),
     "isLive": keys("livemode"),
     "createdAt": keys("created"),
@@ -34,7 +35,7 @@ MEETING_SPEC: Spec = {
 }
 
 POSTVISIT_SPEC: Spec = {
-    "id": keys("id"),
+    "databaseId": keys("id"),
     "memberId": keys("member_id"),
     "visitId": keys("visit_id"),
     "isDraft": keys("draft"),
@@ -112,6 +113,7 @@ PROVIDER_SPEC: Spec = {
     "vseeId": keys("vseeid"),
     "photo": keys("photo"),
     "status": keys("status"),
+    "statusCode": keys("status"),
     "shortBio": keys("short_bio"),
 }
 

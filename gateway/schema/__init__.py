@@ -24,6 +24,7 @@ from strawberry.types.execution import PreExecutionError
 from gateway.upstream import GatewayError
 
 from ._convert import observers as conversion_observers
+from ._convert import public_files_base
 from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
 from .intakes import IntakeMutations, IntakeQueries
@@ -42,6 +43,7 @@ __all__ = [
     "build_schema",
     "conversion_observers",
     "export_sdl",
+    "public_files_base",
 ]
 
 logger = logging.getLogger("gateway.schema")

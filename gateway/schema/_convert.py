@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 _EPOCH_MAX = 32503680000  # year 3000; larger numbers are milliseconds
 
@@ -206,3 +210,99 @@ MAX_EPOCH = 4_102_444_800
 def in_epoch_range(epoch: int) -> bool:
     """Whether an epoch time is one the gateway will send to VSee."""
     return 0 < epoch < MAX_EPOCH
+
+
+# URLs: RFC 3986 characters only (unreserved, reserved, and percent-escapes), bounded length.
+MAX_URL = 2048
+_URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# A relative file path as VSee answers it (`files/2016/08/17/<id>.png`): segments of path
+# characters, no scheme, query, fragment, empty or dot segments.
+_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@%]+$")
+
+
+def is_absolute_url(value: object) -> bool:
+    """Whether ``value`` is an absolute http(s) URL (RFC 3986) with a host."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_URL:
+        return False
+    if not _URL_CHARS.match(value) or _PERCENT.search(value):
+        return False
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
+
+
+def as_url(value: Any, kind: str = "URL") -> str | None:
+    """An absolute http(s) URL as VSee sent it; anything else is null (and counted)."""
+    text = as_text(value)
+    if text is None:
+        return None
+    text = text.strip()
+    if is_absolute_url(text):
+        return text
+    unconvertible(kind, value)
+    return None
+
+
+def resolve_file(base: str | None, path: Any) -> str | None:
+    """The absolute URL of a file VSee names by a relative path, under ``base``.
+
+    Inferred: VSee's docs give attachments only a relative `path` (`files/2016/08/17/<id>.png`);
+    its own absolute file URLs (a provider's photo) live under the api_v3 base, so the path is
+    read as relative to it. A path that is already absolute is kept; one that is neither (a
+    scheme other than http(s), `..`, a query) is null and counted. No base (an upstream on an
+    internal address) means null.
+    """
+    text = as_text(path)
+    if text is None:
+        return None
+    text = text.strip()
+    if "://" in text:
+        return as_url(text, "attachment path")
+    segments = text.split("/")
+    if (
+        len(text) > MAX_URL
+        or text.startswith("/")
+        or ":" in segments[0]  # RFC 3986 4.2: that would read as a scheme (`javascript:`)
+        or _PERCENT.search(text)
+        or any(seg in ("", ".", "..") or not _PATH_SEGMENT.match(seg) for seg in segments)
+    ):
+        unconvertible("attachment path", path)
+        return None
+    if base is None:
+        return None
+    url = f"{base.rstrip('/')}/{text}"
+    return url if is_absolute_url(url) else None
+
+
+@functools.lru_cache(maxsize=8)
+def public_files_base(api_base: str) -> str | None:
+    """The base relative file paths resolve against, or None for an internal upstream.
+
+    A loopback, private, link-local or unspecified address, ``localhost``, a single-label host
+    (a compose or cluster service name such as ``sandbox``) and ``.local``/``.internal`` names
+    are internal to the deployment: a URL on them is useless to a client and names an internal
+    address, so files get no URL there.
+    """
+    try:
+        parts = urlsplit(api_base)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        internal = (
+            "." not in host
+            or host == "localhost"
+            or host.endswith((".localhost", ".local", ".internal", ".localdomain"))
+        )
+    else:
+        internal = not address.is_global
+    return None if internal else api_base.rstrip("/")

@@ -21,6 +21,7 @@ from ._convert import (
     as_int,
     as_text,
 )
+from .enums import InvoiceStatus, from_code
 
 
 @strawberry.enum(
@@ -66,10 +67,17 @@ class Money:
         )
 
 
-@strawberry.type(description="What a visit costs.")
+# Payment, Invoice and Consultation are values embedded in their visit or room, with no VSee
+# endpoint of their own: they carry VSee's id as `databaseId`, never as `id`, so a normalized
+# client cache (Apollo's keys `__typename:id`) keeps them inside their parent instead of making
+# entities it could never refetch (and, for id-less ones, merging them all into one).
+@strawberry.type(
+    description="What a visit costs: a value embedded in its visit (no `id`: VSee has no "
+    "endpoint to read a payment again)."
+)
 class Payment:
-    id: strawberry.ID | None = strawberry.field(
-        description="VSee's payment id; null when VSee sends none."
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's payment id (`id`); null when VSee sends none."
     )
     amount: Money | None = strawberry.field(description="The amount charged, as VSee lists it.")
     duration_minutes: int | None = strawberry.field(description="Minutes paid for.")
@@ -82,17 +90,29 @@ class Payment:
     def from_raw(cls, raw: Raw, currency: Any = None) -> Payment:
         pid = as_id(raw.get("id"))
         return cls(
-            id=strawberry.ID(pid) if pid else None,
+            database_id=strawberry.ID(pid) if pid else None,
             amount=Money.of(raw.get("amount"), raw.get("currency") or currency),
             duration_minutes=as_int(raw.get("duration")),
             description=as_text(raw.get("description")),
         )
 
 
-@strawberry.type(description="The invoice raised for a visit.")
+@strawberry.type(
+    description="The invoice raised for a visit: a value embedded in its visit (no `id`: VSee "
+    "has no endpoint to read an invoice again)."
+)
 class Invoice:
-    id: strawberry.ID | None = strawberry.field(description="VSee's invoice id.")
-    status: int | None = strawberry.field(description="VSee invoice status code.")
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's invoice id (`id`, also the visit's `invoiceId`); null when VSee sends "
+        "none."
+    )
+    status: InvoiceStatus | None = strawberry.field(
+        description="Where the invoice stands; null when VSee sends no status, UNKNOWN for a "
+        "code this gateway does not know."
+    )
+    status_code: int | None = strawberry.field(
+        description="VSee's raw invoice `status` code, e.g. 10."
+    )
     amount_due: Money | None = strawberry.field(description="What is still to pay (`amount_due`).")
     is_live: bool | None = strawberry.field(description="False for test-mode invoices.")
     created_at: datetime | None = strawberry.field(
@@ -104,10 +124,11 @@ class Invoice:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Invoice:
-        iid = as_id(raw.get("id"))
+        iid, status = as_id(raw.get("id")), raw.get("status")
         return cls(
-            id=strawberry.ID(iid) if iid else None,
-            status=as_int(raw.get("status")),
+            database_id=strawberry.ID(iid) if iid else None,
+            status=None if status is None else from_code(InvoiceStatus, status),
+            status_code=as_int(status),
             amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
             is_live=as_bool(raw.get("livemode")),
             created_at=as_datetime(raw.get("created")),
@@ -115,10 +136,14 @@ class Invoice:
         )
 
 
-@strawberry.type(description="A paid or free consultation a room offers.")
+@strawberry.type(
+    description="A paid or free consultation a room offers: a value embedded in its room or "
+    "intake (no `id`: VSee reads consultations only inside their room)."
+)
 class Consultation:
-    id: strawberry.ID | None = strawberry.field(
-        description="VSee's consultation id, as listed in the room's `payment.consultations`."
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's consultation id, as listed in the room's `payment.consultations` "
+        "and as `consultationId` takes it; null when VSee sends none."
     )
     description: str | None = strawberry.field(
         description="The consultation's name as the clinic set it."
@@ -138,7 +163,7 @@ class Consultation:
     def from_raw(cls, raw: Raw, currency: Any = None) -> Consultation:
         cid = as_id(raw.get("id"))
         return cls(
-            id=strawberry.ID(cid) if cid else None,
+            database_id=strawberry.ID(cid) if cid else None,
             description=as_text(raw.get("description")),
             duration_minutes=as_int(raw.get("duration")),
             price=Money.of(raw.get("amount"), raw.get("currency") or currency),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -19,8 +19,12 @@ from ._convert import (
     as_int,
     as_list,
     as_text,
+    resolve_file,
 )
+from .context import Info
+from .enums import PrescriptionStatus, from_text_code
 from .node import global_id
+from .scalars import URL
 
 
 @strawberry.type(description="A file attached to an intake or a post-visit note.")
@@ -33,8 +37,8 @@ class Attachment:
     )
     name: str | None = strawberry.field(description="Stored file name.")
     path: str | None = strawberry.field(
-        description="VSee's storage path of the file, relative (e.g. files/2016/08/17/<id>.png); "
-        "not a download link."
+        description="VSee's storage path of the file exactly as VSee sent it, relative (e.g. "
+        "files/2016/08/17/<id>.png); `url` is where it is."
     )
     size: int | None = strawberry.field(description="Bytes.")
     ext: str | None = strawberry.field(description="File extension, e.g. png.")
@@ -48,6 +52,20 @@ class Attachment:
     updated_at: datetime | None = strawberry.field(
         description="When the file record last changed (`modified`)."
     )
+
+    @strawberry.field(
+        description="Where the file is: `path` resolved against the gateway's VSee api_v3 base "
+        "URL (`VSEE_API_URL`), e.g. https://api.vseepreview.com/vc/next/api_v3/files/2016/08/17/"
+        "<id>.png. INFERRED: VSee's docs give only the relative path; its own absolute file "
+        "URLs (a provider's photo) live under the api_v3 base, so the path is read as relative "
+        "to it, and downloading it may need the caller's VSee credentials. Null when there is "
+        "no path, when the path is not a plain relative one (counted as unconvertible), and "
+        "whenever the gateway's upstream is on an internal address (the embedded sandbox, "
+        "loopback, private networks, single-label service names): such a URL would only name "
+        "an address inside the deployment."
+    )
+    def url(self, info: Info) -> URL | None:
+        return cast(URL | None, resolve_file(info.context.services.files_base, self.path))
 
     @classmethod
     def from_raw(cls, raw: Raw | str) -> Attachment:
@@ -91,9 +109,18 @@ def attachments_of(value: Any) -> list[Attachment]:
     ]
 
 
-@strawberry.type(description="The clinician's note written after a visit (HTML in some fields).")
+# PostVisit, Prescription and MedicalProfile are values embedded in a visit or intake, with no
+# VSee endpoint of their own: VSee's id is `databaseId`, never `id`, so a normalized client
+# cache keeps them inside their parent rather than as entities it could never refetch.
+@strawberry.type(
+    description="The clinician's note written after a visit (HTML in some fields): a value "
+    "embedded in its visit (no `id`: VSee has no endpoint to read the notes again)."
+)
 class PostVisit:
-    id: strawberry.ID | None = strawberry.field(description="VSee's id of the visit notes.")
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the visit notes (`id`); null when VSee sends none (its "
+        "e-consult answer shows notes without one)."
+    )
     member_id: strawberry.ID | None = strawberry.field(
         description="VSee's id of the member the notes are about."
     )
@@ -133,7 +160,7 @@ class PostVisit:
             return strawberry.ID(value) if value else None
 
         return cls(
-            id=_id("id"),
+            database_id=_id("id"),
             member_id=_id("member_id"),
             visit_id=_id("visit_id"),
             is_draft=as_bool(raw.get("draft")),
@@ -150,9 +177,14 @@ class PostVisit:
         )
 
 
-@strawberry.type(description="A prescription (VSee's e-prescribing record).")
+@strawberry.type(
+    description="A prescription (VSee's e-prescribing record): a value embedded in its visit "
+    "(no `id`: VSee has no endpoint to read a prescription again)."
+)
 class Prescription:
-    id: strawberry.ID | None = strawberry.field(description="The prescription's id (`ID`).")
+    database_id: strawberry.ID | None = strawberry.field(
+        description="The e-prescribing system's id of the prescription (`ID`); null when none."
+    )
     drug_id: str | None = strawberry.field(description="The drug's id (`DrugID`).")
     ndc: str | None = strawberry.field(description="National Drug Code.")
     rx_norm_code: str | None = strawberry.field(
@@ -166,8 +198,12 @@ class Prescription:
     )
     refills: int | None = strawberry.field(description="Refills allowed (`Refills`).")
     days_supply: int | None = strawberry.field(description="Days the supply lasts (`DaysSupply`).")
-    status: str | None = strawberry.field(
-        description="Prescription status as VSee sends it, e.g. Current (`Status`)."
+    status: PrescriptionStatus | None = strawberry.field(
+        description="Where the prescription stands (`Status`); null when VSee sends none, "
+        "UNKNOWN for a status this gateway does not know."
+    )
+    status_code: str | None = strawberry.field(
+        description="VSee's raw `Status` text, e.g. Current."
     )
     prescriber_name: str | None = strawberry.field(
         description="Who prescribed it (`PrescriberName`)."
@@ -179,9 +215,9 @@ class Prescription:
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Prescription:
-        pid = as_id(raw.get("ID") or raw.get("id"))
+        pid, status = as_id(raw.get("ID") or raw.get("id")), as_text(raw.get("Status"))
         return cls(
-            id=strawberry.ID(pid) if pid else None,
+            database_id=strawberry.ID(pid) if pid else None,
             drug_id=as_text(raw.get("DrugID")),
             ndc=as_text(raw.get("NDC")),
             rx_norm_code=as_text(raw.get("RxNormCode")),
@@ -191,7 +227,8 @@ class Prescription:
             quantity_unit=as_text(raw.get("QtyQual")),
             refills=as_int(raw.get("Refills")),
             days_supply=as_int(raw.get("DaysSupply")),
-            status=as_text(raw.get("Status")),
+            status=None if status is None else from_text_code(PrescriptionStatus, status),
+            status_code=status,
             prescriber_name=as_text(raw.get("PrescriberName")),
             prescribed_on=as_datetime(raw.get("PrescriptionDate")),
             raw=JSON(raw),
@@ -219,10 +256,13 @@ class MedicalSection:
         )
 
 
-@strawberry.type(description="A member's medical history as kept by VSee.")
+@strawberry.type(
+    description="A member's medical history as kept by VSee: a value embedded in an intake (no "
+    "`id`: VSee has no endpoint to read a profile again)."
+)
 class MedicalProfile:
-    id: strawberry.ID | None = strawberry.field(
-        description="VSee's id of the medical profile (`_id`)."
+    database_id: strawberry.ID | None = strawberry.field(
+        description="VSee's id of the medical profile (`_id`); null when VSee sends none."
     )
     user_id: strawberry.ID | None = strawberry.field(
         description="VSee's id of the member the profile belongs to (`user_id`)."
@@ -249,7 +289,7 @@ class MedicalProfile:
     def from_raw(cls, raw: Raw) -> MedicalProfile:
         pid, uid = as_id(raw.get("_id") or raw.get("id")), as_id(raw.get("user_id"))
         return cls(
-            id=strawberry.ID(pid) if pid else None,
+            database_id=strawberry.ID(pid) if pid else None,
             user_id=strawberry.ID(uid) if uid else None,
             conditions=MedicalSection.from_raw(raw.get("conditions")),
             family_conditions=MedicalSection.from_raw(raw.get("family_conditions")),

@@ -30,6 +30,8 @@ class Services:
     idempotency: IdempotencyStore
     max_page_size: int = 100
     observer: OperationObserver | None = None
+    # Where VSee's relative file paths resolve (public_files_base); None for an internal upstream.
+    files_base: str | None = None
 
 
 @dataclass

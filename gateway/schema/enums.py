@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from ._convert import as_int
+from ._convert import as_int, as_text, unconvertible
 
 E = TypeVar("E", bound=Enum)
 
@@ -123,8 +123,71 @@ class CloseReason(Enum):
     )
 
 
+@strawberry.enum(
+    description="Where an invoice stands (VSee invoice `status`). VSee documents no invoice "
+    "status codes: the values are named by code, and any meaning is inferred."
+)
+class InvoiceStatus(Enum):
+    CODE_10 = strawberry.enum_value(
+        10,
+        description="Code 10, the only one VSee's examples show (the invoice of a just-created "
+        "e-consult, nothing paid). Inferred: a new, open invoice.",
+    )
+    UNKNOWN = strawberry.enum_value(
+        -1, description="A code this gateway does not know; `statusCode` has it."
+    )
+
+
+@strawberry.enum(
+    description="A provider's `status` in a room's provider list. VSee documents the key but "
+    "none of its values: the values are named by code, and any meaning is inferred."
+)
+class ProviderStatus(Enum):
+    CODE_20 = strawberry.enum_value(
+        20,
+        description="Code 20. Inferred: an active account (the code the gateway's sandbox "
+        "answers for every provider; VSee's docs show no value).",
+    )
+    UNKNOWN = strawberry.enum_value(
+        -1, description="A code this gateway does not know; `statusCode` has it."
+    )
+
+
+@strawberry.enum(
+    description="A prescription's `Status` in VSee's e-prescribing record. VSee documents no "
+    "list of statuses: values are named after the codes its examples show, meanings inferred."
+)
+class PrescriptionStatus(Enum):
+    CURRENT = strawberry.enum_value(
+        "Current",
+        description="`Current`, as VSee's example shows. Inferred: a prescription still in effect.",
+    )
+    UNKNOWN = strawberry.enum_value(
+        "", description="A status this gateway does not know; `statusCode` has it."
+    )
+
+
 def from_code(enum: type[E], value: Any) -> E:
+    """The member for VSee's numeric code; a code no member has is UNKNOWN and counted."""
+    code = as_int(value)
     # A dict lookup: iterating an Enum class builds a generator over its members every call,
     # and this runs for every visit's type and status, every intake's type, every gender.
-    member = enum._value2member_map_.get(as_int(value))
-    return member if member is not None else enum["UNKNOWN"]  # type: ignore[return-value]
+    member = enum._value2member_map_.get(code)
+    if member is not None:
+        return member  # type: ignore[return-value]
+    if code is not None:
+        # Not an error (new codes appear), but worth seeing: counted like a failed conversion.
+        # A code that was no number at all was counted by as_int already.
+        unconvertible(f"{enum.__name__} code", value)
+    return enum["UNKNOWN"]
+
+
+def from_text_code(enum: type[E], value: Any) -> E:
+    """The member for VSee's text code (case as VSee writes it); unknown codes as from_code."""
+    code = as_text(value)
+    member = enum._value2member_map_.get(code.strip()) if code else None
+    if member is not None and code:
+        return member  # type: ignore[return-value]
+    if code is not None:
+        unconvertible(f"{enum.__name__} code", value)
+    return enum["UNKNOWN"]

@@ -44,6 +44,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension, ValidationCache
 
+from ._paging import DEFAULT_FIRST
+
 
 @dataclass(frozen=True, slots=True)
 class QueryLimits:
@@ -74,7 +76,7 @@ FIELD_CALLS: Mapping[str, int] = {
     "Query.currentVisit": 1,
     "Query.intake": 1,
     "Query.room": 1,
-    "Query.rooms": 1,
+    "Query.rooms": 2,  # like Query.visits: a window may span two of VSee's pages
     "Query.availability": 1,
     # A provider read by global id alone may search the rooms' lists: rooms plus a few lists.
     "Query.node": 3,
@@ -109,7 +111,6 @@ FIELD_CALLS: Mapping[str, int] = {
 }
 # How many items a list field is assumed to hold, when no argument says.
 LIST_SIZES: Mapping[str, int] = {
-    "Query.rooms": 10,
     "Room.providers": 20,
     # Slot children that cost calls are deduplicated per request (see Slot.providers above).
     "Query.availability": 1,
@@ -117,9 +118,13 @@ LIST_SIZES: Mapping[str, int] = {
     # The connection's lists are the page itself, already counted by `first` on Query.visits.
     "VisitConnection.nodes": 1,
     "VisitConnection.edges": 1,
+    "RoomConnection.nodes": 1,
+    "RoomConnection.edges": 1,
 }
+# Connections: their size is the page the caller asks for (`first` or `last`).
+CONNECTIONS = frozenset({"Query.visits", "Query.rooms"})
 DEFAULT_LIST_SIZE = 20
-DEFAULT_PAGE_SIZE = 20  # Query.visits(first:) when the caller gives none
+DEFAULT_PAGE_SIZE = DEFAULT_FIRST  # a connection's `first` when the caller gives none
 # graphql-core's OverlappingFieldsCanBeMerged compares every pair of same-named fields in a
 # selection set: quadratic, seconds for a 15 kB document repeating one field. Documents are
 # refused before it runs when a response name repeats more than this in one selection set.
@@ -285,7 +290,7 @@ class _Measure:
         key = f"{parent.name}.{name}"
         child, is_list = _named(definition.type)
         inner = self.selection(child, node.selection_set)
-        size = self._list_size(key, node) if is_list or key == "Query.visits" else 1
+        size = self._list_size(key, node) if is_list or key in CONNECTIONS else 1
         return _Summary(
             cost=FIELD_CALLS.get(key, 0) + size * inner.cost,
             depth=1 + inner.depth,
@@ -294,7 +299,7 @@ class _Measure:
         )
 
     def _list_size(self, key: str, node: FieldNode) -> int:
-        if key != "Query.visits":
+        if key not in CONNECTIONS:
             return LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
         if self.variables is None:
             return 0  # before coercion the page size is unknown; cost is not used there

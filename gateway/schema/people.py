@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
@@ -12,22 +13,29 @@ from gateway.loaders import (
     provider_raw,
     wants_provider_detail,
 )
+from gateway.upstream import Credentials
 
 from ._base import full_name
 from ._convert import (
     as_bool,
     as_date,
     as_int,
-    as_str,
     as_text,
+    as_url,
 )
 from .context import Info
 from .enums import (
     Gender,
+    ProviderStatus,
     UserType,
     from_code,
 )
 from .node import Node, global_id, key_of, vsee_id
+from .scalars import URL
+
+
+def photo_url(value: object) -> URL | None:
+    return cast(URL | None, as_url(value, "photo URL"))
 
 
 @strawberry.type(description="A clinic account (tenant) on VSee.")
@@ -49,8 +57,10 @@ class Account:
 
 
 @strawberry.type(
-    description="A patient. Its global id is distinct from a provider's with the same VSee id; "
-    "VSee has no member endpoint, so `node(id:)` answers null for a member."
+    description="A patient. Not a `Node`: VSee has no member endpoint, so nothing could read a "
+    "member again by id (`node(id:)` answers null for one). Its `id` is still a stable global "
+    "id (`Member` + VSee's member id, distinct from a provider's with the same VSee id), so a "
+    "normalized client cache keeps one entry per member whichever answer embedded it."
 )
 class Member:
     id: strawberry.ID = strawberry.field(description="Global id (`Member` + VSee's member id).")
@@ -72,7 +82,10 @@ class Member:
         "else."
     )
     vsee_id: str | None = strawberry.field(description="VSee messenger id.")
-    photo: str | None = strawberry.field(description="URL of the member's photo.")
+    photo: URL | None = strawberry.field(
+        description="The member's photo, as the absolute URL VSee sends; null when none, or "
+        "when VSee's value is not an absolute http(s) URL (counted as unconvertible)."
+    )
     is_active: bool | None = strawberry.field(
         description="Whether the member's account is active (`active`)."
     )
@@ -93,7 +106,7 @@ class Member:
             dob=as_date(raw.get("dob")),
             gender=from_code(Gender, raw.get("gender")),
             vsee_id=as_text(raw.get("vseeid")),
-            photo=as_text(raw.get("photo")),
+            photo=photo_url(raw.get("photo")),
             is_active=as_bool(raw.get("active")),
         )
 
@@ -117,17 +130,25 @@ class Provider(Node):
     )
     subtype: str | None = strawberry.field(description="VSee provider subtype code.")
     vsee_id: str | None = strawberry.field(description="VSee messenger id (`vseeid`).")
-    photo: str | None = strawberry.field(
-        description="URL of the provider's photo, as VSee sends it; null when none."
+    photo: URL | None = strawberry.field(
+        description="The provider's photo, as the absolute URL VSee sends (on VSee's file "
+        "host, with its own `auth_code`); null when none, or when VSee's value is not an "
+        "absolute http(s) URL (counted as unconvertible)."
     )
-    status: str | None = strawberry.field(description="Presence status, when VSee gives it.")
+    status: ProviderStatus | None = strawberry.field(
+        description="The provider's `status` from the room's provider list (its meaning is "
+        "inferred, see ProviderStatus); null when VSee sends none."
+    )
+    status_code: str | None = strawberry.field(
+        description='VSee\'s raw provider `status`, as text (e.g. "20").'
+    )
     short_bio: str | None = strawberry.field(
         description="Short biography shown to members (`short_bio`)."
     )
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Provider:
-        key = key_of(raw, "provider")
+        key, status_code = key_of(raw, "provider"), as_text(raw.get("status"))
         return cls(
             id=global_id("Provider", key),
             database_id=strawberry.ID(key),
@@ -142,8 +163,9 @@ class Provider(Node):
             phone=as_text(raw.get("phone")),
             subtype=as_text(raw.get("subtype")),
             vsee_id=as_text(raw.get("vseeid")),
-            photo=as_text(raw.get("photo")),
-            status=as_str(raw.get("status")),
+            photo=photo_url(raw.get("photo")),
+            status=None if status_code is None else from_code(ProviderStatus, status_code),
+            status_code=status_code,
             short_bio=as_text(raw.get("short_bio")),
         )
 
@@ -184,8 +206,62 @@ class UserRef:
         )
 
 
+@strawberry.type(
+    description="What the gateway knows about the caller's credentials without asking VSee, and "
+    "nothing more. It does not say who the caller is: VSee's api_v3 documents no who-am-I "
+    "call, and an identity guessed from visits would mislabel a provider's credentials as a "
+    "member. A member app learns its member id from the SSO sign-in its partner's backend "
+    "performs (VSee's POST /users/sso answers the member id beside the token, and needs an "
+    "API secret mobile apps never hold), and gets it from that backend with the token; a "
+    "who-am-I call is a question for VSee. Nothing here is checked with VSee (a made-up token "
+    "reads the same), and nothing is derived from the token: not echoed, not hashed."
+)
+class Viewer:
+    account_code: str | None = strawberry.field(
+        description="The clinic account the credentials are scoped to (`X-AccountCode`), as "
+        "presented; null when the request names none."
+    )
+    has_api_token: bool = strawberry.field(
+        description="Whether the request presented a VSee API token (`X-ApiToken`, or "
+        "`Authorization: Bearer`). Not verified: VSee checks it on the first field that calls it."
+    )
+    has_api_key: bool = strawberry.field(
+        description="Whether the request presented a VSee application key (`X-ApiKey`), which "
+        "some VSee endpoints (e.g. e-consults) want beside the token."
+    )
+
+    @classmethod
+    def of(cls, credentials: Credentials | None, headers: Mapping[str, str] | None) -> Viewer:
+        if credentials is not None:
+            return cls(
+                account_code=credentials.account_code,
+                has_api_token=True,
+                has_api_key=credentials.api_key is not None,
+            )
+        # Incomplete credentials (the gateway then calls VSee for nothing): say which part came.
+        headers = headers or {}
+        scheme, _, bearer = (headers.get("authorization") or "").partition(" ")
+        return cls(
+            account_code=(headers.get("x-accountcode") or "").strip() or None,
+            has_api_token=bool(
+                (headers.get("x-apitoken") or "").strip()
+                or (scheme.lower() == "bearer" and bearer.strip())
+            ),
+            has_api_key=bool((headers.get("x-apikey") or "").strip()),
+        )
+
+
 @strawberry.type
 class PeopleQueries:
+    @strawberry.field(
+        description="The caller's credentials as the gateway sees them: the account they are "
+        "scoped to and which parts were presented, answered without any VSee call. Not who "
+        "the caller is (see Viewer)."
+    )
+    def viewer(self, info: Info) -> Viewer:
+        request = info.context.request
+        return Viewer.of(info.context.credentials, getattr(request, "headers", None))
+
     @strawberry.field(
         description="A provider by global id. VSee reads providers only within a room, so one "
         "named by id alone is found in the account's rooms' provider lists; its detail is read "

@@ -29,6 +29,7 @@ from ._convert import (
     in_epoch_range,
     to_epoch,
 )
+from ._paging import DEFAULT_FIRST, PageInfo, empty_page, encode_cursor, read, window
 from .billing import Consultation
 from .context import Info
 from .node import NODE_ID_KINDS, Node, global_id, key_of, vsee_id
@@ -191,6 +192,33 @@ class Slot:
 
 
 MAX_AVAILABILITY_DAYS = 31
+ROOM_CURSOR = "room"
+
+
+@strawberry.type(description="A room and where it stands in the list.")
+class RoomEdge:
+    cursor: str = strawberry.field(
+        description="Opaque position of this room in the list (pass as `after` or `before`)."
+    )
+    node: Room = strawberry.field(description="The room.")
+
+
+@strawberry.type(description="A page of the account's rooms.")
+class RoomConnection:
+    edges: list[RoomEdge] = strawberry.field(
+        description="The rooms of this page, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether there are more pages, and the cursors to reach them."
+    )
+    total_count: int | None = strawberry.field(
+        description="All the account's rooms, when VSee says (inferred: `total` beside `data`; "
+        "VSee documents GET /rooms's `page`/`limit`, not its answer's paging keys)."
+    )
+
+    @strawberry.field(description="The rooms of this page, without cursors.")
+    def nodes(self) -> list[Room]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.type
@@ -203,9 +231,59 @@ class RoomQueries:
     ) -> Room | None:
         return await load_room(info, safe_segment("room code", code))
 
-    @strawberry.field(description="The account's rooms.")
-    async def rooms(self, info: Info) -> list[Room]:
-        return [Room.from_raw(raw) for raw in await info.context.loaders.rooms()]
+    @strawberry.field(
+        description="The account's rooms, a page at a time (`first`/`after`, or "
+        "`last`/`before`), in VSee's order, read through as many of VSee's `GET /rooms` pages "
+        "as the window needs. A page holds at most the gateway's page limit "
+        "(`VSEE_MAX_PAGE_SIZE`, 100 by default); a larger `first` is BAD_USER_INPUT before any "
+        "call. Cursors are offsets, not stable under inserts: VSee lists rooms only by "
+        "`page`/`limit` (no keyset, no sort), so a room created before a cursor shifts the "
+        "pages after it by one. No `orderBy`: VSee documents no sort for GET /rooms."
+    )
+    async def rooms(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=f"Rooms after `after` ({DEFAULT_FIRST} when neither `first` nor "
+                "`last` is given; at most VSEE_MAX_PAGE_SIZE)."
+            ),
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="A cursor from this connection.")
+        ] = None,
+        last: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Rooms just before `before` (needs `before`; at most "
+                "VSEE_MAX_PAGE_SIZE)."
+            ),
+        ] = None,
+        before: Annotated[
+            str | None, strawberry.argument(description="A cursor from this connection.")
+        ] = None,
+    ) -> RoomConnection:
+        at = window(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            limit=info.context.services.max_page_size,
+            kind=ROOM_CURSOR,
+        )
+        if at.count == 0:
+            return RoomConnection(edges=[], page_info=empty_page(), total_count=None)
+        got = await read(at, info.context.loaders.rooms_page)
+        edges = [
+            RoomEdge(cursor=encode_cursor(at.offset + i, ROOM_CURSOR), node=Room.from_raw(row))
+            for i, row in enumerate(got.rows)
+        ]
+        return RoomConnection(
+            edges=edges,
+            page_info=got.page_info([edge.cursor for edge in edges]),
+            total_count=got.total,
+        )
 
     @strawberry.field(
         description="Open slots between `start` and `end` (at most 31 days), cached briefly."

@@ -1,4 +1,5 @@
-"""Scalars with contracts: RFC 3339 date-times (offset required in, UTC `Z` out) and dates.
+"""Scalars with contracts: RFC 3339 date-times (offset required in, UTC `Z` out), dates, exact
+decimals and absolute URLs.
 
 Strawberry's own ``DateTime`` accepts a time without an offset (read as local, i.e. UTC here)
 and documents nothing, so code generators type it ``unknown``. These replace it schema-wide.
@@ -9,10 +10,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NewType
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
+
+from ._convert import is_absolute_url, unconvertible
 
 # RFC 3339 section 5.6 date-time: a full date, a time, and an offset (`Z` or ±hh:mm).
 _DATE_TIME = re.compile(
@@ -82,5 +85,39 @@ Decimal_ = strawberry.scalar(
 )
 
 
-# Every `datetime`/`date` annotation in the schema is served as these (StrawberryConfig).
-SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime, date: Date, Decimal: Decimal_}
+def _serialize_url(value: Any) -> str:
+    # Values are checked where they are read (as_url, resolve_file); this is the last guard,
+    # so a field can never answer a relative or non-http(s) location.
+    if not is_absolute_url(value):
+        unconvertible("URL", value)
+        raise ValueError("not an absolute http(s) URL")
+    return str(value)
+
+
+def _parse_url(value: Any) -> str:
+    if not is_absolute_url(value):
+        raise ValueError("URL must be an absolute http(s) URL (RFC 3986), e.g. https://host/a")
+    return str(value)
+
+
+# An absolute http(s) URL; the annotation, served as the `URL` scalar through SCALAR_MAP.
+URL = NewType("URL", str)
+URL_SCALAR = strawberry.scalar(
+    name="URL",
+    description="An absolute http or https URL (RFC 3986: a scheme, a host, then path, query "
+    "and fragment in RFC 3986 characters, anything else percent-encoded), e.g. "
+    "`https://api.vseepreview.com/vc/next/api_v3/files/2016/08/17/57b4c65d.png`. Never a "
+    "relative reference: a location VSee sends that is not one reads as null.",
+    specified_by_url="https://www.rfc-editor.org/rfc/rfc3986",
+    serialize=_serialize_url,
+    parse_value=_parse_url,
+)
+
+
+# Every `datetime`, `date`, `Decimal` and `URL` annotation is served as these (StrawberryConfig).
+SCALAR_MAP: dict[object, ScalarDefinition] = {
+    datetime: DateTime,
+    date: Date,
+    Decimal: Decimal_,
+    URL: URL_SCALAR,
+}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import re
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -52,6 +50,7 @@ from ._mutation import (
     _epoch,
     _form,
 )
+from ._paging import PageInfo, empty_page, encode_cursor, read, window
 from .billing import Invoice, Payment
 from .clinical import PostVisit, Prescription
 from .context import Info
@@ -601,18 +600,6 @@ class Visit(Node):
         return self.start > datetime.now(tz=UTC)
 
 
-@strawberry.type(description="Paging state of a connection.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
-    has_previous_page: bool = strawberry.field(description="Whether items precede this page.")
-    start_cursor: str | None = strawberry.field(
-        description="Cursor of the page's first item; null on an empty page."
-    )
-    end_cursor: str | None = strawberry.field(
-        description="Cursor of the page's last item (pass as `after`); null on an empty page."
-    )
-
-
 @strawberry.type(description="A visit and where it stands in the list.")
 class VisitEdge:
     cursor: str = strawberry.field(
@@ -682,27 +669,6 @@ class VisitFilter:
         default=None,
         description="true: only visits starting in the future; false: only past ones.",
     )
-
-
-# Deeper than any list of visits gets; the cursor's number is checked before it becomes a page.
-MAX_CURSOR_OFFSET = 1_000_000
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"visit:{offset}".encode()).decode()
-
-
-def decode_cursor(cursor: str, *, field: str = "after") -> int:
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        offset = int(number)
-    except (ValueError, UnicodeDecodeError):
-        offset = -1
-        kind = ""
-    # Bounded: an offset becomes VSee's `page`, and a huge one (10^28) made VSee answer 500.
-    if kind != "visit" or not 0 <= offset <= MAX_CURSOR_OFFSET:
-        raise InvalidInput(f"`{field}` is not a cursor this API gave out", field=field)
-    return offset
 
 
 def _filter_params(flt: VisitFilter | None) -> dict[str, str | int | None]:
@@ -912,63 +878,31 @@ class VisitQueries:
             VisitFilter | None, strawberry.argument(description="Which visits.")
         ] = None,
     ) -> VisitConnection:
-        limit = info.context.services.max_page_size
-        if first is not None and last is not None:
-            raise InvalidInput("give `first` or `last`, not both", field="last")
-        if last is not None:
-            # VSee pages by offset and need not tell a total: paging backwards needs a cursor.
-            if before is None:
-                raise InvalidInput("`last` needs `before`", field="before")
-            if not 1 <= last <= limit:
-                raise InvalidInput(f"`last` must be between 1 and {limit}", field="last")
-            end = decode_cursor(before, field="before")
-            offset = max(0, end - last)
-            first = end - offset
-            if first == 0:
-                return VisitConnection(
-                    edges=[],
-                    page_info=PageInfo(
-                        has_next_page=True,
-                        has_previous_page=False,
-                        start_cursor=None,
-                        end_cursor=None,
-                    ),
-                    total_count=None,
-                )
-        else:
-            first = 20 if first is None else first
-            if not 1 <= first <= limit:
-                raise InvalidInput(f"`first` must be between 1 and {limit}", field="first")
-            offset = decode_cursor(after) + 1 if after else 0
-            if before is not None:
-                raise InvalidInput("`before` goes with `last`", field="before")
+        at = window(
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            limit=info.context.services.max_page_size,
+        )
+        if at.count == 0:
+            return VisitConnection(edges=[], page_info=empty_page(), total_count=None)
         params = _filter_params(filter)
         loaders = info.context.loaders
-        # VSee pages by (page, limit); an offset between page boundaries spans two pages.
-        page, skip = divmod(offset, first)
-        pages = [page + 1] if skip == 0 else [page + 1, page + 2]
-        answers = await asyncio.gather(
-            *(loaders.visits_page({**params, "page": p, "limit": first}) for p in pages)
+        got = await read(
+            at, lambda page, limit: loaders.visits_page({**params, "page": page, "limit": limit})
         )
-        rows: list[Raw] = [row for chunk, _ in answers for row in chunk][skip : skip + first]
-        total = answers[0][1]
         needed = needs(info, VISIT_SPEC, ("nodes",), ("edges", "node"))
-        done = await complete_rows(info.context.loaders, rows, needed, _visit_id)
+        done = await complete_rows(info.context.loaders, got.rows, needed, _visit_id)
         nodes = [_row_node(row) for row in done]
         edges = [
-            VisitEdge(cursor=encode_cursor(offset + i), node=node) for i, node in enumerate(nodes)
+            VisitEdge(cursor=encode_cursor(at.offset + i), node=node)
+            for i, node in enumerate(nodes)
         ]
-        # Without a total, a full last page is the only hint that more may follow.
-        has_next = offset + len(rows) < total if total is not None else len(answers[-1][0]) == first
         return VisitConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=has_next,
-                has_previous_page=offset > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            total_count=total,
+            page_info=got.page_info([edge.cursor for edge in edges]),
+            total_count=got.total,
         )
 
     @strawberry.field(

@@ -75,7 +75,7 @@ async def test_refusals(query: str | None, extensions: dict[str, object]) -> Non
 
 async def test_register_refuses_a_mismatched_or_oversized_document() -> None:
     apq = PersistedQueries(max_query_bytes=300)
-    await apq.register(DIGEST, "{ rooms { code } }")
+    await apq.register(DIGEST, "{ rooms { nodes { code } } }")
     big = "{ __typename }" + " " * 400
     await apq.register(sha(big), big)
     for digest in (DIGEST, sha(big)):

@@ -17,7 +17,7 @@ from gateway.settings import Settings
 # What a shared cache must key on: every header that carries a credential, and Accept.
 CREDENTIAL_HEADERS = ("X-ApiToken", "X-AccountCode", "X-ApiKey", "Authorization")
 CREDENTIALS = {"X-ApiToken": "demo-member-token", "X-AccountCode": "vclinic"}
-QUERY = "query Rooms { rooms { code } }"
+QUERY = "query Rooms { rooms { nodes { code } } }"
 DIGEST = hashlib.sha256(QUERY.encode()).hexdigest()
 APQ = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": DIGEST}})
 

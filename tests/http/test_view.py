@@ -118,7 +118,7 @@ async def test_field_error_nulling_the_whole_data_is_still_200(
     client: httpx.AsyncClient, accept: str
 ) -> None:
     # rooms is non-null, so its error nulls data itself; execution did happen.
-    response = await post(client, {"query": "{ rooms { code } }"}, accept=accept)
+    response = await post(client, {"query": "{ rooms { nodes { code } } }"}, accept=accept)
     assert response.status_code == 200
     payload = response.json()
     assert payload["data"] is None

@@ -37,7 +37,7 @@ def test_credential_headers_with_bad_bytes_are_refused(
     headers: dict[str, str | bytes] = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
     headers[header] = value
     response = gateway.http.post(
-        f"{gateway.url}/graphql", json={"query": "{ rooms { code } }"}, headers=headers
+        f"{gateway.url}/graphql", json={"query": "{ rooms { nodes { code } } }"}, headers=headers
     )
     assert response.status_code == 400
     assert _code(response) == "UNAUTHENTICATED"

@@ -409,7 +409,7 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
         "modifiedBy": "Keven2 Teodoro2",
     }
     assert visit["payment"] == {
-        "id": "615cec5b-14c8-4493-b9ce-365764457b11",
+        "databaseId": "615cec5b-14c8-4493-b9ce-365764457b11",
         "amount": {"amount": "25.00", "currency": None},
         "durationMinutes": None,
         "description": "Cloud Clinic Default One-time Charge Message",
@@ -434,10 +434,10 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
     before = visit["prescriptionsBeforeVisit"]
     assert before == [
         {
-            "id": "97316",
+            "databaseId": "97316",
             "drug": "One Tab Daily with Iron oral tablet",
             "directions": "1 Milliliter(s) 1 to 2 times a day",
-            "status": "Current",
+            "status": "CURRENT",
             "prescribedOn": "2016-01-30T00:00:00Z",
         }
     ]
@@ -452,6 +452,8 @@ def test_visit_detail_converts_every_documented_value(doc: tuple[Documented, Gat
     }
     # The embedded provider lacks short_bio and status: one provider read completes it.
     assert visit["provider"]["shortBio"] == "Family medicine"
+    # A provider status code no answer documents: UNKNOWN, the raw code beside it.
+    assert (visit["provider"]["status"], visit["provider"]["statusCode"]) == ("UNKNOWN", "1")
     assert upstream.calls == {"GET /visits/{id}": 1, "GET /rooms/{code}/providers/{id}": 1}
 
 
@@ -475,6 +477,7 @@ def test_the_join_link_fields_need_only_the_detail(doc: tuple[Documented, Gatewa
 def test_mobile_home(doc: tuple[Documented, Gateway]) -> None:
     upstream, gateway = doc
     data = ok(run(gateway, operation("MobileHome"), WEEK))
+    assert data["viewer"] == {"accountCode": "vclinic", "hasApiKey": False}  # no VSee call
     assert data["currentVisit"]["meeting"] == {
         "meetingId": "1633627695040_2cc263f4-3d07-49fa-97b1-b2955ff40dfa__jitsi"
     }
@@ -683,7 +686,7 @@ def test_create_econsult_answer_is_converted_without_a_read_back(
         f'input: {{intakeId: "{gid("Intake", ECONSULT_INTAKE)}", roomCode: "vclinic_room_code"}}',
         """visitId visit { id databaseId memberId providerId state type status subtype expiry
            roomCode isInCharge isEditExpired invoiceId intakeId pendingActions
-           invoice { id status amountDue { amount currency } isLive }
+           invoice { databaseId status statusCode amountDue { amount currency } isLive }
            room { id databaseId code name } member { id fullName isActive }
            creator { id databaseId userType userTypeCode accountCode }
            intake { id reasonForVisit location customFields } }""",
@@ -705,8 +708,9 @@ def test_create_econsult_answer_is_converted_without_a_read_back(
         "intakeId": gid("Intake", ECONSULT_INTAKE),
         "pendingActions": [],
         "invoice": {
-            "id": "6050d2e5-f680-4695-b284-2c8664457b11",
-            "status": 10,
+            "databaseId": "6050d2e5-f680-4695-b284-2c8664457b11",
+            "status": "CODE_10",
+            "statusCode": 10,
             "amountDue": {"amount": "0.00", "currency": "USD"},
             "isLive": False,
         },
@@ -865,12 +869,12 @@ def test_close_visit_names_the_callers_visit_whatever_the_answer_says(
 def test_a_prescription_keeps_its_zeros_and_its_raw_record(doc: tuple[Documented, Gateway]) -> None:
     upstream, gateway = doc
     query = """query($id: ID!) { visit(id: $id) { prescriptionsBeforeVisit {
-        id drugId ndc rxNormCode quantity quantityUnit refills daysSupply prescriberName raw
+        databaseId drugId ndc rxNormCode quantity quantityUnit refills daysSupply prescriberName raw
         } } }"""
     [rx] = ok(run(gateway, query, {"id": VISIT_GID}))["visit"]["prescriptionsBeforeVisit"]
     documented = example("visit_get")["data"]["prescriptionsBeforeVisit"][0]
     assert rx == {
-        "id": "97316",
+        "databaseId": "97316",
         "drugId": "69117",
         "ndc": "00122206038",  # leading zeros kept: a code, not a number
         "rxNormCode": "260654",

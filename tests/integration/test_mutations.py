@@ -24,6 +24,12 @@ def fresh(upstream: Sandbox) -> Iterator[Sandbox]:
     upstream.reset()
 
 
+def first_room(gateway: Gateway) -> str:
+    body = gateway.query("{ rooms(first: 1) { nodes { code } } }", token=MEMBER)
+    code: str = body["data"]["rooms"]["nodes"][0]["code"]
+    return code
+
+
 def posts(sandbox: Sandbox) -> list[dict[str, Any]]:
     return [e for e in sandbox.log()["entries"] if e["method"] == "POST"]
 
@@ -181,7 +187,9 @@ def _new_intake(gateway: Gateway, room: str | None) -> str:
 
 
 def test_add_walkin(gateway: Gateway, fresh: Sandbox) -> None:
-    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    room = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"][0][
+        "code"
+    ]
     provider = gateway.query(
         "query($c: String!) { room(code: $c) { providers { id } } }", {"c": room}, token=MEMBER
     )["data"]["room"]["providers"][0]["id"]
@@ -214,7 +222,9 @@ def test_add_walkin(gateway: Gateway, fresh: Sandbox) -> None:
 
 
 def test_add_econsult_is_json(gateway: Gateway, fresh: Sandbox) -> None:
-    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    room = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"][0][
+        "code"
+    ]
     intake = _new_intake(gateway, room)
     fresh.clear_log()
     body = gateway.query(
@@ -533,9 +543,9 @@ def test_reschedule_moves_only_to_a_free_time(gateway: Gateway, fresh: Sandbox) 
 
 def test_the_consultation_price_is_vsees(gateway: Gateway, fresh: Sandbox) -> None:
     room = gateway.query(
-        "{ rooms { code consultations { databaseId: id price { amount currency } } } }",
+        "{ rooms { nodes { code consultations { databaseId price { amount currency } } } } }",
         token=MEMBER,
-    )["data"]["rooms"]
+    )["data"]["rooms"]["nodes"]
     offered = next(r for r in room if r["consultations"])
     consultation = offered["consultations"][0]
     fresh.clear_log()

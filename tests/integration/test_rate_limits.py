@@ -12,7 +12,8 @@ from tests.conftest import MEMBER, PROVIDER, SUN_MEMBER
 from tests.redis_server import RedisServer
 from tests.servers import Gateway, Sandbox
 
-ROOMS = "query Rooms { rooms { code } }"  # cost 1: one VSee call
+ROOMS = 'query Room { room(code: "vclinicroom") { code } }'  # cost 1: one VSee call
+SUN_ROOMS = 'query Room { room(code: "sunclinic_main") { code } }'
 CURRENT = "query Current { currentVisit { id } }"  # cost 1, and VSee checks the token
 PAGE = "query Page { visits(first: 20) { nodes { id intake { id } } } }"  # cost 2 + 20
 
@@ -67,7 +68,7 @@ def test_an_account_has_a_budget_of_its_own(
             assert _code(gateway, CURRENT, token=token)[1] is None
     assert _code(gateway, ROOMS, token=PROVIDER)[1] == "RATE_LIMITED"
     # Another account is unaffected.
-    assert _code(gateway, ROOMS, token=SUN_MEMBER, account="sunclinic")[1] is None
+    assert _code(gateway, SUN_ROOMS, token=SUN_MEMBER, account="sunclinic")[1] is None
 
 
 def test_strangers_naming_an_account_cannot_spend_its_budget(

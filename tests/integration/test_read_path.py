@@ -14,12 +14,18 @@ from tests.servers import Gateway, Sandbox, gid
 
 VISIT_FIELDS = """
   id code type typeCode status statusCode start end createdAt roomCode
-  payment { id amount { amount currency } durationMinutes description }
-  intake { id reasonForVisit type customFields consultation { id price { amount } } }
+  payment { databaseId amount { amount currency } durationMinutes description }
+  intake { id reasonForVisit type customFields consultation { databaseId price { amount } } }
   provider { id fullName title }
   member { id fullName gender dob }
   room { id code name }
 """
+
+
+def first_room(gateway: Gateway) -> str:
+    body = gateway.query("{ rooms(first: 1) { nodes { code } } }", token=MEMBER)
+    code: str = body["data"]["rooms"]["nodes"][0]["code"]
+    return code
 
 
 def week() -> dict[str, str]:
@@ -129,7 +135,9 @@ def test_slot_providers_come_from_one_room_list_when_that_is_all_asked(
     make_gateway: Callable[..., Gateway], upstream: Sandbox
 ) -> None:
     gateway = make_gateway()
-    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    room = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"][0][
+        "code"
+    ]
     _slots(gateway, upstream, "", room)
     assert upstream.counts() == {"GET /availability": 1, "GET /rooms/{code}/providers": 1}
 
@@ -138,7 +146,9 @@ def test_same_provider_under_many_slots_is_fetched_once(
     make_gateway: Callable[..., Gateway], upstream: Sandbox
 ) -> None:
     gateway = make_gateway()
-    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    room = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"][0][
+        "code"
+    ]
     slots = _slots(gateway, upstream, "email phone", room)
     distinct = {pid for slot in slots for pid in slot["providerIds"]}
     assert all(p["email"] for slot in slots for p in slot["providers"])
@@ -152,7 +162,7 @@ def test_slot_providers_without_a_room_are_found_through_the_rooms(
     make_gateway: Callable[..., Gateway], upstream: Sandbox
 ) -> None:
     gateway = make_gateway()
-    rooms = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"]
+    rooms = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"]
     slots = _slots(gateway, upstream, "email", None)
     counts = upstream.counts()
     assert counts.pop("GET /availability") == 1
@@ -182,10 +192,13 @@ def test_availability_is_cached_per_caller_within_the_ttl(
 
 
 def test_room_with_providers(gateway: Gateway, upstream: Sandbox) -> None:
-    code = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    code = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"][0][
+        "code"
+    ]
     body = gateway.query(
         """query($code: String!) { room(code: $code) { code name timezone walkinEnabled
-             consultations { id price { amount currency } } providers { id fullName } } }""",
+             consultations { databaseId price { amount currency } }
+             providers { id fullName } } }""",
         {"code": code},
         token=MEMBER,
     )
@@ -328,14 +341,14 @@ def test_lists_are_bounded_by_first(gateway: Gateway, upstream: Sandbox) -> None
     body = gateway.query(
         """query Bounded($start: DateTime!, $end: DateTime!) {
              availability(start: $start, end: $end, first: 3) { start }
-             rooms { code providers(first: 1) { id } } }""",
+             rooms { nodes { code providers(first: 1) { id } } } }""",
         week(),
         token=MEMBER,
     )
     assert "errors" not in body, body
     assert len(body["data"]["availability"]) == 3
-    assert all(len(room["providers"]) <= 1 for room in body["data"]["rooms"])
-    assert any(room["providers"] for room in body["data"]["rooms"])
+    assert all(len(room["providers"]) <= 1 for room in body["data"]["rooms"]["nodes"])
+    assert any(room["providers"] for room in body["data"]["rooms"]["nodes"])
     upstream.clear_log()
     refused = gateway.query(
         """query Unbounded($start: DateTime!, $end: DateTime!) {

@@ -34,7 +34,9 @@ def test_readiness_reports_a_gone_upstream_but_stays_ready(sandbox: Sandbox) -> 
         headers = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
         for _ in range(3):
             body = httpx.post(
-                f"{server.url}/graphql", json={"query": "{ rooms { code } }"}, headers=headers
+                f"{server.url}/graphql",
+                json={"query": "{ rooms { nodes { code } } }"},
+                headers=headers,
             ).json()
             assert body["errors"][0]["extensions"]["code"] == "UPSTREAM_UNAVAILABLE"
         response = httpx.get(f"{server.url}/readyz")
@@ -178,7 +180,7 @@ def test_automatic_persisted_queries_by_post_and_get(gateway: Gateway, upstream:
     assert by_get.json() == registered.json()
     mismatch = gateway.http.post(
         f"{gateway.url}/graphql",
-        json={"query": "{ rooms { code } }", "extensions": extensions},
+        json={"query": "{ rooms { nodes { code } } }", "extensions": extensions},
         headers=headers,
     )
     assert mismatch.status_code == 400
@@ -187,12 +189,12 @@ def test_automatic_persisted_queries_by_post_and_get(gateway: Gateway, upstream:
 def test_batches_up_to_the_limit(make_gateway: Callable[..., Gateway], upstream: Sandbox) -> None:
     gateway = make_gateway(max_batch_size=2)
     headers = {"X-ApiToken": MEMBER, "X-AccountCode": "vclinic"}
-    ops = [{"query": "{ currentVisit { id } }"}, {"query": "{ rooms { code } }"}]
+    ops = [{"query": "{ currentVisit { id } }"}, {"query": "{ rooms { nodes { code } } }"}]
     answer = gateway.http.post(f"{gateway.url}/graphql", json=ops, headers=headers)
     assert answer.status_code == 200
     first, second = answer.json()
     assert first["data"]["currentVisit"]["id"]
-    assert second["data"]["rooms"]
+    assert second["data"]["rooms"]["nodes"]
     upstream.clear_log()
     too_many = gateway.http.post(f"{gateway.url}/graphql", json=ops * 2, headers=headers)
     assert too_many.status_code == 400

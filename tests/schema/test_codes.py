@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from gateway.schema.enums import IntakeType, UserType
+from collections.abc import Callable
+
+from gateway.schema import conversion_observers
+from gateway.schema.billing import Invoice
+from gateway.schema.clinical import Prescription
+from gateway.schema.enums import (
+    IntakeType,
+    InvoiceStatus,
+    PrescriptionStatus,
+    ProviderStatus,
+    UserType,
+    VisitStatus,
+    from_code,
+)
 from gateway.schema.intakes import Intake
-from gateway.schema.people import UserRef
+from gateway.schema.people import Provider, UserRef
 
 
 def test_user_types_keep_their_code() -> None:
@@ -19,3 +32,61 @@ def test_user_types_keep_their_code() -> None:
 def test_intake_types_use_the_visit_vocabulary() -> None:
     assert Intake.from_raw({"id": "abc-1", "type": "2"}).type is IntakeType.APPOINTMENT
     assert Intake.from_raw({"id": "abc-1", "type": 1}).type is IntakeType.WALK_IN
+
+
+def _counted(build: Callable[[], object]) -> list[str]:
+    seen: list[str] = []
+    conversion_observers.append(seen.append)
+    try:
+        build()
+    finally:
+        conversion_observers.remove(seen.append)
+    return seen
+
+
+def test_invoice_status_is_an_enum_beside_its_code() -> None:
+    # POST /visits/add_econsult's invoice (the docs' only one) has status 10.
+    invoice = Invoice.from_raw({"status": 10, "id": "6050d2e5"})
+    assert (invoice.status, invoice.status_code) == (InvoiceStatus.CODE_10, 10)
+    assert Invoice.from_raw({"status": "10"}).status is InvoiceStatus.CODE_10
+    missing = Invoice.from_raw({"id": "x"})
+    assert (missing.status, missing.status_code) == (None, None)
+
+
+def test_provider_status_is_an_enum_beside_its_raw_text() -> None:
+    provider = Provider.from_raw({"id": "7", "status": 20})
+    assert (provider.status, provider.status_code) == (ProviderStatus.CODE_20, "20")
+    assert Provider.from_raw({"id": "7", "status": "20"}).status is ProviderStatus.CODE_20
+    silent = Provider.from_raw({"id": "7"})
+    assert (silent.status, silent.status_code) == (None, None)
+
+
+def test_prescription_status_is_an_enum_beside_its_raw_text() -> None:
+    rx = Prescription.from_raw({"ID": "97316", "Status": "Current"})
+    assert (rx.status, rx.status_code) == (PrescriptionStatus.CURRENT, "Current")
+    assert Prescription.from_raw({"ID": "1", "Status": ""}).status is None
+
+
+def test_unknown_codes_are_unknown_and_counted_never_an_error() -> None:
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: Invoice.from_raw({"status": 99}), "InvoiceStatus code"),
+        (lambda: Provider.from_raw({"id": "7", "status": 1}), "ProviderStatus code"),
+        (lambda: Prescription.from_raw({"Status": "Discontinued"}), "PrescriptionStatus code"),
+        (lambda: UserRef.from_raw({"id": "9", "type": 400}), "UserType code"),
+        (lambda: from_code(VisitStatus, "70"), "VisitStatus code"),
+    ]
+    for build, kind in cases:
+        assert _counted(build) == [kind]
+    assert Invoice.from_raw({"status": 99}).status is InvoiceStatus.UNKNOWN
+    assert Invoice.from_raw({"status": 99}).status_code == 99
+    unknown_provider = Provider.from_raw({"id": "7", "status": "busy"})
+    assert (unknown_provider.status, unknown_provider.status_code) == (
+        ProviderStatus.UNKNOWN,
+        "busy",
+    )
+    rx = Prescription.from_raw({"Status": "Discontinued"})
+    assert (rx.status, rx.status_code) == (PrescriptionStatus.UNKNOWN, "Discontinued")
+    # Known codes and absent ones are not failures.
+    assert _counted(lambda: Invoice.from_raw({"status": 10, "id": "x"})) == []
+    assert _counted(lambda: Provider.from_raw({"id": "7"})) == []
+    assert _counted(lambda: from_code(VisitStatus, None)) == []
