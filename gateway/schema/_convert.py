@@ -72,6 +72,32 @@ def as_int(value: Any) -> int | None:
         return None
 
 
+# GraphQL's Int is a signed 32-bit integer: a raw code beyond it could not be answered.
+_INT32 = 2**31 - 1
+_CODE = re.compile(r"[+-]?[0-9]{1,10}")
+
+
+def is_absent(value: Any) -> bool:
+    """Whether VSee sent no value: null, or its empty and ``"--"`` placeholders."""
+    return value is None or (isinstance(value, str) and value.strip() in ("", "--"))
+
+
+def as_code(value: Any) -> int | None:
+    """VSee's numeric code however it is written (``20``, ``"20"``, ``20.0``), as a GraphQL Int.
+
+    Nothing else is a code: not ``"20.5"`` or ``"2e1"`` (which ``as_int`` would round to 20), not
+    a boolean, not a number beyond 32 bits. Not counted here: the enum conversion counts it.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text) if _CODE.fullmatch(text) else None
+    return value if isinstance(value, int) and -_INT32 - 1 <= value <= _INT32 else None
+
+
 def as_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None

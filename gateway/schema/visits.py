@@ -30,6 +30,7 @@ from gateway.upstream import FormFields, InvalidInput
 from ._base import converted, ids_of, later, later_or_now, texts_of
 from ._convert import (
     as_bool,
+    as_code,
     as_datetime,
     as_dict,
     as_id,
@@ -429,10 +430,10 @@ class Visit(Node):
             database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             type=from_code(VisitType, raw.get("type")),
-            type_code=as_int(raw.get("type")),
+            type_code=as_code(raw.get("type")),
             subtype=as_str(subtype),
             status=from_code(VisitStatus, raw.get("status")),
-            status_code=as_int(raw.get("status")),
+            status_code=as_code(raw.get("status")),
             start=as_datetime(raw.get("start")),
             end=as_datetime(raw.get("end")),
             actual_start=as_datetime(raw.get("actual_start")),
