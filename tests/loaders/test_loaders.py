@@ -91,3 +91,37 @@ def test_merge_completes_one_person_and_never_mixes_two() -> None:
     # Another provider (the visit was reassigned): the detail's, whole.
     other = {"id": "12456470", "full_name": "Anton Provider"}
     assert merge(row, {"id": "7", "provider": other})["provider"] == other
+
+
+# What GET /rooms/{code}/providers answers per provider (vsee-api-notes.md, confirmed).
+ROOM_PROVIDER_LIST_KEYS = frozenset(
+    {
+        "id",
+        "username",
+        "code",
+        "subtype",
+        "first_name",
+        "last_name",
+        "vseeid",
+        "photo",
+        "title",
+        "suffix",
+        "status",
+        "short_bio",
+    }
+)
+
+
+def test_every_provider_field_the_room_list_answers_needs_no_detail_call() -> None:
+    # Review of issue 13: `databaseId` and `statusCode` (new in v2) read only `id` and `status`,
+    # which the room's list has, but were missing here: selecting them cost a detail call per
+    # provider (every slot's, visit's and `provider(id:)`'s provider).
+    from gateway.loaders import PROVIDER_LIST_FIELDS
+    from gateway.loaders._specs import PROVIDER_SPEC
+
+    from_list = {
+        name
+        for name, source in {**PROVIDER_SPEC, "databaseId": PROVIDER_SPEC["id"]}.items()
+        if source.keys and set(source.keys) <= ROOM_PROVIDER_LIST_KEYS
+    }
+    assert from_list - PROVIDER_LIST_FIELDS == set()
