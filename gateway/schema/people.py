@@ -268,8 +268,10 @@ class PeopleQueries:
 
     @strawberry.field(
         description="A provider by global id. VSee reads providers only within a room, so one "
-        "named by id alone is found in the account's rooms' provider lists; its detail is read "
-        "when the selection needs more than a list holds."
+        "named by id alone is found in the account's rooms' provider lists, read a page of 100 "
+        "rooms at a time up to the account's first 500 rooms (past them, an error with code "
+        "SEARCH_LIMIT_REACHED, never a null for a provider not searched for); its detail is "
+        "read when the selection needs more than a list holds."
     )
     async def provider(
         self,
