@@ -82,6 +82,18 @@ def _same(one: Raw, other: Raw) -> bool:
     return str(first) == str(second)
 
 
+def _count(value: Any) -> int | None:
+    """A listing's ``total`` when it is a count (a whole number GraphQL's 32-bit Int holds),
+    else None: not True as 1, 12.7 as 12, a negative number, nor one past 2**31 - 1."""
+    if isinstance(value, str):
+        text = value.strip()
+        # Ten digits at most: int() of thousands of them is refused (and quadratic before).
+        value = int(text) if len(text) <= 10 and text.isascii() and text.isdigit() else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= 2**31 - 1 else None
+
+
 class RequestLoaders:
     """Everything loaded for one GraphQL request; thrown away with the request.
 
@@ -173,11 +185,7 @@ class RequestLoaders:
         envelope = await self._client.get(path, self._credentials, endpoint=endpoint, params=params)
         data = envelope.data
         rows = [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-        total = envelope.extra.get("total")
-        try:
-            return rows, None if total is None else int(total)
-        except (TypeError, ValueError):
-            return rows, None
+        return rows, _count(envelope.extra.get("total"))
 
     async def current_visit(self) -> Raw | None:
         """The caller's visit in progress; VSee says "none" with null data or a 404."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -262,3 +263,45 @@ def test_an_account_within_the_bound_answers_null_for_an_unknown_provider(
     # Without a total, a full page at the bound leaves one question: is there a room more?
     assert upstream.calls == pages + ([(501, 1)] if count == 500 and not total else [])
     assert len(upstream.lists) == len(set(upstream.lists)) == count
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def test_total_count_is_the_same_on_every_page_of_the_connection(
+    listing: tuple[Listing, Gateway],
+) -> None:
+    # The page before the first room (`last` before the first cursor) is empty, but the
+    # account still has 250 rooms: totalCount was null there and 250 everywhere else.
+    upstream, gateway = listing
+    first = rooms(gateway, first=1)
+    upstream.calls.clear()
+    before_first = rooms(gateway, last=5, before=first["edges"][0]["cursor"])
+    assert before_first["edges"] == []
+    assert before_first["totalCount"] == first["totalCount"] == 250
+    assert upstream.calls == [(1, 1)]  # the smallest page that tells the total
+    # Not selected, not read: the empty page costs no call.
+    upstream.calls.clear()
+    body = gateway.query(
+        "query($b: String) { rooms(last: 5, before: $b) { edges { cursor } } }",
+        {"b": first["edges"][0]["cursor"]},
+        token=MEMBER,
+    )
+    assert body == {"data": {"rooms": {"edges": []}}}
+    assert upstream.calls == []
+
+
+@pytest.mark.parametrize(
+    "forged", ["room:-0", "room:+3", "room:03", "room: 3", "room:3 ", "room:٣", "room:1_0"]
+)
+def test_only_cursors_the_connection_gave_out_are_taken(
+    listing: tuple[Listing, Gateway], forged: str
+) -> None:
+    # The same offset written another way is no cursor of ours (a client cache keyed by cursor
+    # would hold one position twice); refused before any call like any other forged cursor.
+    upstream, gateway = listing
+    upstream.calls.clear()
+    body = gateway.query(PAGE, {"first": 2, "after": _cursor(forged)}, token=MEMBER)
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+    assert upstream.calls == []

@@ -125,3 +125,24 @@ def test_every_provider_field_the_room_list_answers_needs_no_detail_call() -> No
         if source.keys and set(source.keys) <= ROOM_PROVIDER_LIST_KEYS
     }
     assert from_list - PROVIDER_LIST_FIELDS == set()
+
+
+async def _total_of(total: object) -> int | None:
+    async def vsee(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [{"code": "r1"}], "total": total})
+
+    client = UpstreamClient(
+        "https://vsee.test", transport=httpx.MockTransport(vsee), retry=Retry(attempts=1)
+    )
+    _, found = await RequestLoaders(client, CREDS).rooms_page(1, 10)
+    return found
+
+
+async def test_a_listing_total_is_a_count_or_nothing() -> None:
+    # Review of issue 13: `total` went through int(), so True was 1, 12.7 was 12, -5 was a
+    # negative totalCount and 3000000000 made totalCount (GraphQL Int, 32-bit) a field error.
+    assert await _total_of(250) == 250
+    assert await _total_of("250") == 250
+    assert await _total_of(0) == 0
+    for odd in (True, 12.7, "12.5", -5, "-5", 3_000_000_000, "abc", "9" * 5000, None, [], {}):
+        assert await _total_of(odd) is None, odd
