@@ -344,6 +344,9 @@ def _under_base(base: str | None, url: str) -> str | None:
     return url
 
 
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
+
+
 @functools.lru_cache(maxsize=8)
 def public_files_base(api_base: str) -> str | None:
     """The base relative file paths resolve against, or None for an internal upstream.
@@ -366,7 +369,10 @@ def public_files_base(api_base: str) -> str | None:
         internal = (
             "." not in host
             or host == "localhost"
-            or host.endswith((".localhost", ".local", ".internal", ".localdomain"))
+            or host.endswith((".localhost", ".local", ".internal", ".localdomain", ".svc"))
+            # Every label a number (127.1, 0177.0.0.1, 0x7f.0.0.1): no DNS name but an IPv4
+            # address in one of the forms resolvers (inet_aton) still accept.
+            or all(_NUMERIC_LABEL.fullmatch(label) for label in host.split("."))
         )
     else:
         internal = not address.is_global

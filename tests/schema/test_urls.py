@@ -106,6 +106,13 @@ def test_photos_are_urls_or_null_counted() -> None:
         ("http://[fd00::1]/api_v3", False),
         ("http://vsee.svc.cluster.local/api_v3", False),
         ("http://vsee.internal/api_v3", False),
+        # Review of issue 13: addresses resolvers read as IPv4 (inet_aton's short, octal and
+        # hex forms) are not DNS names, and Kubernetes' `<service>.<namespace>.svc`.
+        ("http://127.1/api_v3", False),
+        ("http://0177.0.0.1/api_v3", False),
+        ("http://0x7f.0.0.1/api_v3", False),
+        ("http://vsee.default.svc/api_v3", False),
+        ("https://api3.vsee.me/api_v3", True),
     ],
 )
 def test_only_a_public_upstream_gives_files_a_base(api_base: str, public: bool) -> None:
