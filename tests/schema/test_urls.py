@@ -273,3 +273,42 @@ def test_the_photo_of_the_docs_is_kept_and_a_long_path_is_checked_in_linear_time
     # A million-character path of dot segments and escapes: refused, in one pass.
     hostile = "files/" + "%2e%2e/" * 150_000
     assert counted(lambda: resolve_file(VSEE, hostile))[0] is None
+
+
+async def test_hostile_attachment_paths_through_graphql_give_no_url_and_no_error() -> None:
+    # The whole path: VSee (here a MockTransport) answers the docs' intake with attachments
+    # whose paths try to leave the base; each keeps its raw path, has a null url, no error.
+    body = json.loads((EXAMPLES / "intake_get.json").read_text())
+    good = body["data"]["attachments"][0]
+    hostile = [
+        "https://evil.example/x.png",
+        "//evil.example/x.png",
+        "\\\\evil.example\\x.png",
+        "files/%2e%2e/%2e%2e/%2e%2e/x.png",
+        "files/..%2f..%2fx.png",
+        " files/a b.png ",
+        "files/\u2025/x.png",
+    ]
+    body["data"]["attachments"] = [good] + [
+        {**good, "_id": f"a{n}", "path": path} for n, path in enumerate(hostile)
+    ]
+
+    def vsee(call: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    app = create_app(Settings(api_url=VSEE), upstream_transport=httpx.MockTransport(vsee))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as client,
+    ):
+        response = await client.post(
+            "/graphql",
+            json={"query": QUERY},
+            headers={"X-ApiToken": "t", "X-AccountCode": "vclinic"},
+        )
+    answer = response.json()
+    assert "errors" not in answer, answer
+    attachments = answer["data"]["intake"]["attachments"]
+    assert attachments[0] == {"path": PATH, "url": f"{VSEE}/{PATH}"}
+    assert [a["url"] for a in attachments[1:]] == [None] * len(hostile)
+    assert [a["path"] for a in attachments[1:]] == hostile  # raw, as VSee sent it
