@@ -149,8 +149,14 @@ class RequestLoaders:
         for page in range(1, pages + 1):
             rooms, total = await self._search_page(page, PROVIDER_SEARCH_PAGE)
             codes = [str(room["code"]) for room in rooms if room.get("code")]
-            lists = await self.room_providers.load_many(codes)
+            lists = await asyncio.gather(
+                *(self.room_providers.load(code) for code in codes), return_exceptions=True
+            )
             for code, providers in zip(codes, lists, strict=True):
+                if isinstance(providers, NotFound):
+                    continue  # a room gone since GET /rooms listed it: no provider there
+                if isinstance(providers, BaseException):
+                    raise providers
                 for provider in providers:
                     if str(provider.get("id")) == provider_id:
                         return {**provider, "_room_code": code}

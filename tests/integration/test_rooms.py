@@ -171,11 +171,14 @@ class Staffed(Listing):
         super().__init__(count)
         self.staff = {f"room{n:03d}": pid for n, pid in staff.items()}
         self.lists: list[str] = []
+        self.gone: set[str] = set()
 
     def app(self) -> Starlette:
         async def providers(request: Request) -> JSONResponse:
             code = request.path_params["code"]
             self.lists.append(code)
+            if code in self.gone:
+                return JSONResponse({"code": 404, "message": "Room not found"}, status_code=404)
             pid = self.staff.get(code)
             rows = [] if pid is None else [{"id": pid, "first_name": f"P{pid}", "status": "20"}]
             return JSONResponse({"data": rows})
@@ -305,3 +308,19 @@ def test_only_cursors_the_connection_gave_out_are_taken(
     body = gateway.query(PAGE, {"first": 2, "after": _cursor(forged)}, token=MEMBER)
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
     assert upstream.calls == []
+
+
+def test_a_room_gone_between_list_and_read_does_not_end_the_search(
+    staffed: tuple[Staffed, Gateway],
+) -> None:
+    # A room deleted after GET /rooms listed it answers 404 for its providers: that room has
+    # none to offer, the search goes on (it failed the whole field with VSee's NOT_FOUND).
+    upstream, gateway = staffed
+    upstream.gone = {"room003", "room120"}
+    try:
+        body = _provider(upstream, gateway, "9150")
+    finally:
+        upstream.gone = set()
+    assert "errors" not in body, body
+    assert body["data"]["provider"]["databaseId"] == "9150"
+    assert upstream.calls == [(1, 100), (2, 100)]
