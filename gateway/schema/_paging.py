@@ -48,7 +48,13 @@ def decode_cursor(cursor: str, *, field: str = "after", kind: str = "visit") -> 
         found, number = "", ""
     # Only the offset as encode_cursor writes it: int() would also take "03", "+3", " 3",
     # "1_0" or other scripts' digits, one position under several cursors.
-    canonical = number.isascii() and number.isdigit() and str(int(number)) == number
+    # Length first: int() refuses more than 4300 digits (a ValueError past this point).
+    canonical = (
+        len(number) <= len(str(MAX_CURSOR_OFFSET))
+        and number.isascii()
+        and number.isdigit()
+        and str(int(number)) == number
+    )
     offset = int(number) if canonical else -1
     # Bounded: an offset becomes VSee's `page`, and a huge one (10^28) made VSee answer 500.
     if found != kind or not 0 <= offset <= MAX_CURSOR_OFFSET:

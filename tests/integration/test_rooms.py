@@ -296,7 +296,17 @@ def test_total_count_is_the_same_on_every_page_of_the_connection(
 
 
 @pytest.mark.parametrize(
-    "forged", ["room:-0", "room:+3", "room:03", "room: 3", "room:3 ", "room:٣", "room:1_0"]
+    "forged",
+    [
+        "room:-0",
+        "room:+3",
+        "room:03",
+        "room: 3",
+        "room:3 ",
+        "room:٣",
+        "room:1_0",
+        "room:" + "1" * 5000,  # more digits than int() takes
+    ],
 )
 def test_only_cursors_the_connection_gave_out_are_taken(
     listing: tuple[Listing, Gateway], forged: str
