@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from gateway.upstream import Credentials, NotFound, UpstreamClient
+from gateway.upstream import Credentials, GatewayError, NotFound, UpstreamClient
 
 from ._paths import (
     intake_path,
@@ -21,6 +21,18 @@ from ._paths import (
 Raw = dict[str, Any]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# A provider named by id alone is searched for in the account's rooms' provider lists, a page
+# of rooms at a time (VSee has no provider-by-id call outside a room). Bounded: past this many
+# rooms the search stops and says so, rather than answering null for a provider it never saw.
+PROVIDER_SEARCH_PAGE = 100
+MAX_PROVIDER_SEARCH_ROOMS = 500
+
+
+class SearchLimitReached(GatewayError):
+    """A search the gateway bounds stopped before it could say "not found"."""
+
+    code = "SEARCH_LIMIT_REACHED"
 
 
 def _loader(
@@ -70,6 +82,18 @@ def _same(one: Raw, other: Raw) -> bool:
     return str(first) == str(second)
 
 
+def _count(value: Any) -> int | None:
+    """A listing's ``total`` when it is a count (a whole number GraphQL's 32-bit Int holds),
+    else None: not True as 1, 12.7 as 12, a negative number, nor one past 2**31 - 1."""
+    if isinstance(value, str):
+        text = value.strip()
+        # Ten digits at most: int() of thousands of them is refused (and quadratic before).
+        value = int(text) if len(text) <= 10 and text.isascii() and text.isdigit() else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= 2**31 - 1 else None
+
+
 class RequestLoaders:
     """Everything loaded for one GraphQL request; thrown away with the request.
 
@@ -84,7 +108,7 @@ class RequestLoaders:
         self.room: DataLoader[str, Raw] = _loader(self._fetch_room)
         self.room_providers: DataLoader[str, list[Raw]] = _loader(self._fetch_room_providers)
         self.provider: DataLoader[tuple[str, str], Raw] = _loader(self._fetch_provider)
-        self._rooms: asyncio.Future[list[Raw]] | None = None
+        self._room_pages: dict[int, asyncio.Future[tuple[list[Raw], int | None]]] = {}
 
     @property
     def credentials(self) -> Credentials:
@@ -108,22 +132,48 @@ class RequestLoaders:
     async def complete_room(self, partial: Raw, code: str) -> Raw:
         return merge(partial, await self.room.load(code))
 
-    async def rooms(self) -> list[Raw]:
-        """The account's rooms, fetched at most once per request."""
-        if self._rooms is None:
-            self._rooms = asyncio.ensure_future(self._fetch_rooms())
-        return await asyncio.shield(self._rooms)
+    async def _search_page(self, page: int, limit: int) -> tuple[list[Raw], int | None]:
+        """A page of rooms for the provider search, read at most once per request (concurrent
+        searches for several providers share it)."""
+        future = self._room_pages.get(page) if limit == PROVIDER_SEARCH_PAGE else None
+        if future is None:
+            future = asyncio.ensure_future(self.rooms_page(page, limit))
+            if limit == PROVIDER_SEARCH_PAGE:
+                self._room_pages[page] = future
+        return await asyncio.shield(future)
 
     async def provider_anywhere(self, provider_id: str) -> Raw | None:
-        """A provider by id when no room is known: search the account's rooms' provider lists."""
-        rooms = await self.rooms()
-        codes = [str(room["code"]) for room in rooms if room.get("code")]
-        lists = await self.room_providers.load_many(codes)
-        for code, providers in zip(codes, lists, strict=True):
-            for provider in providers:
-                if str(provider.get("id")) == provider_id:
-                    return {**provider, "_room_code": code}
-        return None
+        """A provider by id when no room is known: search the account's rooms' provider lists,
+        a page of rooms at a time, stopping at the first page whose rooms list it."""
+        pages = MAX_PROVIDER_SEARCH_ROOMS // PROVIDER_SEARCH_PAGE
+        for page in range(1, pages + 1):
+            rooms, total = await self._search_page(page, PROVIDER_SEARCH_PAGE)
+            codes = [str(room["code"]) for room in rooms if room.get("code")]
+            lists = await asyncio.gather(
+                *(self.room_providers.load(code) for code in codes), return_exceptions=True
+            )
+            for code, providers in zip(codes, lists, strict=True):
+                if isinstance(providers, NotFound):
+                    continue  # a room gone since GET /rooms listed it: no provider there
+                if isinstance(providers, BaseException):
+                    raise providers
+                for provider in providers:
+                    if str(provider.get("id")) == provider_id:
+                        return {**provider, "_room_code": code}
+            if len(rooms) < PROVIDER_SEARCH_PAGE or (
+                total is not None and page * PROVIDER_SEARCH_PAGE >= total
+            ):
+                return None  # every room searched
+        if total is None:
+            # A full last page and no total: one room more (limit 1) tells whether any is left.
+            more, _ = await self._search_page(MAX_PROVIDER_SEARCH_ROOMS + 1, 1)
+            if not more:
+                return None
+        raise SearchLimitReached(
+            f"the provider is not in the account's first {MAX_PROVIDER_SEARCH_ROOMS} rooms, "
+            "which is as far as the gateway searches by id alone; read it through its room "
+            "(`room(code:) { providers }`) or a visit"
+        )
 
     async def visits_page(
         self, params: dict[str, str | int | None]
@@ -141,11 +191,7 @@ class RequestLoaders:
         envelope = await self._client.get(path, self._credentials, endpoint=endpoint, params=params)
         data = envelope.data
         rows = [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
-        total = envelope.extra.get("total")
-        try:
-            return rows, None if total is None else int(total)
-        except (TypeError, ValueError):
-            return rows, None
+        return rows, _count(envelope.extra.get("total"))
 
     async def current_visit(self) -> Raw | None:
         """The caller's visit in progress; VSee says "none" with null data or a 404."""
@@ -193,10 +239,3 @@ class RequestLoaders:
             endpoint="GET /rooms/{code}/providers/{id}",
         )
         return _as_object(envelope.data, "provider", provider_id)
-
-    async def _fetch_rooms(self) -> list[Raw]:
-        envelope = await self._client.get(
-            "/rooms", self._credentials, endpoint="GET /rooms", params={"limit": 100}
-        )
-        data = envelope.data
-        return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []

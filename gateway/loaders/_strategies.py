@@ -14,6 +14,7 @@ PROVIDER_LIST_FIELDS = frozenset(
     {
         "__typename",
         "id",
+        "databaseId",
         "code",
         "username",
         "firstName",
@@ -25,6 +26,7 @@ PROVIDER_LIST_FIELDS = frozenset(
         "vseeId",
         "photo",
         "status",
+        "statusCode",
         "shortBio",
     }
 )

@@ -72,6 +72,32 @@ def as_int(value: Any) -> int | None:
         return None
 
 
+# GraphQL's Int is a signed 32-bit integer: a raw code beyond it could not be answered.
+_INT32 = 2**31 - 1
+_CODE = re.compile(r"[+-]?[0-9]{1,10}")
+
+
+def is_absent(value: Any) -> bool:
+    """Whether VSee sent no value: null, or its empty and ``"--"`` placeholders."""
+    return value is None or (isinstance(value, str) and value.strip() in ("", "--"))
+
+
+def as_code(value: Any) -> int | None:
+    """VSee's numeric code however it is written (``20``, ``"20"``, ``20.0``), as a GraphQL Int.
+
+    Nothing else is a code: not ``"20.5"`` or ``"2e1"`` (which ``as_int`` would round to 20), not
+    a boolean, not a number beyond 32 bits. Not counted here: the enum conversion counts it.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        value = int(text) if _CODE.fullmatch(text) else None
+    return value if isinstance(value, int) and -_INT32 - 1 <= value <= _INT32 else None
+
+
 def as_float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -214,24 +240,32 @@ def in_epoch_range(epoch: int) -> bool:
 
 # URLs: RFC 3986 characters only (unreserved, reserved, and percent-escapes), bounded length.
 MAX_URL = 2048
-_URL_CHARS = re.compile(r"^[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$")
+_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # A relative file path as VSee answers it (`files/2016/08/17/<id>.png`): segments of path
 # characters, no scheme, query, fragment, empty or dot segments.
-_PATH_SEGMENT = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@%]+$")
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@%]+")
+# Escapes that turn a harmless-looking segment into a separator or a control character once a
+# client or server decodes it: `/` and `\`, C0 controls and DEL.
+_BAD_ESCAPE = re.compile(r"%(?:2[Ff]|5[Cc]|[01][0-9A-Fa-f]|7[Ff])")
 
 
 def is_absolute_url(value: object) -> bool:
-    """Whether ``value`` is an absolute http(s) URL (RFC 3986) with a host."""
+    """Whether ``value`` is an absolute http(s) URL (RFC 3986) with a host and no userinfo."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_URL:
         return False
-    if not _URL_CHARS.match(value) or _PERCENT.search(value):
+    # fullmatch, not `^...$`: `$` also matches before a final newline.
+    if not _URL_CHARS.fullmatch(value) or _PERCENT.search(value):
         return False
     try:
         parts = urlsplit(value)
         host = parts.hostname
         parts.port  # noqa: B018 (raises on a malformed port)
     except ValueError:
+        return False
+    # Userinfo (`user:pass@`) is deprecated by RFC 3986 (3.2.1) and is how a URL is made to
+    # read like one host while naming another (`https://vsee.example@evil.example/`).
+    if "@" in parts.netloc:
         return False
     return parts.scheme.lower() in ("http", "https") and bool(host)
 
@@ -248,28 +282,42 @@ def as_url(value: Any, kind: str = "URL") -> str | None:
     return None
 
 
+def _plain_segments(segments: list[str]) -> bool:
+    """Whether every path segment is a plain name: path characters only, not empty, not a dot
+    segment written plainly or percent-encoded (WHATWG URL reads `%2e%2e` as `..`), and no
+    escape that decodes to a separator or a control character."""
+    for seg in segments:
+        if not _PATH_SEGMENT.fullmatch(seg) or _BAD_ESCAPE.search(seg):
+            return False
+        if seg.replace("%2e", ".").replace("%2E", ".") in (".", ".."):
+            return False
+    return True
+
+
 def resolve_file(base: str | None, path: Any) -> str | None:
     """The absolute URL of a file VSee names by a relative path, under ``base``.
 
     Inferred: VSee's docs give attachments only a relative `path` (`files/2016/08/17/<id>.png`);
     its own absolute file URLs (a provider's photo) live under the api_v3 base, so the path is
-    read as relative to it. A path that is already absolute is kept; one that is neither (a
-    scheme other than http(s), `..`, a query) is null and counted. No base (an upstream on an
-    internal address) means null.
+    read as relative to it. The answer is always under ``base``: a path that is already an
+    absolute URL is kept only when it is under ``base`` too; one elsewhere (another host, scheme
+    or path), with a scheme other than http(s), dot segments (plain or percent-encoded), a
+    query or fragment on a relative path, is null and counted. No base (an upstream on an
+    internal address) means null, absolute paths included.
     """
     text = as_text(path)
     if text is None:
         return None
     text = text.strip()
     if "://" in text:
-        return as_url(text, "attachment path")
+        return _under_base(base, text)
     segments = text.split("/")
     if (
         len(text) > MAX_URL
         or text.startswith("/")
         or ":" in segments[0]  # RFC 3986 4.2: that would read as a scheme (`javascript:`)
         or _PERCENT.search(text)
-        or any(seg in ("", ".", "..") or not _PATH_SEGMENT.match(seg) for seg in segments)
+        or not _plain_segments(segments)
     ):
         unconvertible("attachment path", path)
         return None
@@ -277,6 +325,26 @@ def resolve_file(base: str | None, path: Any) -> str | None:
         return None
     url = f"{base.rstrip('/')}/{text}"
     return url if is_absolute_url(url) else None
+
+
+def _under_base(base: str | None, url: str) -> str | None:
+    """An absolute file URL VSee sent, kept only when it lies under ``base``."""
+    if base is None:
+        return None
+    prefix = f"{base.rstrip('/')}/"
+    rest = url[len(prefix) :].partition("?")[0].partition("#")[0]
+    if (
+        not is_absolute_url(url)
+        or not url.startswith(prefix)
+        # Empty segments are allowed here (VSee's photo URLs end in `/`), dot segments are not.
+        or not _plain_segments([seg for seg in rest.split("/") if seg])
+    ):
+        unconvertible("attachment path", url)
+        return None
+    return url
+
+
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9A-Fa-f]*")
 
 
 @functools.lru_cache(maxsize=8)
@@ -301,7 +369,10 @@ def public_files_base(api_base: str) -> str | None:
         internal = (
             "." not in host
             or host == "localhost"
-            or host.endswith((".localhost", ".local", ".internal", ".localdomain"))
+            or host.endswith((".localhost", ".local", ".internal", ".localdomain", ".svc"))
+            # Every label a number (127.1, 0177.0.0.1, 0x7f.0.0.1): no DNS name but an IPv4
+            # address in one of the forms resolvers (inet_aton) still accept.
+            or all(_NUMERIC_LABEL.fullmatch(label) for label in host.split("."))
         )
     else:
         internal = not address.is_global

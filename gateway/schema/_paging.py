@@ -44,10 +44,18 @@ def encode_cursor(offset: int, kind: str = "visit") -> str:
 def decode_cursor(cursor: str, *, field: str = "after", kind: str = "visit") -> int:
     try:
         found, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        offset = int(number)
     except (ValueError, UnicodeDecodeError):
-        offset = -1
-        found = ""
+        found, number = "", ""
+    # Only the offset as encode_cursor writes it: int() would also take "03", "+3", " 3",
+    # "1_0" or other scripts' digits, one position under several cursors.
+    # Length first: int() refuses more than 4300 digits (a ValueError past this point).
+    canonical = (
+        len(number) <= len(str(MAX_CURSOR_OFFSET))
+        and number.isascii()
+        and number.isdigit()
+        and str(int(number)) == number
+    )
+    offset = int(number) if canonical else -1
     # Bounded: an offset becomes VSee's `page`, and a huge one (10^28) made VSee answer 500.
     if found != kind or not 0 <= offset <= MAX_CURSOR_OFFSET:
         raise InvalidInput(f"`{field}` is not a cursor this API gave out", field=field)
@@ -128,6 +136,15 @@ class Slice(Generic[T]):
             start_cursor=cursors[0] if cursors else None,
             end_cursor=cursors[-1] if cursors else None,
         )
+
+
+async def total_only(
+    fetch: Callable[[int, int], Awaitable[tuple[list[T], int | None]]],
+) -> int | None:
+    """The list's total, for an empty window whose caller asked for it: the smallest page
+    (one item) that carries VSee's total, so `totalCount` is the same on every page."""
+    _, total = await fetch(1, 1)
+    return total
 
 
 async def read(

@@ -15,11 +15,13 @@ from gateway.loaders import (
 
 from ._convert import (
     as_bool,
+    as_code,
     as_datetime,
     as_decimal_str,
     as_id,
     as_int,
     as_text,
+    is_absent,
 )
 from .enums import InvoiceStatus, from_code
 
@@ -111,7 +113,8 @@ class Invoice:
         "code this gateway does not know."
     )
     status_code: int | None = strawberry.field(
-        description="VSee's raw invoice `status` code, e.g. 10."
+        description='VSee\'s raw invoice `status` code, e.g. 10 (sent as 10 or "10"); null when '
+        "VSee sends none, or a value that is no 32-bit integer (`status` is then UNKNOWN)."
     )
     amount_due: Money | None = strawberry.field(description="What is still to pay (`amount_due`).")
     is_live: bool | None = strawberry.field(description="False for test-mode invoices.")
@@ -127,8 +130,8 @@ class Invoice:
         iid, status = as_id(raw.get("id")), raw.get("status")
         return cls(
             database_id=strawberry.ID(iid) if iid else None,
-            status=None if status is None else from_code(InvoiceStatus, status),
-            status_code=as_int(status),
+            status=None if is_absent(status) else from_code(InvoiceStatus, status),
+            status_code=as_code(status),
             amount_due=Money.of(raw.get("amount_due"), raw.get("currency")),
             is_live=as_bool(raw.get("livemode")),
             created_at=as_datetime(raw.get("created")),

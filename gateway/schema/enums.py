@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from ._convert import as_int, as_text, unconvertible
+from ._convert import as_code, as_text, is_absent, unconvertible
 
 E = TypeVar("E", bound=Enum)
 
@@ -134,7 +134,9 @@ class InvoiceStatus(Enum):
         "e-consult, nothing paid). Inferred: a new, open invoice.",
     )
     UNKNOWN = strawberry.enum_value(
-        -1, description="A code this gateway does not know; `statusCode` has it."
+        -1,
+        description="A code this gateway does not know (`statusCode` has it), or a value that "
+        "is no integer code at all (`statusCode` is then null).",
     )
 
 
@@ -168,16 +170,15 @@ class PrescriptionStatus(Enum):
 
 
 def from_code(enum: type[E], value: Any) -> E:
-    """The member for VSee's numeric code; a code no member has is UNKNOWN and counted."""
-    code = as_int(value)
+    """The member for VSee's numeric code; a value no member has is UNKNOWN and counted."""
+    code = as_code(value)
     # A dict lookup: iterating an Enum class builds a generator over its members every call,
     # and this runs for every visit's type and status, every intake's type, every gender.
-    member = enum._value2member_map_.get(code)
+    member = enum._value2member_map_.get(code) if code is not None else None
     if member is not None:
         return member  # type: ignore[return-value]
-    if code is not None:
+    if not is_absent(value):
         # Not an error (new codes appear), but worth seeing: counted like a failed conversion.
-        # A code that was no number at all was counted by as_int already.
         unconvertible(f"{enum.__name__} code", value)
     return enum["UNKNOWN"]
 

@@ -303,18 +303,22 @@ class _Measure:
             return LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
         if self.variables is None:
             return 0  # before coercion the page size is unknown; cost is not used there
-        first: Any = DEFAULT_PAGE_SIZE
+        # The larger of `first` and `last`, a null one ignored (only one may be given, the
+        # other null: a null read last must not reset the page to the default).
+        sizes: list[int] = []
         for argument in node.arguments or ():
             if argument.name.value in ("first", "last"):
                 value = argument.value
+                given: Any = None
                 if isinstance(value, IntValueNode):
-                    first = int(value.value)
+                    given = int(value.value)
                 elif isinstance(value, VariableNode):
-                    first = self.variables.get(value.name.value, DEFAULT_PAGE_SIZE)
-        if not isinstance(first, int):
-            first = DEFAULT_PAGE_SIZE
+                    given = self.variables.get(value.name.value)
+                if isinstance(given, int) and not isinstance(given, bool):
+                    sizes.append(given)
+        first = max(sizes) if sizes else DEFAULT_PAGE_SIZE
         # Pages beyond the maximum are refused by the resolver before any call.
-        return min(max(1, int(first)), self.max_page_size)
+        return min(max(1, first), self.max_page_size)
 
 
 def _fragments(document: Any) -> dict[str, FragmentDefinitionNode]:

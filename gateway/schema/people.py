@@ -18,10 +18,11 @@ from gateway.upstream import Credentials
 from ._base import full_name
 from ._convert import (
     as_bool,
+    as_code,
     as_date,
-    as_int,
     as_text,
     as_url,
+    is_absent,
 )
 from .context import Info
 from .enums import (
@@ -148,7 +149,10 @@ class Provider(Node):
 
     @classmethod
     def from_raw(cls, raw: Raw) -> Provider:
-        key, status_code = key_of(raw, "provider"), as_text(raw.get("status"))
+        key, status = key_of(raw, "provider"), raw.get("status")
+        # The raw text, but a code written as a number (20, 20.0) reads as VSee's "20".
+        code = as_code(status)
+        status_code = as_text(status) if code is None else str(code)
         return cls(
             id=global_id("Provider", key),
             database_id=strawberry.ID(key),
@@ -164,7 +168,7 @@ class Provider(Node):
             subtype=as_text(raw.get("subtype")),
             vsee_id=as_text(raw.get("vseeid")),
             photo=photo_url(raw.get("photo")),
-            status=None if status_code is None else from_code(ProviderStatus, status_code),
+            status=None if is_absent(status) else from_code(ProviderStatus, status),
             status_code=status_code,
             short_bio=as_text(raw.get("short_bio")),
         )
@@ -199,7 +203,7 @@ class UserRef:
             code=as_text(raw.get("code")),
             vsee_id=as_text(raw.get("vseeid")),
             user_type=from_code(UserType, raw.get("type")),
-            user_type_code=as_int(raw.get("type")),
+            user_type_code=as_code(raw.get("type")),
             first_name=as_text(raw.get("first_name")),
             last_name=as_text(raw.get("last_name")),
             account_code=as_text(raw.get("account_code")),
@@ -264,8 +268,10 @@ class PeopleQueries:
 
     @strawberry.field(
         description="A provider by global id. VSee reads providers only within a room, so one "
-        "named by id alone is found in the account's rooms' provider lists; its detail is read "
-        "when the selection needs more than a list holds."
+        "named by id alone is found in the account's rooms' provider lists, read a page of 100 "
+        "rooms at a time up to the account's first 500 rooms (past them, an error with code "
+        "SEARCH_LIMIT_REACHED, never a null for a provider not searched for); its detail is "
+        "read when the selection needs more than a list holds."
     )
     async def provider(
         self,

@@ -13,6 +13,7 @@ from gateway.loaders import (
     AvailabilityQuery,
     Raw,
     safe_segment,
+    selected_names,
     wants_provider_detail,
 )
 from gateway.upstream import InvalidInput
@@ -29,7 +30,15 @@ from ._convert import (
     in_epoch_range,
     to_epoch,
 )
-from ._paging import DEFAULT_FIRST, PageInfo, empty_page, encode_cursor, read, window
+from ._paging import (
+    DEFAULT_FIRST,
+    PageInfo,
+    empty_page,
+    encode_cursor,
+    read,
+    total_only,
+    window,
+)
 from .billing import Consultation
 from .context import Info
 from .node import NODE_ID_KINDS, Node, global_id, key_of, vsee_id
@@ -213,7 +222,9 @@ class RoomConnection:
     )
     total_count: int | None = strawberry.field(
         description="All the account's rooms, when VSee says (inferred: `total` beside `data`; "
-        "VSee documents GET /rooms's `page`/`limit`, not its answer's paging keys)."
+        "VSee documents GET /rooms's `page`/`limit`, not its answer's paging keys): the same on "
+        "every page, an empty one included; null when VSee sends no total or one that is not a "
+        "count."
     )
 
     @strawberry.field(description="The rooms of this page, without cursors.")
@@ -272,9 +283,12 @@ class RoomQueries:
             limit=info.context.services.max_page_size,
             kind=ROOM_CURSOR,
         )
+        fetch = info.context.loaders.rooms_page
         if at.count == 0:
-            return RoomConnection(edges=[], page_info=empty_page(), total_count=None)
-        got = await read(at, info.context.loaders.rooms_page)
+            wanted = "totalCount" in selected_names(info)
+            total = await total_only(fetch) if wanted else None
+            return RoomConnection(edges=[], page_info=empty_page(), total_count=total)
+        got = await read(at, fetch)
         edges = [
             RoomEdge(cursor=encode_cursor(at.offset + i, ROOM_CURSOR), node=Room.from_raw(row))
             for i, row in enumerate(got.rows)

@@ -105,7 +105,8 @@ URL = NewType("URL", str)
 URL_SCALAR = strawberry.scalar(
     name="URL",
     description="An absolute http or https URL (RFC 3986: a scheme, a host, then path, query "
-    "and fragment in RFC 3986 characters, anything else percent-encoded), e.g. "
+    "and fragment in RFC 3986 characters, anything else percent-encoded; no userinfo such as "
+    "`user:password@`), e.g. "
     "`https://api.vseepreview.com/vc/next/api_v3/files/2016/08/17/57b4c65d.png`. Never a "
     "relative reference: a location VSee sends that is not one reads as null.",
     specified_by_url="https://www.rfc-editor.org/rfc/rfc3986",

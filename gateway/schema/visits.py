@@ -23,6 +23,7 @@ from gateway.loaders import (
     needs,
     provider_raw,
     safe_segment,
+    selected_names,
     wants_provider_detail,
 )
 from gateway.upstream import FormFields, InvalidInput
@@ -30,6 +31,7 @@ from gateway.upstream import FormFields, InvalidInput
 from ._base import converted, ids_of, later, later_or_now, texts_of
 from ._convert import (
     as_bool,
+    as_code,
     as_datetime,
     as_dict,
     as_id,
@@ -50,7 +52,7 @@ from ._mutation import (
     _epoch,
     _form,
 )
-from ._paging import PageInfo, empty_page, encode_cursor, read, window
+from ._paging import PageInfo, empty_page, encode_cursor, read, total_only, window
 from .billing import Invoice, Payment
 from .clinical import PostVisit, Prescription
 from .context import Info
@@ -429,10 +431,10 @@ class Visit(Node):
             database_id=strawberry.ID(key),
             code=as_text(raw.get("code")),
             type=from_code(VisitType, raw.get("type")),
-            type_code=as_int(raw.get("type")),
+            type_code=as_code(raw.get("type")),
             subtype=as_str(subtype),
             status=from_code(VisitStatus, raw.get("status")),
-            status_code=as_int(raw.get("status")),
+            status_code=as_code(raw.get("status")),
             start=as_datetime(raw.get("start")),
             end=as_datetime(raw.get("end")),
             actual_start=as_datetime(raw.get("actual_start")),
@@ -885,13 +887,17 @@ class VisitQueries:
             before=before,
             limit=info.context.services.max_page_size,
         )
-        if at.count == 0:
-            return VisitConnection(edges=[], page_info=empty_page(), total_count=None)
         params = _filter_params(filter)
         loaders = info.context.loaders
-        got = await read(
-            at, lambda page, limit: loaders.visits_page({**params, "page": page, "limit": limit})
-        )
+
+        def fetch(page: int, limit: int) -> Awaitable[tuple[list[Raw], int | None]]:
+            return loaders.visits_page({**params, "page": page, "limit": limit})
+
+        if at.count == 0:
+            wanted = "totalCount" in selected_names(info)
+            total = await total_only(fetch) if wanted else None
+            return VisitConnection(edges=[], page_info=empty_page(), total_count=total)
+        got = await read(at, fetch)
         needed = needs(info, VISIT_SPEC, ("nodes",), ("edges", "node"))
         done = await complete_rows(info.context.loaders, got.rows, needed, _visit_id)
         nodes = [_row_node(row) for row in done]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +43,7 @@ class Listing:
             for n in range(count)
         ]
         self.calls: list[tuple[int, int]] = []
+        self.tell_total = True
 
     def app(self) -> Starlette:
         async def rooms(request: Request) -> JSONResponse:
@@ -49,9 +51,10 @@ class Listing:
             limit = int(request.query_params.get("limit", "20"))
             self.calls.append((page, limit))
             start = (page - 1) * limit
-            return JSONResponse(
-                {"data": self.rooms[start : start + limit], "total": len(self.rooms)}
-            )
+            body: dict[str, Any] = {"data": self.rooms[start : start + limit]}
+            if self.tell_total:
+                body["total"] = len(self.rooms)
+            return JSONResponse(body)
 
         return Starlette(routes=[Route("/api_v3/rooms", rooms)])
 
@@ -153,3 +156,181 @@ def test_the_sandbox_rooms_page_by_cursor(gateway: Gateway, upstream: Sandbox) -
     assert seen == codes
     assert page["pageInfo"]["hasNextPage"] is False
     assert upstream.counts() == {"GET /rooms": len(codes)}
+
+
+# Adversarial review (issue 13): a provider named by global id alone is searched for in the
+# account's rooms' provider lists. The search read only GET /rooms?limit=100, so a provider
+# whose rooms all come after the first 100 read as null: a wrong answer, not a missing one.
+PROVIDER = "query($id: ID!) { provider(id: $id) { id databaseId firstName } }"
+
+
+class Staffed(Listing):
+    """Rooms as Listing, each with a provider list: ``staff`` maps a room's index to its ids."""
+
+    def __init__(self, count: int, staff: dict[int, str]) -> None:
+        super().__init__(count)
+        self.staff = {f"room{n:03d}": pid for n, pid in staff.items()}
+        self.lists: list[str] = []
+        self.gone: set[str] = set()
+
+    def app(self) -> Starlette:
+        async def providers(request: Request) -> JSONResponse:
+            code = request.path_params["code"]
+            self.lists.append(code)
+            if code in self.gone:
+                return JSONResponse({"code": 404, "message": "Room not found"}, status_code=404)
+            pid = self.staff.get(code)
+            rows = [] if pid is None else [{"id": pid, "first_name": f"P{pid}", "status": "20"}]
+            return JSONResponse({"data": rows})
+
+        app = super().app()
+        app.router.routes.append(Route("/api_v3/rooms/{code}/providers", providers))
+        return app
+
+
+@pytest.fixture(scope="module")
+def staffed() -> Iterator[tuple[Staffed, Gateway]]:
+    # 620 rooms: more than the search reads (500), whose last rooms hold provider 9610.
+    upstream = Staffed(620, {1: "9001", 150: "9150", 610: "9610"})
+    with ServerThread(upstream.app()) as vsee:
+        settings = Settings(api_url=f"{vsee.url}/api_v3")
+        with ServerThread(create_app(settings)) as server:
+            handle = Gateway.of(server)
+            yield upstream, handle
+            handle.http.close()
+
+
+def _provider(upstream: Staffed, gateway: Gateway, pid: str) -> dict[str, Any]:
+    upstream.calls.clear()
+    upstream.lists.clear()
+    return gateway.query(PROVIDER, {"id": gid("Provider", pid)}, token=MEMBER)
+
+
+def test_a_provider_in_the_first_rooms_costs_one_page_of_rooms(
+    staffed: tuple[Staffed, Gateway],
+) -> None:
+    upstream, gateway = staffed
+    body = _provider(upstream, gateway, "9001")
+    assert body == {
+        "data": {
+            "provider": {"id": gid("Provider", "9001"), "databaseId": "9001", "firstName": "P9001"}
+        }
+    }
+    assert upstream.calls == [(1, 100)]
+    assert len(upstream.lists) == len(set(upstream.lists)) == 100
+
+
+def test_a_provider_past_the_first_100_rooms_is_found(staffed: tuple[Staffed, Gateway]) -> None:
+    upstream, gateway = staffed
+    body = _provider(upstream, gateway, "9150")
+    assert body["data"]["provider"] == {
+        "id": gid("Provider", "9150"),
+        "databaseId": "9150",
+        "firstName": "P9150",
+    }, body
+    # A page of rooms at a time, stopping at the page that has it.
+    assert upstream.calls == [(1, 100), (2, 100)]
+    assert sorted(upstream.lists) == [f"room{n:03d}" for n in range(200)]
+
+
+def test_past_the_search_bound_the_answer_says_so_instead_of_null(
+    staffed: tuple[Staffed, Gateway],
+) -> None:
+    upstream, gateway = staffed
+    for pid in ("9610", "404404"):  # beyond the bound, and in no room at all
+        body = _provider(upstream, gateway, pid)
+        assert body["data"] == {"provider": None}
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "SEARCH_LIMIT_REACHED", body
+        assert error["path"] == ["provider"]
+        assert "first 500 rooms" in error["message"]
+        # Bounded: five pages of rooms, 500 provider lists, nothing more.
+        assert upstream.calls == [(page, 100) for page in range(1, 6)]
+        assert len(upstream.lists) == len(set(upstream.lists)) == 500
+
+
+@pytest.mark.parametrize(("count", "total"), [(250, True), (500, False), (500, True)])
+def test_an_account_within_the_bound_answers_null_for_an_unknown_provider(
+    count: int, total: bool
+) -> None:
+    upstream = Staffed(count, {7: "9007"})
+    upstream.tell_total = total
+    with ServerThread(upstream.app()) as vsee:
+        settings = Settings(api_url=f"{vsee.url}/api_v3")
+        with ServerThread(create_app(settings)) as server:
+            gateway = Gateway.of(server)
+            body = _provider(upstream, gateway, "404404")
+            gateway.http.close()
+    assert body == {"data": {"provider": None}}
+    pages = [(page, 100) for page in range(1, -(-count // 100) + 1)]
+    # Without a total, a full page at the bound leaves one question: is there a room more?
+    assert upstream.calls == pages + ([(501, 1)] if count == 500 and not total else [])
+    assert len(upstream.lists) == len(set(upstream.lists)) == count
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def test_total_count_is_the_same_on_every_page_of_the_connection(
+    listing: tuple[Listing, Gateway],
+) -> None:
+    # The page before the first room (`last` before the first cursor) is empty, but the
+    # account still has 250 rooms: totalCount was null there and 250 everywhere else.
+    upstream, gateway = listing
+    first = rooms(gateway, first=1)
+    upstream.calls.clear()
+    before_first = rooms(gateway, last=5, before=first["edges"][0]["cursor"])
+    assert before_first["edges"] == []
+    assert before_first["totalCount"] == first["totalCount"] == 250
+    assert upstream.calls == [(1, 1)]  # the smallest page that tells the total
+    # Not selected, not read: the empty page costs no call.
+    upstream.calls.clear()
+    body = gateway.query(
+        "query($b: String) { rooms(last: 5, before: $b) { edges { cursor } } }",
+        {"b": first["edges"][0]["cursor"]},
+        token=MEMBER,
+    )
+    assert body == {"data": {"rooms": {"edges": []}}}
+    assert upstream.calls == []
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "room:-0",
+        "room:+3",
+        "room:03",
+        "room: 3",
+        "room:3 ",
+        "room:٣",
+        "room:1_0",
+        "room:" + "1" * 5000,  # more digits than int() takes
+    ],
+)
+def test_only_cursors_the_connection_gave_out_are_taken(
+    listing: tuple[Listing, Gateway], forged: str
+) -> None:
+    # The same offset written another way is no cursor of ours (a client cache keyed by cursor
+    # would hold one position twice); refused before any call like any other forged cursor.
+    upstream, gateway = listing
+    upstream.calls.clear()
+    body = gateway.query(PAGE, {"first": 2, "after": _cursor(forged)}, token=MEMBER)
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+    assert upstream.calls == []
+
+
+def test_a_room_gone_between_list_and_read_does_not_end_the_search(
+    staffed: tuple[Staffed, Gateway],
+) -> None:
+    # A room deleted after GET /rooms listed it answers 404 for its providers: that room has
+    # none to offer, the search goes on (it failed the whole field with VSee's NOT_FOUND).
+    upstream, gateway = staffed
+    upstream.gone = {"room003", "room120"}
+    try:
+        body = _provider(upstream, gateway, "9150")
+    finally:
+        upstream.gone = set()
+    assert "errors" not in body, body
+    assert body["data"]["provider"]["databaseId"] == "9150"
+    assert upstream.calls == [(1, 100), (2, 100)]

@@ -91,3 +91,59 @@ def test_merge_completes_one_person_and_never_mixes_two() -> None:
     # Another provider (the visit was reassigned): the detail's, whole.
     other = {"id": "12456470", "full_name": "Anton Provider"}
     assert merge(row, {"id": "7", "provider": other})["provider"] == other
+
+
+# What GET /rooms/{code}/providers answers per provider (vsee-api-notes.md, confirmed).
+ROOM_PROVIDER_LIST_KEYS = frozenset(
+    {
+        "id",
+        "username",
+        "code",
+        "subtype",
+        "first_name",
+        "last_name",
+        "vseeid",
+        "photo",
+        "title",
+        "suffix",
+        "status",
+        "short_bio",
+    }
+)
+
+
+def test_every_provider_field_the_room_list_answers_needs_no_detail_call() -> None:
+    # Review of issue 13: `databaseId` and `statusCode` (new in v2) read only `id` and `status`,
+    # which the room's list has, but were missing here: selecting them cost a detail call per
+    # provider (every slot's, visit's and `provider(id:)`'s provider).
+    from gateway.loaders import PROVIDER_LIST_FIELDS
+    from gateway.loaders._specs import PROVIDER_SPEC
+
+    from_list = {
+        name
+        for name, source in {**PROVIDER_SPEC, "databaseId": PROVIDER_SPEC["id"]}.items()
+        if source.keys and set(source.keys) <= ROOM_PROVIDER_LIST_KEYS
+    }
+    assert from_list - PROVIDER_LIST_FIELDS == set()
+
+
+async def _total_of(total: object) -> int | None:
+    async def vsee(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": [{"code": "r1"}], "total": total})
+
+    client = UpstreamClient(
+        "https://vsee.test", transport=httpx.MockTransport(vsee), retry=Retry(attempts=1)
+    )
+    _, found = await RequestLoaders(client, CREDS).rooms_page(1, 10)
+    return found
+
+
+async def test_a_listing_total_is_a_count_or_nothing() -> None:
+    # Review of issue 13: `total` went through int(), so True was 1, 12.7 was 12, -5 was a
+    # negative totalCount and 3000000000 made totalCount (GraphQL Int, 32-bit) a field error.
+    assert await _total_of(250) == 250
+    assert await _total_of("250") == 250
+    assert await _total_of(0) == 0
+    odds: list[object] = [True, 12.7, "12.5", -5, "-5", 3_000_000_000, "abc", "9" * 5000, None]
+    for odd in [*odds, [], {}]:
+        assert await _total_of(odd) is None, odd

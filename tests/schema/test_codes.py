@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from gateway.schema import conversion_observers
 from gateway.schema.billing import Invoice
@@ -90,3 +91,48 @@ def test_unknown_codes_are_unknown_and_counted_never_an_error() -> None:
     assert _counted(lambda: Invoice.from_raw({"status": 10, "id": "x"})) == []
     assert _counted(lambda: Provider.from_raw({"id": "7"})) == []
     assert _counted(lambda: from_code(VisitStatus, None)) == []
+
+
+# Adversarial review (issue 13): odd codes. A code is an integer however VSee writes it ("20",
+# 20, 20.0); anything else is not a code, never the nearest one, and never a GraphQL error.
+def test_the_same_code_in_any_spelling_is_one_member() -> None:
+    for raw in (10, "10", 10.0, " 10 "):
+        invoice = Invoice.from_raw({"status": raw})
+        assert (invoice.status, invoice.status_code) == (InvoiceStatus.CODE_10, 10), raw
+    for raw in (20, "20", 20.0):
+        assert Provider.from_raw({"id": "7", "status": raw}).status is ProviderStatus.CODE_20
+
+
+def test_a_number_that_is_not_an_integer_is_no_code() -> None:
+    # "10.5" is not invoice status 10, nor "20.5" provider status 20, nor "1e1" code 10.
+    for raw in ("10.5", 10.5, "1e1"):
+        invoice = Invoice.from_raw({"status": raw})
+        assert (invoice.status, invoice.status_code) == (InvoiceStatus.UNKNOWN, None), raw
+        assert _counted(partial(Invoice.from_raw, {"status": raw})) == ["InvoiceStatus code"]
+    provider = Provider.from_raw({"id": "7", "status": "20.5"})
+    assert (provider.status, provider.status_code) == (ProviderStatus.UNKNOWN, "20.5")
+    assert from_code(VisitStatus, "20.5") is VisitStatus.UNKNOWN
+
+
+def test_vsee_placeholders_are_absent_not_unknown() -> None:
+    for raw in ("", "--", "  "):
+        invoice = Invoice.from_raw({"status": raw})
+        assert (invoice.status, invoice.status_code) == (None, None), raw
+        assert _counted(partial(Invoice.from_raw, {"status": raw})) == []
+
+
+def test_booleans_and_objects_are_no_code_and_are_counted() -> None:
+    for raw in (True, False, {"code": 10}, [10]):
+        invoice = Invoice.from_raw({"status": raw})
+        assert (invoice.status, invoice.status_code) == (InvoiceStatus.UNKNOWN, None), raw
+        assert _counted(partial(Invoice.from_raw, {"status": raw})) == ["InvoiceStatus code"]
+
+
+def test_a_code_beyond_graphql_int_is_unknown_not_an_error() -> None:
+    # GraphQL's Int is 32-bit: a raw code of 3000000000 made `statusCode` a field error.
+    invoice = Invoice.from_raw({"status": 3_000_000_000})
+    assert (invoice.status, invoice.status_code) == (InvoiceStatus.UNKNOWN, None)
+    ref = UserRef.from_raw({"id": "9", "type": "99999999999"})
+    assert (ref.user_type, ref.user_type_code) == (UserType.UNKNOWN, None)
+    # A long digit string is refused by its length, before int() (linear, no 4300-digit error).
+    assert _counted(lambda: Invoice.from_raw({"status": "9" * 100_000})) == ["InvoiceStatus code"]

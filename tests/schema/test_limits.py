@@ -229,3 +229,21 @@ async def test_a_document_of_many_operations_is_refused_before_validation() -> N
     assert [e.extensions["code"] for e in result.errors or [] if e.extensions] == [
         "TOO_MANY_OPERATIONS"
     ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($l: Int, $f: Int, $b: String) { rooms(last: $l, first: $f, before: $b) "
+        "{ nodes { providers { id } } } }",
+        "query($l: Int, $f: Int, $b: String) { rooms(first: $f, last: $l, before: $b) "
+        "{ nodes { providers { id } } } }",
+    ],
+)
+def test_a_null_first_does_not_hide_the_page_last_asks_for(query: str) -> None:
+    # Review of issue 13: `first: null` read after `last: 100` reset the page to the default
+    # 20, so a page of 100 rooms, each listing its providers, was charged as 20 of them.
+    measured = limits.measure(
+        build_schema()._schema, parse(query), _operation(query), {"l": 100, "f": None, "b": "x"}
+    )
+    assert measured.cost == 2 + 100 * 1

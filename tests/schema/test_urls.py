@@ -106,6 +106,13 @@ def test_photos_are_urls_or_null_counted() -> None:
         ("http://[fd00::1]/api_v3", False),
         ("http://vsee.svc.cluster.local/api_v3", False),
         ("http://vsee.internal/api_v3", False),
+        # Review of issue 13: addresses resolvers read as IPv4 (inet_aton's short, octal and
+        # hex forms) are not DNS names, and Kubernetes' `<service>.<namespace>.svc`.
+        ("http://127.1/api_v3", False),
+        ("http://0177.0.0.1/api_v3", False),
+        ("http://0x7f.0.0.1/api_v3", False),
+        ("http://vsee.default.svc/api_v3", False),
+        ("https://api3.vsee.me/api_v3", True),
     ],
 )
 def test_only_a_public_upstream_gives_files_a_base(api_base: str, public: bool) -> None:
@@ -193,3 +200,115 @@ async def test_an_internal_upstream_gives_no_url_and_keeps_the_path(
     body, _ = await gateway_on(internal, QUERY)
     assert body == {"data": {"intake": {"attachments": [{"path": PATH, "url": None}]}}}
     assert "8900" not in json.dumps(body)
+
+
+# Adversarial review (issue 13): the URL an attachment gets is always under VSee's api_v3 base,
+# whatever path VSee (or whoever wrote the record) put in it.
+@pytest.mark.parametrize(
+    "path",
+    [
+        "https://evil.example/files/a.png",  # an absolute path elsewhere is not kept
+        "http://api.vseepreview.com/vc/next/api_v3/files/a.png",  # another scheme: another origin
+        "https://api.vseepreview.com/other/files/a.png",  # VSee's host, outside api_v3
+        "https://api.vseepreview.com/vc/next/api_v3@evil.example/a.png",
+        f"{VSEE}/files/%2e%2e/%2e%2e/%2e%2e/x.png",  # under the base only before normalising
+        # Percent-encoded dot segments and separators: browsers (WHATWG URL) read `%2e%2e` as
+        # `..`, so these would leave api_v3 once a client follows them.
+        "files/%2e%2e/%2e%2e/%2e%2e/evil.png",
+        "files/.%2E/x.png",
+        "files/%2E/x.png",
+        "files/..%2f..%2fx.png",
+        "files/a%5c..%5cb.png",
+        "files/a%00.png",
+        "files/a%0a.png",
+    ],
+)
+def test_attachment_urls_never_leave_the_vsee_base(path: str) -> None:
+    url, seen = counted(lambda: resolve_file(VSEE, path))
+    assert url is None
+    assert len(seen) == 1
+
+
+def test_an_absolute_path_on_an_internal_upstream_gives_no_url() -> None:
+    # The docs' promise: no URL at all when the upstream is internal, absolute paths included.
+    assert resolve_file(None, "http://10.0.0.5/files/a.png") is None
+    assert resolve_file(None, "http://sandbox:8900/vc/next/api_v3/files/a.png") is None
+    assert resolve_file(None, PHOTO) is None
+
+
+def test_a_path_with_a_newline_inside_is_counted() -> None:
+    url, seen = counted(lambda: resolve_file(VSEE, "files/a.png\n/b.png"))
+    assert (url, len(seen)) == (None, 1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://user:pass@api.vseepreview.com/x",  # credentials in a URL
+        "https://api.vseepreview.com@evil.example/",  # a host that reads like VSee's
+        "https://@api.vseepreview.com/",
+    ],
+)
+def test_urls_with_userinfo_are_refused(value: str) -> None:
+    assert not is_absolute_url(value)
+    with pytest.raises(ValueError, match="absolute"):
+        _parse_url(value)
+    assert counted(lambda: Provider.from_raw({"id": "7", "photo": value}).photo) == (
+        None,
+        ["photo URL"],
+    )
+
+
+@pytest.mark.parametrize("value", ["https://h.example/\n", "https://h.example/a?x=\n"])
+def test_a_trailing_newline_is_not_an_rfc_3986_character(value: str) -> None:
+    # `$` in a Python pattern matches before a final newline: the check must not.
+    assert not is_absolute_url(value)
+    with pytest.raises(ValueError, match="absolute"):
+        _parse_url(value)
+
+
+def test_the_photo_of_the_docs_is_kept_and_a_long_path_is_checked_in_linear_time() -> None:
+    assert Provider.from_raw({"id": "1096", "photo": PHOTO}).photo == PHOTO
+    assert resolve_file(VSEE, PHOTO) == PHOTO
+    # A million-character path of dot segments and escapes: refused, in one pass.
+    hostile = "files/" + "%2e%2e/" * 150_000
+    assert counted(lambda: resolve_file(VSEE, hostile))[0] is None
+
+
+async def test_hostile_attachment_paths_through_graphql_give_no_url_and_no_error() -> None:
+    # The whole path: VSee (here a MockTransport) answers the docs' intake with attachments
+    # whose paths try to leave the base; each keeps its raw path, has a null url, no error.
+    body = json.loads((EXAMPLES / "intake_get.json").read_text())
+    good = body["data"]["attachments"][0]
+    hostile = [
+        "https://evil.example/x.png",
+        "//evil.example/x.png",
+        "\\\\evil.example\\x.png",
+        "files/%2e%2e/%2e%2e/%2e%2e/x.png",
+        "files/..%2f..%2fx.png",
+        " files/a b.png ",
+        "files/\u2025/x.png",
+    ]
+    body["data"]["attachments"] = [good] + [
+        {**good, "_id": f"a{n}", "path": path} for n, path in enumerate(hostile)
+    ]
+
+    def vsee(call: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    app = create_app(Settings(api_url=VSEE), upstream_transport=httpx.MockTransport(vsee))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gateway") as client,
+    ):
+        response = await client.post(
+            "/graphql",
+            json={"query": QUERY},
+            headers={"X-ApiToken": "t", "X-AccountCode": "vclinic"},
+        )
+    answer = response.json()
+    assert "errors" not in answer, answer
+    attachments = answer["data"]["intake"]["attachments"]
+    assert attachments[0] == {"path": PATH, "url": f"{VSEE}/{PATH}"}
+    assert [a["url"] for a in attachments[1:]] == [None] * len(hostile)
+    assert [a["path"] for a in attachments[1:]] == hostile  # raw, as VSee sent it
