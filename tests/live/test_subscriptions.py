@@ -210,3 +210,37 @@ async def test_the_graphql_ws_client_follows_a_walkin_until_it_ends(
         if node.returncode is None:
             node.kill()
             await node.wait()
+
+
+async def test_metrics_count_subscriptions_pollers_polls_events_and_the_saving(
+    make_live_gateway: Callable[..., tuple[Gateway, Any]], live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway()
+    visit_id, _, _ = await asyncio.to_thread(new_walkin, gateway)
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(MEMBER))
+        subs = [await ws.subscribe(VISIT_UPDATED, {"id": visit_id}) for _ in range(2)]
+        subs.append(await ws.subscribe(CURRENT))
+        for sub in subs:
+            await ws.next_data(sub)
+        assert metric(gateway, "gateway_live_subscriptions") == 3
+        assert metric(gateway, "gateway_live_pollers") == 2
+        assert metric(gateway, "gateway_live_subscriptions_per_poller") == 1.5
+        assert metric(gateway, "gateway_live_events_sent_total") == 3
+        await wait_for(lambda: metric(gateway, "gateway_live_polls_total", kind="current") >= 3)
+        for sub in subs:
+            await ws.complete(sub)
+        await wait_for(lambda: metric(gateway, "gateway_live_pollers") == 0)
+        assert metric(gateway, "gateway_live_subscriptions") == 0
+        assert metric(gateway, "gateway_live_subscriptions_per_poller") == 0
+    # Labels are resource kinds and outcomes, never an id or a credential.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    labels = {
+        (name, value)
+        for family in text_string_to_metric_families(gateway.metrics())
+        if family.name.startswith("gateway_live")
+        for sample in family.samples
+        for name, value in sample.labels.items()
+    }
+    assert labels == {("kind", "visit"), ("kind", "current"), ("outcome", "ok")}
