@@ -78,6 +78,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         ws_init_timeout: float = 10.0,
         ws_max_operations: int = 50,
         ws_idle_timeout: float = 300.0,
+        ws_operation_deadline: float = 20.0,
         allowed_origins: Sequence[str] = (),
     ) -> None:
         # Strawberry's own IDE page loads its scripts from a CDN; ours is served locally.
@@ -95,7 +96,11 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         self.graphql_transport_ws_handler_class = type(
             "ConfiguredTransportWS",
             (GatewayTransportWS,),
-            {"max_operations": ws_max_operations, "idle_timeout": ws_idle_timeout},
+            {
+                "max_operations": ws_max_operations,
+                "idle_timeout": ws_idle_timeout,
+                "operation_deadline": ws_operation_deadline,
+            },
         )
         self.graphiql = graphiql
         self.max_batch_size = max_batch_size
@@ -113,7 +118,8 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             services=services,
             credentials=credentials,
             request=request,
-            response=response,
+            # Resolvers set status and headers on an HTTP sub-response; a socket has neither.
+            response=response if isinstance(response, Response) else None,
             idempotency_key=request.headers.get("idempotency-key"),
             admit=_admit(request, credentials),
         )

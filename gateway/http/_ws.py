@@ -35,7 +35,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 
 from gateway.schema import GatewayContext
-from gateway.upstream import Credentials, MissingCredentials
+from gateway.upstream import Credentials, MissingCredentials, deadline_scope
 
 from ._caching import CREDENTIAL_HEADERS
 
@@ -94,6 +94,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
     # Set per app by GraphQLView (from settings).
     max_operations: int = 50
     idle_timeout: float = 300.0
+    operation_deadline: float = 20.0
 
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
@@ -127,7 +128,10 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
                 }
             )
             return
-        await super().handle_subscribe(message)
+        # The operation's task copies this context: a query or mutation sent over the socket
+        # gets VSEE_REQUEST_DEADLINE, as over HTTP (subscriptions set one per event).
+        with deadline_scope(self.operation_deadline):
+            await super().handle_subscribe(message)
 
     def forget_id(self, id: str) -> None:
         super().forget_id(id)

@@ -127,13 +127,14 @@ class SharedPolls:
                 if self._pubsub is None:
                     self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                     subscribed = set()
+                # Cleared before reading the set, so a listen() from here on wakes the wait below.
+                self._changed.clear()
                 wanted = set(self._channels)
                 if wanted - subscribed:
                     await self._pubsub.subscribe(*(wanted - subscribed))
                 if subscribed - wanted:
                     await self._pubsub.unsubscribe(*(subscribed - wanted))
                 subscribed = wanted
-                self._changed.clear()
                 if not subscribed:
                     await self._changed.wait()
                     continue

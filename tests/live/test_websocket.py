@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.conftest import MEMBER
+from tests.conftest import MEMBER, PROVIDER
 from tests.servers import Gateway, Sandbox, free_port, gateway_command, gid, wait_until_healthy
 
-from .test_subscriptions import VISIT_UPDATED, new_walkin
+from .test_subscriptions import VISIT_UPDATED, metric, new_walkin, start_call, wait_for
 from .wsclient import Closed, credentials, socket
 
 CURRENT = "subscription { currentVisitUpdated { id } }"
@@ -192,3 +192,66 @@ async def test_sigterm_closes_sockets_with_a_code_clients_retry(live_upstream: S
         if process.poll() is None:
             process.kill()
             await asyncio.to_thread(process.wait)
+
+
+async def test_polls_count_against_the_callers_rate_limit(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway(rate_limit=True, rate_limit_per_second=0.001, rate_limit_burst=4)
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(MEMBER))
+        # Subscribing costs the document's estimate (1), each poll one more.
+        sub = await ws.subscribe(CURRENT)
+        await ws.next_data(sub)
+        await wait_for(
+            lambda: metric(gateway, "gateway_live_polls_total", outcome="rate_limited") > 0
+        )
+        # Over budget, no poll reaches VSee; the subscription stays open, without an error.
+        ok = metric(gateway, "gateway_live_polls_total", kind="current", outcome="ok")
+        assert live_upstream.counts() == {"GET /visits/current": ok} == {"GET /visits/current": 3}
+        assert ws.pending(sub) == 0
+        # A new subscription of the same caller is refused before it runs.
+        refused = await ws.subscribe(CURRENT)
+        event = await ws.next_data(refused)
+        assert [e["extensions"]["code"] for e in event["errors"]] == ["RATE_LIMITED"]
+        assert (await ws.next_message(refused))["type"] == "complete"
+
+
+async def test_a_query_over_the_socket_answers_once(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway()
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(MEMBER))
+        op = await ws.subscribe("{ rooms { code } }")
+        answer = await ws.next_data(op)
+        assert answer["data"]["rooms"]
+        assert (await ws.next_message(op))["type"] == "complete"
+
+
+ROOM_QUEUE = """subscription($room: String!) {
+  roomQueue(roomCode: $room) { roomCode totalCount visits { id status } } }"""
+
+
+async def test_a_provider_watches_the_rooms_walkin_queue(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway()
+    room = (await asyncio.to_thread(gateway.query, "{ rooms { code } }", token=MEMBER))["data"][
+        "rooms"
+    ][0]["code"]
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(PROVIDER))
+        sub = await ws.subscribe(ROOM_QUEUE, {"room": room})
+        before = (await ws.next_data(sub))["data"]["roomQueue"]
+        assert before["roomCode"] == room
+        assert all(v["status"] == "WAITING" for v in before["visits"])
+        visit_id, walkin_room, _ = await asyncio.to_thread(new_walkin, gateway)
+        assert walkin_room == room
+        joined = (await ws.next_data(sub))["data"]["roomQueue"]
+        assert joined["totalCount"] == before["totalCount"] + 1
+        # The newest arrival is last in line.
+        assert joined["visits"][-1] == {"id": visit_id, "status": "WAITING"}
+        await asyncio.to_thread(start_call, live_upstream, visit_id)
+        left = (await ws.next_data(sub))["data"]["roomQueue"]
+        assert left == before
