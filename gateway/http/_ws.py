@@ -12,6 +12,9 @@ Strawberry speaks the protocol; this adds what the gateway needs around it:
 - a connection without operations for ``idle_timeout`` seconds is closed 1000 (graphql-ws
   reconnects only if it still wants a subscription); dead peers are found by the server's
   WebSocket pings (uvicorn's ``ws_ping_interval``/``ws_ping_timeout``);
+- a 401 from VSee for the connection's credentials ends their subscriptions (each with its
+  ``UNAUTHENTICATED`` error), then closes the socket 4403, which graphql-ws clients retry: one
+  whose ``connectionParams`` fetch a fresh token reconnects with it;
 - when the process drains (SIGTERM) every socket is closed 1012 "Service Restart", a code
   graphql-ws clients retry (as 1001 and 1013; 4400/4401/4500 they do not), so they reconnect to
   another replica while this one finishes.
@@ -23,7 +26,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.websockets import WebSocketState
@@ -32,7 +35,10 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 
 from gateway.schema import GatewayContext
 from gateway.upstream import Credentials, MissingCredentials, deadline_scope
@@ -43,6 +49,9 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _CREDENTIAL_NAMES = frozenset(name.lower() for name in CREDENTIAL_HEADERS)
 SERVICE_RESTART = 1012
 NORMAL = 1000
+FORBIDDEN = 4403
+# Seconds a refused connection's subscriptions get to send their errors before it is closed.
+REVOKED_GRACE = 5.0
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -99,13 +108,30 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
         self._idle_since = time.monotonic()
+        self._nudge = asyncio.Event()
+        self._revoked = False
+        self._unlisten: Callable[[], None] | None = None
         self._watch = asyncio.create_task(self._watch_connection())
 
     async def shutdown(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
         self._watch.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._watch
         await super().shutdown()
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        hub = self.context.services.live
+        credentials = self.context.credentials
+        if self.connection_acknowledged and hub is not None and credentials is not None:
+            # VSee refusing these credentials (401) ends their subscriptions, then the socket.
+            self._unlisten = hub.on_revoked(credentials.scope, self._credentials_revoked)
+
+    def _credentials_revoked(self) -> None:
+        self._revoked = True
+        self._nudge.set()
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         self._idle_since = time.monotonic()
@@ -136,29 +162,47 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
     def forget_id(self, id: str) -> None:
         super().forget_id(id)
         self._idle_since = time.monotonic()
+        self._nudge.set()
 
     async def cleanup_operation(self, operation_id: str) -> None:
         await super().cleanup_operation(operation_id)
         self._idle_since = time.monotonic()
+        self._nudge.set()
 
     async def _watch_connection(self) -> None:
-        """Close the socket when the process drains, or when it has been idle too long."""
+        """Close the socket when the process drains, when VSee refused its credentials (once
+        their subscriptions have sent their errors), or when it has been idle too long."""
         state = getattr(getattr(self.websocket, "ws", None), "app", None)
         # Set by the app's SIGTERM handler (app.py, _drain_on_sigterm).
         drain: asyncio.Event | None = getattr(getattr(state, "state", None), "drain", None)
         step = max(0.05, min(self.idle_timeout / 4, 5.0))
+        revoked_at: float | None = None
         while True:
-            if drain is not None:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(step):
-                        await drain.wait()
-                if drain.is_set():
-                    await self.websocket.close(SERVICE_RESTART, "Service restart: reconnect")
+            await _first_of(step, self._nudge, drain)
+            self._nudge.clear()
+            if drain is not None and drain.is_set():
+                await self.websocket.close(SERVICE_RESTART, "Service restart: reconnect")
+                return
+            now = time.monotonic()
+            if self._revoked:
+                revoked_at = revoked_at or now
+                # graphql-ws retries 4403, so a client whose connectionParams fetch a fresh
+                # token reconnects with it; the wait lets the subscriptions' errors go first.
+                if not self.operations or now - revoked_at > REVOKED_GRACE:
+                    await self.websocket.close(FORBIDDEN, "Forbidden: VSee refused the credentials")
                     return
-            else:
-                await asyncio.sleep(step)
             if self.operations:
-                self._idle_since = time.monotonic()
-            elif time.monotonic() - self._idle_since >= self.idle_timeout:
+                self._idle_since = now
+            elif now - self._idle_since >= self.idle_timeout:
                 await self.websocket.close(NORMAL, "Idle")
                 return
+
+
+async def _first_of(seconds: float, *events: asyncio.Event | None) -> None:
+    """Wait until one of ``events`` is set, or ``seconds``."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events if event is not None]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

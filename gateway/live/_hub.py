@@ -147,12 +147,11 @@ class _Poller:
     subscribers: set[_Subscriber] = field(default_factory=set)
     latest: Snapshot | None = None
     latest_bytes: bytes | None = None
-    failure: str | None = None
+    # The transient failure being reported (one error per outage), until an answer comes.
+    failure: GatewayError | None = None
     task: asyncio.Task[None] | None = None
     delay: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    # Set once the poller's first answer (or final problem) is in, from any source.
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: bool = False
 
     @property
@@ -184,6 +183,7 @@ class LiveHub:
         self._shared = shared
         self._pollers: dict[tuple[str, Resource], _Poller] = {}
         self._per_scope: dict[str, int] = {}
+        self._revoked_listeners: dict[str, set[Callable[[], None]]] = {}
         self._closed = False
         if shared is not None:
             shared.on_update = self._shared_update
@@ -204,6 +204,8 @@ class LiveHub:
         """The resource's updates for one subscriber, until it stops iterating or a final
         problem has been yielded."""
         scope = credentials.scope
+        if self._closed:
+            raise ShuttingDown("The gateway is shutting down; reconnect.")
         if self._per_scope.get(scope, 0) >= self.max_per_caller:
             raise SubscriptionLimit(
                 f"At most {self.max_per_caller} subscriptions per caller are open at once."
@@ -211,7 +213,10 @@ class LiveHub:
         subscriber = _Subscriber(scope)
         poller = self._join(credentials, resource, admit, subscriber)
         try:
-            if poller.latest is not None and poller.failure is None:
+            # A poller already running (same credentials): what it knows now is the first event.
+            if poller.failure is not None:
+                subscriber.deliver(Problem(poller.failure))
+            elif poller.latest is not None:
                 subscriber.deliver(poller.latest)
             while True:
                 update = await subscriber.next()
@@ -236,10 +241,26 @@ class LiveHub:
         """Count an event that reached a client (after unchanged ones were dropped)."""
         self._notify("live_event")
 
+    def on_revoked(self, scope: str, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` when VSee refuses ``scope``'s credentials (a transport closes its
+        connections of them); returns the function that stops listening."""
+        self._revoked_listeners.setdefault(scope, set()).add(listener)
+
+        def stop() -> None:
+            listeners = self._revoked_listeners.get(scope)
+            if listeners is not None:
+                listeners.discard(listener)
+                if not listeners:
+                    del self._revoked_listeners[scope]
+
+        return stop
+
     def revoke(self, scope: str, error: GatewayError) -> None:
         """End every subscription of ``scope``: VSee no longer accepts its credentials."""
         for poller in [p for p in self._pollers.values() if p.scope == scope]:
             self._finish(poller, error)
+        for listener in list(self._revoked_listeners.get(scope, ())):
+            listener()
 
     # -- pollers -----------------------------------------------------------------------------
 
@@ -370,7 +391,6 @@ class LiveHub:
             return False
         poller.latest = Snapshot(value)
         poller.latest_bytes = encoded
-        poller.ready.set()
         for subscriber in list(poller.subscribers):
             subscriber.deliver(poller.latest)
         return True
@@ -384,15 +404,15 @@ class LiveHub:
             self._finish(poller, error)
             return
         # Transient: one coded error per outage (not per poll), and polling goes on, slower.
-        if poller.failure != error.code:
-            poller.failure = error.code
+        if poller.failure is None or poller.failure.code != error.code:
+            poller.failure = error
             for subscriber in list(poller.subscribers):
                 subscriber.deliver(Problem(error))
         poller.delay = self.policy.next_delay(poller.delay, active=False, changed=False)
 
     def _finish(self, poller: _Poller, error: GatewayError) -> None:
         """Send every subscriber of ``poller`` its final error; the poller stops with the last."""
-        poller.failure = error.code
+        poller.failure = error
         for subscriber in list(poller.subscribers):
             subscriber.deliver(Problem(error, final=True))
         poller.stopped = True
@@ -406,14 +426,7 @@ class LiveHub:
     def _shared_update(self, scope: str, resource_name: str, payload: bytes) -> None:
         """An answer another replica read for ``scope`` (the channel named it): apply it to
         this replica's poller of the same scope and resource, if there is one."""
-        poller = next(
-            (
-                p
-                for p in self._pollers.values()
-                if p.scope == scope and p.resource.name == resource_name
-            ),
-            None,
-        )
+        poller = self._pollers.get((scope, Resource.from_name(resource_name)))
         if poller is None or poller.stopped:
             return
         try:

@@ -4,7 +4,7 @@ one poll of it reads VSee: through a fresh set of the caller's loaders, like any
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from gateway.loaders import RequestLoaders
 from gateway.upstream import Credentials, UpstreamClient
@@ -39,6 +39,12 @@ class Resource:
     @classmethod
     def room_queue(cls, room_code: str) -> Resource:
         return cls("room_queue", room_code)
+
+    @classmethod
+    def from_name(cls, name: str) -> Resource:
+        """The resource a channel names (``name``'s inverse); an unknown kind matches nothing."""
+        kind, _, key = name.partition(":")
+        return cls(cast(Kind, kind), key)
 
     @property
     def name(self) -> str:

@@ -126,6 +126,8 @@ async def test_credentials_vsee_refuses_end_their_subscriptions(
         assert event["data"] is None
         assert [e["extensions"]["code"] for e in event["errors"]] == ["UNAUTHENTICATED"]
         assert (await ws.next_message(sub))["type"] == "complete"
+        # Then the socket: 4403, which graphql-ws retries (with fresh connectionParams).
+        assert (await ws.wait_closed()).code == 4403
     assert app.state.services.live.pollers == 0
 
 
