@@ -257,3 +257,12 @@ async def test_a_provider_watches_the_rooms_walkin_queue(
         await asyncio.to_thread(start_call, live_upstream, visit_id)
         left = (await ws.next_data(sub))["data"]["roomQueue"]
         assert left == before
+
+
+async def test_a_socket_without_connection_init_is_closed_4408(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway(ws_connection_init_timeout=0.2)
+    async with socket(gateway.url) as ws:
+        assert (await ws.wait_closed()).code == 4408
+    assert live_upstream.total() == 0
