@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -62,12 +62,9 @@ class TextWebSocketAdapter(ASGIWebSocketAdapter):
         text = encoded.decode() if isinstance(encoded, bytes) else encoded
         try:
             await self.ws.send_text(text)
-        except (RuntimeError, OSError) as exc:
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            # Gone, or closed by us meanwhile (starlette raises RuntimeError for a send then).
             raise WebSocketDisconnected from exc
-        except Exception as exc:
-            if type(exc).__name__ == "WebSocketDisconnect":
-                raise WebSocketDisconnected from exc
-            raise
 
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state is WebSocketState.DISCONNECTED:
