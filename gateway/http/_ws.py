@@ -7,6 +7,9 @@ Strawberry speaks the protocol; this adds what the gateway needs around it:
   or else from the upgrade request's headers, and are required before the connection is
   acknowledged: without them it is closed 4403 (graphql-ws's "Forbidden"), so nothing is ever
   polled for an anonymous socket (a subscribe before the ack is closed 4401 by strawberry);
+- a subscribe message passes the checks HTTP makes before running anything (payload shape,
+  input bounds, query size, persisted queries and ``VSEE_TRUSTED_DOCUMENTS_ONLY``), else an
+  ``error`` message with the same code;
 - at most ``max_operations`` operations per connection (more: an ``error`` message coded
   ``TOO_MANY_SUBSCRIPTIONS``, the connection stays); per caller, ``LiveHub`` bounds them;
 - a connection without operations for ``idle_timeout`` seconds is closed 1000 (graphql-ws
@@ -41,8 +44,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from gateway.schema import GatewayContext
+from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials, deadline_scope
 
+from ._apq import PersistedQueries, PersistedQueryError
 from ._caching import CREDENTIAL_HEADERS
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
@@ -132,29 +137,65 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         self._idle_since = time.monotonic()
-        if (
-            self.connection_acknowledged
-            and message.get("id") not in self.operations
-            and len(self.operations) >= self.max_operations
-        ):
-            await self.send_message(
-                {
-                    "id": message["id"],
-                    "type": "error",
-                    "payload": [
-                        {
-                            "message": f"At most {self.max_operations} operations may run at "
-                            "once on one connection.",
-                            "extensions": {"code": "TOO_MANY_SUBSCRIPTIONS"},
-                        }
-                    ],
-                }
-            )
-            return
+        if self.connection_acknowledged and message.get("id") not in self.operations:
+            if len(self.operations) >= self.max_operations:
+                await self._refuse(
+                    message,
+                    f"At most {self.max_operations} operations may run at once on one connection.",
+                    "TOO_MANY_SUBSCRIPTIONS",
+                )
+                return
+            # What HTTP checks before running anything: the payload's shape, input bounds,
+            # the query's size, persisted and trusted documents (VSEE_TRUSTED_DOCUMENTS_ONLY).
+            problem = await self._admit_payload(message)
+            if problem is not None:
+                await self._refuse(message, *problem)
+                return
         # The operation's task copies this context: a query or mutation sent over the socket
         # gets VSEE_REQUEST_DEADLINE, as over HTTP (subscriptions set one per event).
         with deadline_scope(self.operation_deadline):
             await super().handle_subscribe(message)
+
+    async def _admit_payload(self, message: SubscribeMessage) -> tuple[str, str] | None:
+        """``(message, code)`` refusing the subscribe message, or None with its ``query`` set
+        to the document to run (a persisted one looked up by hash)."""
+        payload = message.get("payload")
+        if not isinstance(payload, dict):
+            return "The subscribe message needs a payload object.", "BAD_REQUEST"
+        query, extensions = payload.get("query"), payload.get("extensions")
+        variables, name = payload.get("variables"), payload.get("operationName")
+        if query is not None and not isinstance(query, str):
+            return "`query` must be a string.", "BAD_REQUEST"
+        if name is not None and not isinstance(name, str):
+            return "`operationName` must be a string or null.", "BAD_REQUEST"
+        for field, value in (("variables", variables), ("extensions", extensions)):
+            if value is not None and not isinstance(value, dict):
+                return f"`{field}` must be an object (map) or null.", "BAD_REQUEST"
+        bounds = input_problem(variables)
+        if bounds is not None:
+            return bounds, "BAD_USER_INPUT"
+        app = getattr(getattr(self.websocket, "ws", None), "app", None)
+        persisted: PersistedQueries | None = getattr(getattr(app, "state", None), "persisted", None)
+        document: str | None = query
+        if persisted is not None:
+            try:
+                document = (await persisted.resolve(query, extensions)).query
+            except PersistedQueryError as exc:
+                return exc.message, exc.code
+        if not document:
+            return "The subscribe message has no `query`.", "BAD_REQUEST"
+        payload["query"] = document
+        return None
+
+    async def _refuse(self, message: SubscribeMessage, text: str, code: str) -> None:
+        """graphql-transport-ws's ``error`` for this operation; the connection stays open."""
+        await self.send_message(
+            {
+                "id": message["id"],
+                "type": "error",
+                "payload": [{"message": text, "extensions": {"code": code}}],
+            }
+        )
 
     def forget_id(self, id: str) -> None:
         super().forget_id(id)

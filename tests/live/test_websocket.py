@@ -266,3 +266,38 @@ async def test_a_socket_without_connection_init_is_closed_4408(
     async with socket(gateway.url) as ws:
         assert (await ws.wait_closed()).code == 4408
     assert live_upstream.total() == 0
+
+
+async def test_a_subscribe_message_gets_the_checks_http_makes(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox, tmp_path: Any
+) -> None:
+    import hashlib
+    import json
+
+    trusted = "subscription Mine { currentVisitUpdated { id } }"
+    manifest = tmp_path / "manifest.json"
+    digest = hashlib.sha256(trusted.encode()).hexdigest()
+    manifest.write_text(
+        json.dumps({"format": "apollo-persisted-query-manifest", "version": 1,
+                    "operations": [{"id": digest, "name": "Mine", "type": "subscription",
+                                    "body": trusted}]})
+    )  # fmt: skip
+    gateway, _ = make_live_gateway(trusted_documents=str(manifest), trusted_documents_only=True)
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(MEMBER))
+        # Only the manifest's documents run, by text or by hash.
+        other = await ws.subscribe(CURRENT)
+        refused = await ws.next_message(other)
+        assert refused["type"] == "error"
+        assert refused["payload"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+        persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+        by_hash = await ws.subscribe(None, extensions=persisted)
+        assert "errors" not in await ws.next_data(by_hash)
+        # Inputs are bounded as over HTTP, before anything runs.
+        deep: Any = 1
+        for _ in range(40):
+            deep = [deep]
+        bad = await ws.subscribe(trusted, {"x": deep})
+        refused = await ws.next_message(bad)
+        assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert live_upstream.counts() == {"GET /visits/current": 1}

@@ -74,12 +74,19 @@ class Socket:
             for queue in self._queues.values():
                 queue.put_nowait({"type": "closed", "code": self.closed.code})
 
-    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+    async def subscribe(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> str:
         op_id = str(next(self._ids))
         self._queues[op_id] = asyncio.Queue()
-        payload: dict[str, Any] = {"query": query}
+        payload: dict[str, Any] = {} if query is None else {"query": query}
         if variables is not None:
             payload["variables"] = variables
+        if extensions is not None:
+            payload["extensions"] = extensions
         await self.ws.send(json.dumps({"id": op_id, "type": "subscribe", "payload": payload}))
         return op_id
 
