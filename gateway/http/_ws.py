@@ -95,6 +95,9 @@ def connection_credentials(payload: Mapping[str, Any], fallback: Credentials | N
     if not found:
         if fallback is None:
             raise MissingCredentials()
+        values = (fallback.token, fallback.account_code, fallback.api_key or "")
+        if not all(_PRINTABLE.fullmatch(value) for value in values):
+            raise MissingCredentials("Credential headers must be printable ASCII text.")
         return fallback
     return Credentials.from_headers(found)
 

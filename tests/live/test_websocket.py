@@ -36,6 +36,13 @@ async def test_a_connection_without_credentials_is_closed_4403_before_any_poll(
             await ws.init({"X-ApiToken": "to\nken", "X-AccountCode": "vclinic"})
         assert closed.value.code == 4403
         assert "to\nken" not in closed.value.reason
+    # The same from the upgrade request's headers.
+    async with socket(
+        gateway.url, headers={"X-ApiToken": "tok\u00e9n", "X-AccountCode": "v"}
+    ) as ws:
+        with pytest.raises(Closed) as closed:
+            await ws.init()
+        assert closed.value.code == 4403
     assert live_upstream.total() == 0
 
 
