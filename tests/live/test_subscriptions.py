@@ -244,3 +244,28 @@ async def test_metrics_count_subscriptions_pollers_polls_events_and_the_saving(
         for name, value in sample.labels.items()
     }
     assert labels == {("kind", "visit"), ("kind", "current"), ("outcome", "ok")}
+
+
+async def test_only_changes_of_the_selected_fields_are_sent(
+    make_live_gateway: Callable[..., tuple[Gateway, Any]], live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway()
+    visit_id, _, _ = await asyncio.to_thread(new_walkin, gateway)
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(MEMBER))
+        ids = await ws.subscribe(
+            "subscription($id: ID!) { visitUpdated(id: $id) { id } }", {"id": visit_id}
+        )
+        statuses = await ws.subscribe(
+            "subscription($id: ID!) { visitUpdated(id: $id) { status } }", {"id": visit_id}
+        )
+        assert (await ws.next_data(ids))["data"]["visitUpdated"] == {"id": visit_id}
+        assert (await ws.next_data(statuses))["data"]["visitUpdated"] == {"status": "WAITING"}
+        await asyncio.to_thread(start_call, live_upstream, visit_id)
+        assert (await ws.next_data(statuses))["data"]["visitUpdated"] == {"status": "IN_PROGRESS"}
+        await asyncio.to_thread(gateway.query, CLOSE, {"input": {"id": visit_id}}, token=PROVIDER)
+        assert (await ws.next_data(statuses))["data"]["visitUpdated"] == {"status": "COMPLETED"}
+        assert (await ws.next_message(statuses))["type"] == "complete"
+        # The same poller woke the other subscription twice; its `id` never changed, so it was
+        # sent nothing until it completed with the visit.
+        assert (await ws.next_message(ids))["type"] == "complete"
