@@ -183,6 +183,8 @@ class LiveHub:
         self._shared = shared
         self._pollers: dict[tuple[str, Resource], _Poller] = {}
         self._per_scope: dict[str, int] = {}
+        # The pollers of each credential scope (one caller's subscriptions).
+        self._by_scope: dict[str, set[_Poller]] = {}
         self._revoked_listeners: dict[str, set[Callable[[], None]]] = {}
         self._closed = False
         if shared is not None:
@@ -257,7 +259,7 @@ class LiveHub:
 
     def revoke(self, scope: str, error: GatewayError) -> None:
         """End every subscription of ``scope``: VSee no longer accepts its credentials."""
-        for poller in [p for p in self._pollers.values() if p.scope == scope]:
+        for poller in list(self._by_scope.get(scope, ())):
             self._finish(poller, error)
         for listener in list(self._revoked_listeners.get(scope, ())):
             listener()
@@ -276,6 +278,7 @@ class LiveHub:
         if poller is None or poller.stopped:
             poller = _Poller(credentials.scope, resource, credentials, admit)
             self._pollers[key] = poller
+            self._by_scope.setdefault(poller.scope, set()).add(poller)
             self._notify("live_pollers", 1)
             # A context of its own: the poller outlives the request that started it.
             poller.task = asyncio.create_task(self._run(poller), context=contextvars.Context())
@@ -304,8 +307,7 @@ class LiveHub:
             return
         poller.stopped = True
         if self._pollers.get(poller.key) is poller:
-            del self._pollers[poller.key]
-            self._notify("live_pollers", -1)
+            self._forget(poller)
         if self._shared is not None:
             self._shared.unlisten(poller.scope, poller.resource.name)
         task = poller.task
@@ -350,8 +352,28 @@ class LiveHub:
         # Long enough that a live holder renews it every poll; a dead one is replaced soon.
         return 3 * max(poller.delay, self.policy.active) + 1.0
 
+    def _forget(self, poller: _Poller) -> None:
+        del self._pollers[poller.key]
+        siblings = self._by_scope.get(poller.scope)
+        if siblings is not None:
+            siblings.discard(poller)
+            if not siblings:
+                del self._by_scope[poller.scope]
+        self._notify("live_pollers", -1)
+
     def _active(self, poller: _Poller) -> bool:
-        return poller.latest is not None and is_active(poller.resource, poller.latest.value)
+        if poller.latest is not None and is_active(poller.resource, poller.latest.value):
+            return True
+        if poller.resource.kind == "current":
+            # A member whose walk-in is waiting expects its visit to start any moment: the
+            # current visit is polled as often as the waiting visit the same caller watches.
+            return any(
+                p.resource.kind == "visit"
+                and p.latest is not None
+                and is_active(p.resource, p.latest.value)
+                for p in self._by_scope.get(poller.scope, ())
+            )
+        return False
 
     async def _poll(self, poller: _Poller) -> None:
         kind = poller.resource.kind
@@ -417,8 +439,7 @@ class LiveHub:
             subscriber.deliver(Problem(error, final=True))
         poller.stopped = True
         if self._pollers.get(poller.key) is poller:
-            del self._pollers[poller.key]
-            self._notify("live_pollers", -1)
+            self._forget(poller)
             if self._shared is not None:
                 self._shared.unlisten(poller.scope, poller.resource.name)
         poller.wake.set()

@@ -36,16 +36,20 @@ class Upstream:
     def __init__(self) -> None:
         self.status = 10
         self.calls = 0
+        self.current_calls = 0
         self.called = asyncio.Event()
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.calls += 1
         self.called.set()
+        if request.url.path.endswith("/visits/current"):
+            self.current_calls += 1
+            return httpx.Response(200, json={"data": None})
         return httpx.Response(200, json={"data": {"id": "7", "status": self.status}})
 
-    async def wait_calls(self, n: int) -> None:
+    async def wait_calls(self, n: int, *, current: bool = False) -> None:
         async with asyncio.timeout(30):
-            while self.calls < n:
+            while (self.current_calls if current else self.calls) < n:
                 self.called.clear()
                 await self.called.wait()
 
@@ -107,4 +111,31 @@ async def test_an_idle_visit_is_polled_less_often(upstream: Any) -> None:
     assert seen[-1] == 0.08
     assert seen == sorted(seen)
     await stream.aclose()
+    await hub.aclose()
+
+
+async def test_no_current_visit_is_polled_often_while_the_callers_walkin_waits(
+    upstream: Any,
+) -> None:
+    fake, client = upstream
+    hub = LiveHub(client, policy=PollPolicy(active=0.01, idle=0.08, jitter=0))
+    current = hub.watch(MEMBER, Resource.current())
+    assert await next_update(current) == Snapshot(None)
+    poller = next(iter(hub._pollers.values()))
+    # 0.01, 0.02, 0.04, 0.08: one call more than that, so the fourth answer was taken.
+    await fake.wait_calls(fake.current_calls + 5, current=True)
+    assert poller.delay == 0.08  # nothing in progress, nothing waiting: backed off
+    # The same caller now watches its waiting walk-in: the current visit may start any moment.
+    visit = hub.watch(MEMBER, Resource.visit("7"))
+    await next_update(visit)
+    await fake.wait_calls(fake.current_calls + 2, current=True)
+    assert poller.delay == 0.01
+    # Another caller's waiting walk-in changes nothing for this one.
+    await visit.aclose()
+    other = hub.watch(Credentials(token="t-2", account_code="vclinic"), Resource.visit("7"))
+    await next_update(other)
+    await fake.wait_calls(fake.current_calls + 5, current=True)
+    assert poller.delay == 0.08
+    for stream in (current, other):
+        await stream.aclose()
     await hub.aclose()
