@@ -4,7 +4,8 @@ A subscription calls ``LiveHub.watch`` and receives ``Update``s: the first is VS
 answer for the resource, read with the subscriber's own credentials (or the answer its poller
 already read with exactly the same credentials), then one whenever that answer changes. The
 poller polls at ``PollPolicy.active`` while its resource is moving (a visit waiting or in
-progress, a current visit, a non-empty queue), backs off towards ``PollPolicy.idle`` while it is
+progress, a current visit, a non-empty queue; no current visit while the same caller watches a
+waiting one), backs off towards ``PollPolicy.idle`` while it is
 not, with jitter so pollers started together do not stay in step, and stops when its last
 subscriber leaves. Each poll takes one token from the caller's rate-limit buckets.
 
