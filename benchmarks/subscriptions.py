@@ -15,9 +15,9 @@ gateway; ``--subscriptions`` ``visitUpdated`` subscriptions are spread evenly ov
 - polls per second against VSee: GET /visits/{id} in the sandbox's request log over
   ``--window`` seconds of steady state, beside what 1,000 clients polling on their own at the
   same interval would cost;
-- event latency: for each visit, the sandbox starts its call (the knob VSee's apps stand in for)
-  and every subscriber's IN_PROGRESS event is timed from that moment: it is bounded by the
-  active interval plus the resolution and fan-out;
+- event latency: for each visit, at a random moment, the sandbox starts its call (the knob
+  VSee's apps stand in for) and every subscriber's IN_PROGRESS event is timed from that moment:
+  the wait for the next poll (up to the active interval) plus the resolution and fan-out;
 - gateway CPU per second while holding the subscriptions.
 Prints the figures and, with ``--markdown``, writes them into that file's ``subscriptions`` block.
 """
@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import random
 import statistics
 import sys
 import time
@@ -209,16 +211,22 @@ async def hold(args: argparse.Namespace, gateway: str, sandbox: str, pid: int) -
     log = (await asyncio.to_thread(httpx.get, f"{sandbox}/_sandbox/requests", timeout=10)).json()
     polls = log["counts"].get("GET /visits/{id}", 0)
 
-    # Latency: change each visit in the sandbox, time each subscriber's event from then.
+    # Latency: change each visit in the sandbox, time each subscriber's event from then. Each
+    # change comes at a random moment within two intervals: pollers were started one after the
+    # other, so changes at a fixed pace would fall at the same phase of every poller's cycle
+    # and measure that phase instead of the wait for the next poll.
     changed: dict[str, float] = {}
-    for visit_id in visits:
-        raw = _raw_id(visit_id)
+    rng = random.Random(7)
+
+    async def change(visit_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
         changed[visit_id] = time.monotonic()
         started_call = await asyncio.to_thread(
-            httpx.post, f"{sandbox}/_sandbox/visits/{raw}/start", timeout=10
+            httpx.post, f"{sandbox}/_sandbox/visits/{_raw_id(visit_id)}/start", timeout=10
         )
         started_call.raise_for_status()
-        await asyncio.sleep(args.interval / len(visits))
+
+    await asyncio.gather(*(change(v, rng.uniform(0, 2 * args.interval)) for v in visits))
     deadline = time.monotonic() + 4 * args.interval + 30
     while time.monotonic() < deadline:
         if all((op, "IN_PROGRESS") in c.seen for c, op in every):
@@ -280,6 +288,8 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> str:
             f"(jitter 10 %), steady state measured over {args.window:g} s.",
             "",
             *machine_lines(),
+            f"- Load average (1 min) at the start and the end: {args.load_start:.1f}, "
+            f"{os.getloadavg()[0]:.1f} (the machine is shared: latency and CPU move with it)",
             "",
             markdown_table(["measure", "value"], rows),
         ]
@@ -295,6 +305,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
+    args.load_start = os.getloadavg()[0]
     exit_on_sigterm()
     with Children() as children:
         sandbox = start_sandbox(children)
