@@ -12,6 +12,7 @@ from typing import Any
 from gateway.http import WEB_DIR
 from tests.conftest import MEMBER, PROVIDER, SUN_MEMBER
 from tests.servers import Gateway, Sandbox, raw_id
+from tests.tools.test_schema_tools import TOOLS as TOOLS_DIR
 
 from .wsclient import credentials, socket
 
@@ -269,3 +270,49 @@ async def test_only_changes_of_the_selected_fields_are_sent(
         # The same poller woke the other subscription twice; its `id` never changed, so it was
         # sent nothing until it completed with the visit.
         assert (await ws.next_message(ids))["type"] == "complete"
+
+
+async def test_apollo_client_over_websocket_follows_a_visit_into_its_cache(
+    make_live_gateway: Callable[..., tuple[Gateway, Any]], live_upstream: Sandbox, tools: Any
+) -> None:
+    gateway, _ = make_live_gateway()
+    visit_id, _, providers = await asyncio.to_thread(new_walkin, gateway)
+    node = await asyncio.create_subprocess_exec(
+        "node",
+        "--experimental-websocket",
+        "--no-warnings",
+        "--conditions=development",
+        str(TOOLS_DIR / "apollo-ws.mjs"),
+        gateway.url.replace("http://", "ws://") + "/graphql",
+        MEMBER,
+        visit_id,
+        cwd=TOOLS_DIR,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def line() -> dict[str, Any]:
+        async with asyncio.timeout(60):
+            raw = await node.stdout.readline()  # type: ignore[union-attr]
+        assert raw, (await node.stderr.read()).decode()  # type: ignore[union-attr]
+        message: dict[str, Any] = json.loads(raw)
+        return message
+
+    try:
+        first = (await line())["next"]["visitUpdated"]
+        assert (first["id"], first["status"]) == (visit_id, "WAITING")
+        assert first["provider"]["id"] == providers[0]
+        await asyncio.to_thread(start_call, live_upstream, visit_id)
+        assert (await line())["next"]["visitUpdated"]["status"] == "IN_PROGRESS"
+        await asyncio.to_thread(gateway.query, CLOSE, {"input": {"id": visit_id}}, token=PROVIDER)
+        assert (await line())["next"]["visitUpdated"]["status"] == "COMPLETED"
+        assert await line() == {"complete": True}
+        last = await line()
+        assert last["cached"]["status"] == "COMPLETED"
+        assert last["warnings"] == []
+        async with asyncio.timeout(60):
+            assert await node.wait() == 0
+    finally:
+        if node.returncode is None:
+            node.kill()
+            await node.wait()
