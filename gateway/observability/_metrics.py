@@ -136,7 +136,8 @@ class Metrics:
         )
         self.live_events = Counter(
             "gateway_live_events_sent",
-            "Subscription events sent to clients (unchanged results are not sent).",
+            "Results sent on streams: subscription events (unchanged results are not sent), "
+            "and the one answer of a query or mutation sent over a stream.",
             registry=self.registry,
         )
         self.live_degraded_total = Counter(
