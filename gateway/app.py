@@ -340,6 +340,7 @@ def create_app(
                 jitter=settings.live_jitter,
             ),
             max_per_caller=settings.live_max_subscriptions_per_caller,
+            max_total=settings.live_max_subscriptions,
             poll_deadline=settings.request_deadline,
             event_deadline=settings.request_deadline,
             observer=metrics,

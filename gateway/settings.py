@@ -188,6 +188,13 @@ class Settings(BaseSettings):
         le=100_000,
         description="Subscriptions one credential scope may hold open at once on one process.",
     )
+    live_max_subscriptions: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Subscriptions one process holds at once, all callers together (about 35 KiB "
+        "each); more are refused OVERLOADED.",
+    )
     ws_max_subscriptions_per_connection: int = Field(
         default=50, ge=1, le=10_000, description="Operations one WebSocket may run at once."
     )

@@ -34,6 +34,7 @@ from gateway.upstream import (
     Forbidden,
     GatewayError,
     NotFound,
+    Overloaded,
     Unauthenticated,
     UpstreamClient,
     deadline_scope,
@@ -169,6 +170,7 @@ class LiveHub:
         *,
         policy: PollPolicy | None = None,
         max_per_caller: int = 100,
+        max_total: int = 10_000,
         poll_deadline: float = 10.0,
         event_deadline: float = 20.0,
         observer: LiveObserver | None = None,
@@ -177,6 +179,8 @@ class LiveHub:
         self._client = client
         self.policy = policy or PollPolicy()
         self.max_per_caller = max_per_caller
+        self.max_total = max_total
+        self._total = 0
         self._poll_deadline = poll_deadline
         # Seconds the resolution of one event may spend upstream (VSEE_REQUEST_DEADLINE).
         self.event_deadline = event_deadline
@@ -199,7 +203,7 @@ class LiveHub:
 
     @property
     def subscriptions(self) -> int:
-        return sum(self._per_scope.values())
+        return self._total
 
     async def watch(
         self, credentials: Credentials, resource: Resource, admit: Admit | None = None
@@ -209,6 +213,9 @@ class LiveHub:
         scope = credentials.scope
         if self._closed:
             raise ShuttingDown("The gateway is shutting down; reconnect.")
+        if self._total >= self.max_total:
+            # Memory is bounded per process whoever subscribes; clients retry (elsewhere).
+            raise Overloaded("This server holds as many subscriptions as it may; retry later.")
         if self._per_scope.get(scope, 0) >= self.max_per_caller:
             raise SubscriptionLimit(
                 f"At most {self.max_per_caller} subscriptions per caller are open at once."
@@ -287,6 +294,7 @@ class LiveHub:
                 self._shared.listen(poller.scope, resource.name)
         poller.subscribers.add(subscriber)
         self._per_scope[subscriber.scope] = self._per_scope.get(subscriber.scope, 0) + 1
+        self._total += 1
         self._notify("live_subscriptions", 1)
         return poller
 
@@ -294,6 +302,7 @@ class LiveHub:
         if subscriber not in poller.subscribers:
             return
         poller.subscribers.discard(subscriber)
+        self._total -= 1
         left = self._per_scope.get(subscriber.scope, 1) - 1
         if left:
             self._per_scope[subscriber.scope] = left

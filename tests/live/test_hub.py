@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.live import LiveHub, PollPolicy, Problem, Resource, Snapshot
-from gateway.upstream import Credentials, UpstreamClient
+from gateway.live import LiveHub, PollPolicy, Problem, Resource, Snapshot, SubscriptionLimit
+from gateway.upstream import Credentials, Overloaded, UpstreamClient
 
 
 def test_the_interval_stays_short_while_active_and_backs_off_when_idle() -> None:
@@ -138,4 +138,27 @@ async def test_no_current_visit_is_polled_often_while_the_callers_walkin_waits(
     assert poller.delay == 0.08
     for stream in (current, other):
         await stream.aclose()
+    await hub.aclose()
+
+
+async def test_subscriptions_are_bounded_per_caller_and_per_process(upstream: Any) -> None:
+    _, client = upstream
+    hub = LiveHub(client, policy=PollPolicy(active=0.01, idle=0.01), max_per_caller=2, max_total=3)
+    mine = [hub.watch(MEMBER, Resource.visit("7")) for _ in range(2)]
+    for stream in mine:
+        await next_update(stream)
+    with pytest.raises(SubscriptionLimit):
+        await next_update(hub.watch(MEMBER, Resource.visit("7")))
+    other = Credentials(token="t-2", account_code="vclinic")
+    theirs = hub.watch(other, Resource.visit("7"))
+    await next_update(theirs)
+    with pytest.raises(Overloaded):
+        await next_update(hub.watch(other, Resource.current()))
+    await mine[0].aclose()  # one leaves: room for one more
+    again = hub.watch(other, Resource.current())
+    await next_update(again)
+    assert hub.subscriptions == 3
+    for stream in (mine[1], theirs, again):
+        await stream.aclose()
+    assert hub.subscriptions == 0
     await hub.aclose()
