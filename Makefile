@@ -20,7 +20,7 @@ PORT ?=
 # The peers bench-peers measures the gateway against, at the versions benchmarks/peers pins.
 PEERS_STAMP := benchmarks/peers/node_modules/.package-lock.json
 
-.PHONY: run test lint types unit checkov schema manifest bench bench-peers chaos wheel clean
+.PHONY: run test lint types unit checkov schema manifest bench bench-peers bench-subscriptions chaos wheel clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -107,6 +107,11 @@ bench: $(STAMP) $(WEB_STAMP)
 CHAOS_SECONDS ?= 300
 chaos: $(STAMP)
 	$(BIN)/python benchmarks/chaos.py --seconds $(CHAOS_SECONDS)
+
+# 1,000 subscriptions on one worker: memory per subscription, polls/s against VSee, event
+# latency (about 2 minutes; not part of `test`); writes benchmarks/RESULTS.md.
+bench-subscriptions: $(STAMP)
+	$(BIN)/python benchmarks/subscriptions.py --markdown benchmarks/RESULTS.md
 
 $(PEERS_STAMP): benchmarks/peers/package-lock.json
 	cd benchmarks/peers && npm ci --no-audit --no-fund

@@ -38,6 +38,7 @@ from gateway.http import (
     load_manifest,
     operation_names,
 )
+from gateway.live import LiveHub, PollPolicy, SharedPolls
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
     Metrics,
@@ -230,6 +231,8 @@ def _drain_on_sigterm(app: Starlette, grace: float) -> Callable[[], None]:
     Returns a function restoring the previous handler. A no-op off the main thread.
     """
     app.state.draining = False
+    # Open WebSockets wait on this to close with 1012 (reconnect elsewhere), see http/_ws.py.
+    app.state.drain = asyncio.Event()
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     previous = signal.getsignal(signal.SIGTERM)
@@ -242,6 +245,7 @@ def _drain_on_sigterm(app: Starlette, grace: float) -> Callable[[], None]:
             previous(signum, frame)
             return
         app.state.draining = True
+        loop.call_soon_threadsafe(app.state.drain.set)
         logger.info("SIGTERM: draining for %.1f s before shutting down", grace)
         loop.call_soon_threadsafe(loop.call_later, grace, previous, signum, None)
 
@@ -333,6 +337,23 @@ def create_app(
             availability_cache = MemoryCache(maxsize=settings.availability_cache_size)
             idempotency_cache = MemoryCache(maxsize=settings.idempotency_cache_size, evict=False)
             caches = [availability_cache, idempotency_cache]
+        # Subscriptions: one poller per (credentials, resource); with Redis, per replica set.
+        live = LiveHub(
+            client,
+            policy=PollPolicy(
+                active=settings.live_interval_active,
+                idle=settings.live_interval_idle,
+                jitter=settings.live_jitter,
+            ),
+            max_per_caller=settings.live_max_subscriptions_per_caller,
+            max_total=settings.live_max_subscriptions,
+            poll_deadline=settings.request_deadline,
+            event_deadline=settings.request_deadline,
+            observer=metrics,
+            shared=SharedPolls(settings.cache_url, on_degraded=metrics.live_degraded)
+            if settings.cache_url
+            else None,
+        )
         app.state.services = Services(
             client=client,
             availability=AvailabilityService(
@@ -349,6 +370,7 @@ def create_app(
             max_page_size=settings.max_page_size,
             observer=metrics,
             files_base=public_files_base(settings.api_base),
+            live=live,
         )
         # Query documents, not caller data: shared by all callers (see PersistedQueries), each
         # store bounded by bytes; in Redis under their own namespace and budget.
@@ -401,6 +423,7 @@ def create_app(
             restore()
             if listener is not None:
                 await listener.aclose()
+            await live.aclose()
             # Runs after uvicorn has drained in-flight requests on SIGTERM.
             await client.aclose()
             for each in app.state.caches:

@@ -175,6 +175,9 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
             # class: workers unpickle their config before they answer uvicorn's health pings,
             # and importing the gateway there could miss the ping and get the worker killed.
             http=BOUNDED_PROTOCOL,
+            # Subscriptions: pings find dead peers (a peer silent as long again is dropped).
+            ws_ping_interval=settings.ws_ping_interval,
+            ws_ping_timeout=settings.ws_ping_interval,
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
@@ -190,6 +193,8 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         log_config=None,
         timeout_graceful_shutdown=20,
         http=BOUNDED_PROTOCOL,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_interval,
     )
 
 

@@ -166,6 +166,58 @@ class Settings(BaseSettings):
         description="Origins allowed to call from a browser (JSON list in VSEE_CORS_ORIGINS).",
     )
 
+    # Subscriptions (see README, "Subscriptions"): shared pollers and the WebSocket transport.
+    live_interval_active: float = Field(
+        default=3.0,
+        gt=0,
+        le=3600,
+        description="Seconds between polls of a visit waiting or in progress (or of a queue).",
+    )
+    live_interval_idle: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Longest interval between polls of an idle resource (reached by doubling).",
+    )
+    live_jitter: float = Field(
+        default=0.1, ge=0, le=0.5, description="Random variation of each poll interval (fraction)."
+    )
+    live_max_subscriptions_per_caller: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="Subscriptions one credential scope may hold open at once on one process.",
+    )
+    live_max_subscriptions: int = Field(
+        default=10_000,
+        ge=1,
+        le=1_000_000,
+        description="Subscriptions one process holds at once, all callers together (about 35 KiB "
+        "each); more are refused OVERLOADED.",
+    )
+    ws_max_subscriptions_per_connection: int = Field(
+        default=50, ge=1, le=10_000, description="Operations one WebSocket may run at once."
+    )
+    ws_connection_init_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a WebSocket client has to send connection_init (then closed 4408).",
+    )
+    ws_ping_interval: float = Field(
+        default=20.0,
+        gt=0,
+        le=3600,
+        description="Seconds between WebSocket pings; a peer that does not answer within as "
+        "long again is disconnected.",
+    )
+    ws_idle_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Seconds a WebSocket may stay open without any operation (then closed 1000).",
+    )
+
     # Observability.
     log_format: Literal["json", "text"] = "json"
     metrics: bool = True
@@ -187,6 +239,12 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL, or empty")
         return value or None
+
+    @model_validator(mode="after")
+    def _idle_not_below_active(self) -> Settings:
+        if self.live_interval_idle < self.live_interval_active:
+            raise ValueError("VSEE_LIVE_INTERVAL_IDLE must be at least VSEE_LIVE_INTERVAL_ACTIVE")
+        return self
 
     @model_validator(mode="after")
     def _trusted_only_needs_a_manifest(self) -> Settings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.schema.base import BaseSchema
 
 from gateway.settings import Settings
@@ -71,8 +71,14 @@ def graphql_routes(
         schema,
         graphiql=graphiql,
         max_batch_size=settings.max_batch_size,
+        ws_init_timeout=settings.ws_connection_init_timeout,
+        ws_max_operations=settings.ws_max_subscriptions_per_connection,
+        ws_idle_timeout=settings.ws_idle_timeout,
+        ws_operation_deadline=settings.request_deadline,
+        allowed_origins=settings.cors_origins,
     )
-    routes: list[BaseRoute] = [Route("/graphql", view)]
+    # One view for both: GraphQL over HTTP, and subscriptions over graphql-transport-ws.
+    routes: list[BaseRoute] = [Route("/graphql", view), WebSocketRoute("/graphql", view)]
     if graphiql is not None:
         routes.extend(graphiql.routes())
     return routes

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -14,10 +15,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.base import BaseSchema
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
@@ -31,6 +33,7 @@ from ._apq import PersistedQueries, PersistedQueryError
 from ._caching import CREDENTIAL_HEADERS
 from ._graphiql import GraphiQL
 from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
+from ._ws import GatewayTransportWS, TextWebSocketAdapter, connection_credentials
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
@@ -63,15 +66,42 @@ class GraphQLView(GraphQL[GatewayContext, None]):
     asks instead, so HTTP requests are handled here and strawberry is used for execution.
     """
 
+    # Subscriptions over graphql-transport-ws (see _ws.py); text frames, our limits.
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(
         self,
         schema: BaseSchema,
         *,
         graphiql: GraphiQL | None = None,
         max_batch_size: int = 1,
+        ws_init_timeout: float = 10.0,
+        ws_max_operations: int = 50,
+        ws_idle_timeout: float = 300.0,
+        ws_operation_deadline: float = 20.0,
+        allowed_origins: Sequence[str] = (),
     ) -> None:
         # Strawberry's own IDE page loads its scripts from a CDN; ours is served locally.
-        super().__init__(schema, graphql_ide=None)
+        # Only graphql-transport-ws: the legacy subscriptions-transport-ws is unmaintained.
+        # Browsers' cross-origin handshakes are refused unless their origin is in
+        # VSEE_CORS_ORIGINS (the same origins CORS lets call over HTTP).
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=ws_init_timeout),
+            max_subscriptions_per_connection=None,
+            allowed_origins=allowed_origins,
+        )
+        self.graphql_transport_ws_handler_class = type(
+            "ConfiguredTransportWS",
+            (GatewayTransportWS,),
+            {
+                "max_operations": ws_max_operations,
+                "idle_timeout": ws_idle_timeout,
+                "operation_deadline": ws_operation_deadline,
+            },
+        )
         self.graphiql = graphiql
         self.max_batch_size = max_batch_size
 
@@ -84,24 +114,28 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             # Resolvers raise UNAUTHENTICATED when they need VSee; nothing is called upstream.
             credentials = None
         services: Services = request.app.state.services
-        admit: Callable[[int], Awaitable[float]] | None = None
-        limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-        if limiter is not None:
-            client = request.client.host if request.client else None
-            buckets = limiter.buckets(
-                credentials.scope if credentials else None,
-                credentials.account_code if credentials else None,
-                client,
-            )
-            admit = functools.partial(limiter.admit, buckets)
         return GatewayContext(
             services=services,
             credentials=credentials,
             request=request,
-            response=response,
+            # Resolvers set status and headers on an HTTP sub-response; a socket has neither.
+            response=response if isinstance(response, Response) else None,
             idempotency_key=request.headers.get("idempotency-key"),
-            admit=admit,
+            admit=_admit(request, credentials),
         )
+
+    async def on_ws_connect(self, context: GatewayContext) -> dict[str, object] | None:
+        """connection_init: the connection's credentials (its payload's, else the upgrade
+        request's), required before anything can be subscribed; refused: closed 4403."""
+        try:
+            credentials = connection_credentials(
+                context.connection_params or {}, context.credentials
+            )
+        except MissingCredentials as exc:
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        context.credentials = credentials
+        context.admit = _admit(context.request, credentials)
+        return None
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -369,6 +403,22 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             media_type=f"{media_type}; charset=utf-8",
             headers={"Vary": "Accept", **problem.headers},
         )
+
+
+def _admit(
+    request: Request | WebSocket, credentials: Credentials | None
+) -> Callable[[int], Awaitable[float]] | None:
+    """Takes a cost from the caller's rate-limit buckets (None: limits are off)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return None
+    client = request.client.host if request.client else None
+    buckets = limiter.buckets(
+        credentials.scope if credentials else None,
+        credentials.account_code if credentials else None,
+        client,
+    )
+    return functools.partial(limiter.admit, buckets)
 
 
 def _check_credential_headers(request: Request) -> None:

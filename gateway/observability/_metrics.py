@@ -114,6 +114,44 @@ class Metrics:
             "Rate-limit checks served by this replica's own buckets because Redis failed.",
             registry=self.registry,
         )
+        # Subscriptions (gateway.live): the saving is subscriptions / pollers.
+        self.live_subscriptions_open = Gauge(
+            "gateway_live_subscriptions",
+            "Subscriptions open (each one stream of updates to a client).",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.live_pollers_running = Gauge(
+            "gateway_live_pollers",
+            "Pollers running: one per credential scope and resource, however many subscribe.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.live_polls = Counter(
+            "gateway_live_polls",
+            "Polls of VSee for subscriptions, by resource kind and outcome (ok, rate_limited, "
+            "or the error code); rate() is polls per second.",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.live_events = Counter(
+            "gateway_live_events_sent",
+            "Results sent on streams: subscription events (unchanged results are not sent), "
+            "and the one answer of a query or mutation sent over a stream.",
+            registry=self.registry,
+        )
+        self.live_degraded_total = Counter(
+            "gateway_live_degraded",
+            "Lease checks that found Redis down, so this replica polled on its own.",
+            registry=self.registry,
+        )
+        self._live_counts = [0, 0]
+        self.live_saving = Gauge(
+            "gateway_live_subscriptions_per_poller",
+            "The saving of shared polling: open subscriptions divided by running pollers.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
         self._operations: set[str] = set()
         self._reserved: set[str] = set()
 
@@ -156,6 +194,29 @@ class Metrics:
 
     def cache_error(self, operation: str) -> None:
         self.cache_errors.labels(operation).inc()
+
+    def live_subscriptions(self, delta: int) -> None:
+        self.live_subscriptions_open.inc(delta)
+        self._live_counts[0] += delta
+        self._live_saving()
+
+    def live_pollers(self, delta: int) -> None:
+        self.live_pollers_running.inc(delta)
+        self._live_counts[1] += delta
+        self._live_saving()
+
+    def live_poll(self, kind: str, outcome: str) -> None:
+        self.live_polls.labels(kind, outcome).inc()
+
+    def live_event(self) -> None:
+        self.live_events.inc()
+
+    def live_degraded(self) -> None:
+        self.live_degraded_total.inc()
+
+    def _live_saving(self) -> None:
+        subscriptions, pollers = self._live_counts
+        self.live_saving.set(subscriptions / pollers if pollers > 0 else 0)
 
     def render(self) -> bytes:
         """The exposition text; with several workers, summed over all of them.

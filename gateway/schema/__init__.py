@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
@@ -20,6 +21,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+from strawberry.utils.aio import aclosing
 
 from gateway.upstream import GatewayError
 
@@ -29,6 +32,7 @@ from .context import GatewayContext, Info, Services
 from .errors import RequireOperationName, coded
 from .intakes import IntakeMutations, IntakeQueries
 from .limits import CostLimit, GuardedValidation, QueryLimits, limits_rule
+from .live import Subscription
 from .nodes import NodeQueries
 from .people import PeopleQueries
 from .rooms import RoomQueries
@@ -84,6 +88,29 @@ class GatewaySchema(strawberry.Schema):
             )
         return result
 
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        """Every streaming transport's entry (``subscribe`` calls it): errors leave coded, and
+        a subscription sends an event only when its result differs from the one before."""
+        source = await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
+        return _changes(source, context_value)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -93,6 +120,30 @@ class GatewaySchema(strawberry.Schema):
             if isinstance(error.original_error, GatewayError):
                 logger.debug("request error: %s", error.original_error.code)
             # Everything else is logged once, with its trace, by errors.coded().
+
+
+async def _changes(source: AsyncGenerator[Any, None], context: Any) -> AsyncGenerator[Any, None]:
+    """The results of ``source``, coded, each only when it differs from the previous one: the
+    pollers wake subscriptions when VSee's answer changed; this drops the events whose selected
+    data did not (a visit's `updatedAt` moved, but the subscriber asked only for `status`)."""
+    services = getattr(context, "services", None)
+    hub = getattr(services, "live", None)
+    last: bytes | None = None
+    async with aclosing(source):
+        async for result in source:
+            if isinstance(result, ExecutionResult):
+                if result.errors:
+                    result.errors = [coded(error) for error in result.errors]
+                seen = orjson.dumps(
+                    [result.data, [error.formatted for error in result.errors or []]],
+                    default=str,
+                )
+                if seen == last:
+                    continue
+                last = seen
+                if hub is not None:
+                    hub.event_sent()
+            yield result
 
 
 _OPERATION_NAME = re.compile(r"^\s*(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)")
@@ -127,6 +178,7 @@ def build_schema(
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from strawberry.types import Info as _Info
 
+from gateway.live import LiveHub
 from gateway.loaders import AvailabilityService, IdempotencyStore, RequestLoaders, RequestWrites
 from gateway.upstream import Credentials, MissingCredentials, UpstreamClient
 
@@ -32,6 +33,8 @@ class Services:
     observer: OperationObserver | None = None
     # Where VSee's relative file paths resolve (public_files_base); None for an internal upstream.
     files_base: str | None = None
+    # Subscriptions' shared pollers; None where subscriptions are off (unit tests).
+    live: LiveHub | None = None
 
 
 @dataclass
@@ -52,6 +55,8 @@ class GatewayContext:
     # Rate limiting: takes the request's cost from its caller's buckets; returns the seconds
     # to wait (0 = admitted). Set by the HTTP layer; None runs unlimited.
     admit: Callable[[int], Awaitable[float]] | None = field(default=None, repr=False)
+    # graphql-transport-ws: the connection_init payload (strawberry sets it; see http/_ws.py).
+    connection_params: dict[str, Any] | None = field(default=None, repr=False)
     _loaders: RequestLoaders | None = field(default=None, repr=False)
     _writes: RequestWrites | None = field(default=None, repr=False)
 
@@ -62,6 +67,14 @@ class GatewayContext:
         if self._loaders is None:
             self._loaders = RequestLoaders(self.services.client, self.credentials)
         return self._loaders
+
+    def fresh_loaders(self) -> RequestLoaders:
+        """New loaders for the next subscription event: each event reads VSee afresh, never
+        from what an earlier event of the same connection loaded."""
+        self._loaders = None
+        self._writes = None
+        self.provider_futures = {}
+        return self.loaders
 
     @property
     def writes(self) -> RequestWrites:

@@ -34,6 +34,7 @@ from graphql import (
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationRule,
     ValueNode,
@@ -466,6 +467,10 @@ class CostLimit(SchemaExtension):
                     errors = list(_errors(measured, self.limits, operation, cost=True))
                     if not errors:
                         errors = await _rate_limit(context.context, measured.cost, operation)
+                    if errors and operation.operation is OperationType.SUBSCRIPTION:
+                        # A stream ignores context.result; raised here, strawberry answers the
+                        # subscription with this error and runs nothing.
+                        raise errors[0]
                     if errors:
                         context.result = ExecutionResult(data=None, errors=errors)
         yield

@@ -322,3 +322,25 @@ async def test_add_econsult(client: httpx.AsyncClient) -> None:
         headers=PROVIDER,
     )
     assert accepted["provider_id"] == me
+
+
+async def test_the_start_knob_puts_a_waiting_walkin_in_progress(client: httpx.AsyncClient) -> None:
+    providers = await data(client, "GET", "/rooms/vclinic_urgent/providers", headers=MEMBER)
+    form = await intake(client, reason_for_visit="Fever")
+    body = {
+        "provider_id": providers[0]["id"],
+        "intake_id": form["id"],
+        "room_code": "vclinic_urgent",
+    }
+    visit = await data(client, "POST", "/visits/add_walkin", data=body, headers=MEMBER)
+    started = await client.post(f"/_sandbox/visits/{visit['id']}/start")
+    assert started.json() == {"ok": True}
+    detail = await data(client, "GET", f"/visits/{visit['id']}", headers=MEMBER)
+    assert str(detail["status"]) == "30"
+    assert detail["actual_start"] is not None
+    current = await data(client, "GET", "/visits/current", headers=MEMBER)
+    assert current["id"] == visit["id"]
+    # Only a waiting or scheduled visit starts; an unknown one is 404.
+    assert (await client.post(f"/_sandbox/visits/{visit['id']}/start")).status_code == 422
+    assert (await client.post("/_sandbox/visits/99999999/start")).status_code == 404
+    assert (await client.post("/_sandbox/visits/abc/start")).status_code == 404

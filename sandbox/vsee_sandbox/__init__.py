@@ -23,7 +23,8 @@ and an e-consult awaiting a provider. Every other user's token is in `GET /_sand
 
 Knobs under `/_sandbox/` (no auth): `GET|DELETE requests` (the request log, counted per
 route template such as `"GET /visits/{id}"`), `GET|PUT faults` (latency, jitter, error rate,
-per-route failures), `POST reset`, `GET users`, `GET health`.
+per-route failures), `POST reset`, `GET users`, `GET health`, and `POST visits/{id}/start`
+(a provider starts the call, which VSee does in its own apps: the visit goes in progress).
 
 Answers have exactly the keys and JSON types of VSee's documented examples. Everything the
 docs do not show (paging, filters, statuses 40/50, error statuses other than 400, ...) is

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from ._api import ApiMiddleware
 from ._config import CONTROL_PREFIX, SSO_API_KEY, SSO_API_SECRET, SandboxConfig
 from ._log import FaultInjector, Faults, RequestLog
-from ._model import UserType
+from ._model import UserType, VisitStatus
 from ._store import Store
 
 
@@ -96,6 +96,21 @@ class Sandbox:
             {"accounts": accounts, "sso": {"api_key": SSO_API_KEY, "api_secret": SSO_API_SECRET}}
         )
 
+    async def start_visit(self, request: Request) -> Response:
+        """The provider starts the call (in VSee's own apps: api_v3 has no endpoint for it):
+        a waiting or scheduled visit goes in progress, for live-update tests and benchmarks."""
+        raw = request.path_params["id"]
+        visit = self.store.state.visits.get(int(raw)) if raw.isdigit() else None
+        if visit is None:
+            return _Json({"code": 404, "message": "Visit not found"}, status_code=404)
+        if visit.status not in (VisitStatus.WAITING, VisitStatus.SCHEDULED):
+            return _Json({"code": 422, "message": "The visit is not waiting"}, status_code=422)
+        now = self.store.now()
+        visit.status = VisitStatus.IN_PROGRESS
+        visit.actual_start = now
+        visit.modified = now
+        return _Json({"ok": True})
+
     async def health(self, request: Request) -> Response:
         return _Json({"ok": True})
 
@@ -109,6 +124,7 @@ class Sandbox:
             Route(f"{p}/reset", self.post_reset, methods=["POST"]),
             Route(f"{p}/users", self.get_users, methods=["GET"]),
             Route(f"{p}/health", self.health, methods=["GET"]),
+            Route(f"{p}/visits/{{id}}/start", self.start_visit, methods=["POST"]),
         ]
 
 

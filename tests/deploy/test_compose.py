@@ -258,7 +258,10 @@ def test_nginx_listens_where_compose_publishes(
 def test_nginx_passes_one_request_id_the_gateway_accepts(nginx: str) -> None:
     headers = directive(nginx, "proxy_set_header")
     assert "X-Request-ID $vsee_request_id" in headers
-    assert 'Connection ""' in headers  # upstream keepalive
+    # Upstream keepalive for requests, upgrades for subscriptions' WebSockets.
+    assert "Connection $vsee_connection" in headers
+    assert "Upgrade $http_upgrade" in headers
+    assert re.search(r'map \$http_upgrade \$vsee_connection \{\s*default upgrade;\s*"" "";', nginx)
     rule = re.search(r'"~(\^[^"]+\$)"\s+\$http_x_request_id;', nginx)
     assert rule is not None, "no X-Request-ID rule in the map"
     assert rule.group(1) == _REQUEST_ID.pattern, "nginx and the gateway disagree on sane ids"

@@ -26,6 +26,7 @@ PACKAGES = (
     "@graphql-codegen/cli",
     "@graphql-codegen/client-preset",
     "@graphql-inspector/cli",
+    "graphql-ws",
     "graphql-schema-linter",
     "typescript",
 )
