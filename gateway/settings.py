@@ -150,6 +150,28 @@ class Settings(BaseSettings):
     rate_limit_account_burst: float = Field(
         default=20000.0, ge=1, description="Calls one account may cause in a burst."
     )
+    # HTTP streams of subscriptions (GraphQL over SSE, multipart): limits per process.
+    max_subscriptions_per_caller: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Subscriptions one credential scope may hold open at once in one process; "
+        "more are refused with TOO_MANY_SUBSCRIPTIONS.",
+    )
+    stream_heartbeat: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds of silence after which an HTTP subscription stream sends a "
+        "keep-alive (an SSE comment, a multipart `{}` part).",
+    )
+    stream_buffer_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=256 * 1_048_576,
+        description="Bytes of events one HTTP subscription stream may hold for a client that "
+        "does not read them; beyond that the stream ends with SLOW_CONSUMER.",
+    )
     web_dir: str | None = Field(
         default=None,
         description="Development override: a web/ folder whose node_modules holds GraphiQL's "

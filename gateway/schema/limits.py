@@ -34,6 +34,7 @@ from graphql import (
     ListValueNode,
     ObjectValueNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationRule,
     ValueNode,
@@ -458,6 +459,10 @@ class CostLimit(SchemaExtension):
                     if not errors:
                         errors = await _rate_limit(context.context, measured.cost, operation)
                     if errors:
+                        if operation.operation is OperationType.SUBSCRIPTION:
+                            # Strawberry ignores a result set here for a subscription, but
+                            # streams an error raised here as the subscription's only result.
+                            raise errors[0]
                         context.result = ExecutionResult(data=None, errors=errors)
         yield
 
