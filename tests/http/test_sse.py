@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from gateway.http import document_hash
 from gateway.schema import QueryLimits
 from tests.http.conftest import node
 from tests.http.stream_schema import GENERATORS
@@ -177,3 +178,39 @@ def test_a_graphql_sse_client_that_unsubscribes_closes_the_generator(web_modules
         assert report["results"] == [{"data": {"ticks": {"n": n}}} for n in range(2)]
         wait_for(lambda: GENERATORS.closed == closed + 1, "the generator to close")
         wait_for(lambda: gateway.streams.open == 0, "the stream to end")
+
+
+def test_trusted_documents_apply_to_subscriptions(tmp_path: Path) -> None:
+    trusted = "subscription Count { count(to: 2) { n } }"
+    digest = document_hash(trusted)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({digest: trusted}))  # Relay's {hash: text} format
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    with serve_streams(trusted_documents=str(manifest), trusted_documents_only=True) as gateway:
+        with gateway.stream("", extensions=persisted) as response:
+            got = events(response)
+        assert [data for _, data in got] == [
+            {"data": {"count": {"n": 0}}},
+            {"data": {"count": {"n": 1}}},
+            None,
+        ]
+        with gateway.stream("subscription { count { n } }") as response:
+            [(kind, body), end] = events(response)
+        assert (kind, end) == ("next", ("complete", None))
+        assert body["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENT_REQUIRED"
+
+
+def test_an_automatic_persisted_subscription_is_registered_once_it_ran() -> None:
+    query = "subscription Twice { count(to: 2) { n } }"
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(query)}}
+    with serve_streams() as gateway:
+        with gateway.stream("", extensions=persisted) as response:
+            [(_, body), _end] = events(response)
+        assert body["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        with gateway.stream(query, extensions=persisted) as response:
+            assert len(events(response)) == 3
+        with gateway.stream("", extensions=persisted) as response:
+            assert [data for _, data in events(response)][:2] == [
+                {"data": {"count": {"n": 0}}},
+                {"data": {"count": {"n": 1}}},
+            ]
