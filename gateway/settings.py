@@ -151,12 +151,12 @@ class Settings(BaseSettings):
         default=20000.0, ge=1, description="Calls one account may cause in a burst."
     )
     # HTTP streams of subscriptions (GraphQL over SSE, multipart): limits per process.
-    max_subscriptions_per_caller: int = Field(
-        default=20,
+    # The same field as on the issue-14-live branch (its LiveHub counts every transport's).
+    live_max_subscriptions_per_caller: int = Field(
+        default=100,
         ge=1,
         le=100_000,
-        description="Subscriptions one credential scope may hold open at once in one process; "
-        "more are refused with TOO_MANY_SUBSCRIPTIONS.",
+        description="Subscriptions one credential scope may hold open at once on one process.",
     )
     stream_heartbeat: float = Field(
         default=10.0,

@@ -61,7 +61,7 @@ def stream_registry(settings: Settings) -> StreamRegistry:
         StreamPolicy(
             heartbeat=settings.stream_heartbeat,
             buffer_bytes=settings.stream_buffer_bytes,
-            max_per_caller=settings.max_subscriptions_per_caller,
+            max_per_caller=settings.live_max_subscriptions_per_caller,
         )
     )
 

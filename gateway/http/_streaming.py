@@ -6,7 +6,8 @@ end; this module runs the stream for both, for any strawberry schema's subscript
 
 - a *pump* task iterates the subscription's async generator and queues each rendered event;
   the queue is bounded in bytes (``VSEE_STREAM_BUFFER_BYTES``): a client that stops reading is
-  dropped with a ``SLOW_CONSUMER`` error instead of growing the process's memory;
+  dropped with a ``SLOW_CONSUMER`` error instead of growing the process's memory (a stream
+  holds at most that queue, the batch being written, and the server's socket buffer);
 - the *writer* sends queued events, and a keep-alive after ``VSEE_STREAM_HEARTBEAT`` seconds of
   silence (which also lets proxies and the client see a live connection);
 - a *watcher* reads the request's channel: the client's disconnect cancels the pump, which
@@ -84,7 +85,7 @@ class StreamPolicy:
 
     heartbeat: float = 10.0
     buffer_bytes: int = 1 << 20
-    max_per_caller: int = 20
+    max_per_caller: int = 100
     # Once a stream has to end (drained, dropped, failed, completed), how long its last parts
     # may take to reach a client that reads slowly; after that the connection is closed.
     final_write_timeout: float = 10.0
@@ -241,6 +242,10 @@ class Stream:
             with deadline_scope(None):
                 async for result in self.source:
                     frame = self.framing.event(await self.render(result))
+                    if self._queued_bytes and self._queued_bytes + len(frame) > limit:
+                        # A burst may have come before the writer ran at all: let it take the
+                        # queue once; a writer stuck on a client that does not read cannot.
+                        await asyncio.sleep(0)
                     if self._queued_bytes and self._queued_bytes + len(frame) > limit:
                         self.registry.dropped += 1
                         self._queue.clear()

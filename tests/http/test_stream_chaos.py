@@ -64,7 +64,7 @@ def test_a_stream_outlives_the_request_deadline_and_gives_back_its_admission_slo
 
 def test_subscriptions_per_caller_are_limited() -> None:
     other = {"X-ApiToken": "other-token", "X-AccountCode": "vclinic"}
-    with serve_streams(max_subscriptions_per_caller=2) as gateway:
+    with serve_streams(live_max_subscriptions_per_caller=2) as gateway:
         with gateway.stream(TICKS) as one, gateway.stream(TICKS) as two:
             # Kept: an abandoned reader would close its response (and so the stream).
             readers = [sse_events(one), sse_events(two)]
@@ -123,7 +123,7 @@ def test_a_client_that_stops_reading_is_dropped_with_a_coded_error() -> None:
 
 def test_a_thousand_streams_open_then_close_leaving_nothing_behind() -> None:
     streams = 1000
-    with serve_streams(max_subscriptions_per_caller=streams) as gateway:
+    with serve_streams(live_max_subscriptions_per_caller=streams) as gateway:
         started, closed = GENERATORS.started, GENERATORS.closed
         port = gateway.server.port
         body = json.dumps({"query": TICKS}).encode()
