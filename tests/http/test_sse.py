@@ -214,3 +214,20 @@ def test_an_automatic_persisted_subscription_is_registered_once_it_ran() -> None
                 {"data": {"count": {"n": 0}}},
                 {"data": {"count": {"n": 1}}},
             ]
+
+
+def test_http_level_mistakes_are_plain_http_answers() -> None:
+    with serve_streams() as gateway:
+        # A mutation over GET: 405, as without SSE (a client must not retry it as is).
+        response = gateway.http.get(
+            gateway.url, params={"query": "mutation { x }"}, headers={**SSE, **MEMBER}
+        )
+        assert response.status_code == 405
+        assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
+        response = gateway.http.post(
+            gateway.url,
+            content=b"{not json",
+            headers={**SSE, **MEMBER, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert response.headers["content-type"].startswith("application/json")
