@@ -13,6 +13,7 @@ from gateway.schema import QueryLimits
 from tests.http.conftest import node
 from tests.http.stream_schema import GENERATORS
 from tests.http.streams import MEMBER, SSE, serve_streams, sse_events, wait_for
+from tests.servers import Gateway
 
 COUNT = "subscription Count($to: Int!) { count(to: $to) { n account } }"
 
@@ -231,3 +232,16 @@ def test_http_level_mistakes_are_plain_http_answers() -> None:
         )
         assert response.status_code == 400
         assert response.headers["content-type"].startswith("application/json")
+
+
+def test_the_gateways_own_schema_answers_a_coded_event(gateway: Gateway) -> None:
+    with gateway.http.stream(
+        "POST",
+        f"{gateway.url}/graphql",
+        json={"query": "subscription { noSuchField }"},
+        headers={**SSE, **MEMBER},
+    ) as response:
+        got = events(response)
+    [(kind, body), end] = got
+    assert (kind, end) == ("next", ("complete", None))
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
