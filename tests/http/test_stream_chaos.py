@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from dataclasses import replace
 
 from gateway.upstream import Credentials
 from tests.http.stream_schema import GENERATORS
@@ -93,6 +94,9 @@ def test_subscriptions_per_caller_are_limited() -> None:
 def test_a_client_that_stops_reading_is_dropped_with_a_coded_error() -> None:
     buffer = 256 * 1024
     with serve_streams(stream_buffer_bytes=buffer) as gateway:
+        # Megabytes wait in the sockets' buffers: give this client all the time it needs to
+        # read them and still get the stream's last parts.
+        gateway.streams.policy = replace(gateway.streams.policy, final_write_timeout=300)
         closed = GENERATORS.closed
         body = json.dumps({"query": "subscription { flood(size: 65536) }"}).encode()
         with socket.create_connection(("127.0.0.1", gateway.server.port)) as sock:
