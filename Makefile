@@ -44,7 +44,7 @@ $(TOOLS_STAMP): tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
 	touch $(TOOLS_STAMP)
 
-# GraphiQL's files: just the 3 pinned npm tarballs (about 7 MB, not the 100+ MB of GraphiQL's
+# GraphiQL's files: just the 4 pinned npm tarballs (about 7 MB, not the 100+ MB of GraphiQL's
 # build dependencies), checked against web/package-lock.json and unpacked into web/graphiql-files
 # by web/graphiql_files.py. npm fetches them only when they are not in its cache already. The API
 # needs none of it, so without Node (or if npm fails) the gateway still starts, and its banner

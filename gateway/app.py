@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.schema.base import BaseSchema
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.http import (
@@ -36,7 +37,9 @@ from gateway.http import (
     RedisDocuments,
     graphql_routes,
     load_manifest,
+    on_streaming,
     operation_names,
+    stream_registry,
 )
 from gateway.live import LiveHub, PollPolicy, SharedPolls
 from gateway.loaders import AvailabilityService, IdempotencyStore
@@ -148,10 +151,21 @@ class AdmissionMiddleware:
                 self.queued_bytes -= size
         else:
             await semaphore.acquire()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                semaphore.release()
+
+        # A subscription streamed over HTTP gives its slot back once its response starts: it
+        # may last hours, and the slot bounds work being done, not connections held open.
+        on_streaming(scope, release)
         try:
             await self.app(scope, receive, send_on)
         finally:
-            semaphore.release()
+            release()
 
     async def _shed(self, send: Send) -> None:
         self.metrics.shed()
@@ -223,12 +237,16 @@ def _closing(send: Send) -> Send:
     return closing
 
 
-def _drain_on_sigterm(app: Starlette, grace: float) -> Callable[[], None]:
+def _drain_on_sigterm(
+    app: Starlette, grace: float, on_drain: Callable[[], None] | None = None
+) -> Callable[[], None]:
     """On SIGTERM keep serving ``grace`` seconds (answers say Connection: close), then stop.
 
     uvicorn closes idle kept-alive connections the moment it starts shutting down, dropping
     requests that were already on their way on them; the grace lets those be answered.
-    Returns a function restoring the previous handler. A no-op off the main thread.
+    ``on_drain`` runs on the event loop at SIGTERM (subscription streams end there: uvicorn
+    would otherwise wait for them to close). Returns a function restoring the previous
+    handler. A no-op off the main thread.
     """
     app.state.draining = False
     # Open WebSockets wait on this to close with 1012 (reconnect elsewhere), see http/_ws.py.
@@ -247,6 +265,8 @@ def _drain_on_sigterm(app: Starlette, grace: float) -> Callable[[], None]:
         app.state.draining = True
         loop.call_soon_threadsafe(app.state.drain.set)
         logger.info("SIGTERM: draining for %.1f s before shutting down", grace)
+        if on_drain is not None:
+            loop.call_soon_threadsafe(on_drain)
         loop.call_soon_threadsafe(loop.call_later, grace, previous, signum, None)
 
     signal.signal(signal.SIGTERM, on_sigterm)
@@ -263,14 +283,16 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     span_exporter: Any = None,
+    schema: BaseSchema | None = None,
 ) -> Starlette:
     """Build the gateway.
 
     ``upstream_transport`` lets unit tests plug in ``httpx.MockTransport``; ``span_exporter``
-    receives OpenTelemetry spans instead of OTLP when tracing is on.
+    receives OpenTelemetry spans instead of OTLP when tracing is on; ``schema`` replaces the
+    gateway's own (tests serve small schemas of their own through the whole stack).
     """
     settings = settings or load_settings()
-    schema = build_schema(
+    schema = schema or build_schema(
         introspection=settings.introspection,
         limits=QueryLimits(
             max_depth=settings.max_depth,
@@ -414,7 +436,7 @@ def create_app(
             )
             await listener.start()
             app.state.metrics_port = listener.port
-        restore = _drain_on_sigterm(app, settings.shutdown_grace)
+        restore = _drain_on_sigterm(app, settings.shutdown_grace, streams.drain)
         conversion_observers.append(metrics.unconvertible)
         try:
             yield
@@ -456,8 +478,9 @@ def create_app(
         status = "ok" if ready else ("draining" if draining else "starting")
         return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
+    streams = stream_registry(settings)
     routes: list[Any] = [
-        *graphql_routes(schema, settings),
+        *graphql_routes(schema, settings, streams=streams),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
@@ -511,6 +534,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.streams = streams
     return app
 
 

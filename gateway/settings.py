@@ -150,6 +150,22 @@ class Settings(BaseSettings):
     rate_limit_account_burst: float = Field(
         default=20000.0, ge=1, description="Calls one account may cause in a burst."
     )
+    # HTTP streams of subscriptions (GraphQL over SSE, multipart). Their per-caller cap is
+    # live_max_subscriptions_per_caller below, which the LiveHub applies to every transport.
+    stream_heartbeat: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds of silence after which an HTTP subscription stream sends a "
+        "keep-alive (an SSE comment, a multipart `{}` part).",
+    )
+    stream_buffer_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=256 * 1_048_576,
+        description="Bytes of events one HTTP subscription stream may hold for a client that "
+        "does not read them; beyond that the stream ends with SLOW_CONSUMER.",
+    )
     web_dir: str | None = Field(
         default=None,
         description="Development override: a web/ folder whose node_modules holds GraphiQL's "

@@ -21,6 +21,8 @@ ASSETS: Mapping[str, str] = {
     "react-dom.production.min.js": "react-dom/umd/react-dom.production.min.js",
     "graphiql.min.js": "graphiql/graphiql.min.js",
     "graphiql.min.css": "graphiql/graphiql.min.css",
+    # graphql-sse's browser client: GraphiQL streams subscriptions over SSE with it.
+    "graphql-sse.min.js": "graphql-sse/umd/graphql-sse.min.js",
 }
 
 PACKAGED_DIR = "http/static"

@@ -137,6 +137,7 @@ def test_the_command_writes_the_wheels_layout_and_names_the_specs(
     assert script.main(["--specs"]) == 0
     assert sorted(capsys.readouterr().out.split()) == [
         "graphiql@1.0.0",
+        "graphql-sse@1.0.0",
         "react-dom@1.0.0",
         "react@1.0.0",
     ]

@@ -1,12 +1,13 @@
 // Drives Debian's headless Chromium through GraphiQL on a live gateway: opens the page, sets a
 // query, runs it and prints JSON with the result pane's text and every URL the page requested.
-// Usage: node browser.mjs <page url> <query> [screenshot.png]
+// Usage: node browser.mjs <page url> <query> [screenshot.png] [text the result must show]
+// (a subscription's results replace each other in the pane: the last argument waits for one).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [url, query, screenshot] = process.argv.slice(2);
+const [url, query, screenshot, awaited] = process.argv.slice(2);
 if (!url || !query) {
   console.error('usage: node browser.mjs <page url> <query> [screenshot.png]');
   process.exit(2);
@@ -61,11 +62,12 @@ try {
   await page.click('.graphiql-execute-button');
   const resultPane = '.result-window .CodeMirror';
   await page.waitForFunction(
-    (selector) => {
+    ([selector, text]) => {
       const node = document.querySelector(selector);
-      return node && node.CodeMirror.getValue().trim().length > 0;
+      const shown = node ? node.CodeMirror.getValue() : '';
+      return text ? shown.includes(text) : shown.trim().length > 0;
     },
-    resultPane,
+    [resultPane, awaited ?? ''],
     { timeout: 20000 },
   );
   const result = await page.evaluate(
@@ -76,7 +78,7 @@ try {
     nodes.map((node) => node.CodeMirror.getValue()),
   );
   const tabs = await page.$$eval('.graphiql-tab', (nodes) => nodes.map((n) => n.textContent.trim()));
-  if (screenshot) await page.screenshot({ path: screenshot });
+  if (screenshot && screenshot !== '-') await page.screenshot({ path: screenshot });
   console.log(
     JSON.stringify({ status: response.status(), result, tools, tabs, requests, problems }, null, 2),
   );

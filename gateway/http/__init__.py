@@ -23,6 +23,7 @@ from ._apq import (
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
 from ._server import BoundedH11Protocol
+from ._streaming import StreamPolicy, StreamRegistry, on_streaming
 from ._view import GraphQLView
 
 __all__ = [
@@ -40,14 +41,29 @@ __all__ = [
     "PersistedQueries",
     "PersistedQueryError",
     "RedisDocuments",
+    "StreamPolicy",
+    "StreamRegistry",
     "build_manifest",
     "document_hash",
     "graphql_routes",
     "load_manifest",
     "locate_assets",
     "manifest_text",
+    "on_streaming",
     "operation_names",
+    "stream_registry",
 ]
+
+
+def stream_registry(settings: Settings) -> StreamRegistry:
+    """The registry of one process's subscription streams, with the settings' limits."""
+    return StreamRegistry(
+        StreamPolicy(
+            heartbeat=settings.stream_heartbeat,
+            buffer_bytes=settings.stream_buffer_bytes,
+            max_per_caller=settings.live_max_subscriptions_per_caller,
+        )
+    )
 
 
 def graphql_routes(
@@ -55,11 +71,13 @@ def graphql_routes(
     settings: Settings,
     *,
     assets: AssetFiles | None = None,
+    streams: StreamRegistry | None = None,
 ) -> list[BaseRoute]:
     """/graphql for every method (the view answers 405 itself), plus GraphiQL's assets if on.
 
     ``assets`` is where GraphiQL's files are: by default the wheel's package data, or
     ``VSEE_WEB_DIR``/node_modules, or web/node_modules of a source checkout (``locate_assets``).
+    ``streams`` holds the subscription streams /graphql serves over HTTP (SIGTERM drains it).
     """
     graphiql: GraphiQL | None = None
     if settings.graphiql:
@@ -76,6 +94,7 @@ def graphql_routes(
         ws_idle_timeout=settings.ws_idle_timeout,
         ws_operation_deadline=settings.request_deadline,
         allowed_origins=settings.cors_origins,
+        streams=streams or stream_registry(settings),
     )
     # One view for both: GraphQL over HTTP, and subscriptions over graphql-transport-ws.
     routes: list[BaseRoute] = [Route("/graphql", view), WebSocketRoute("/graphql", view)]

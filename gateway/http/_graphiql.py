@@ -94,6 +94,7 @@ _PAGE = """\
   <script src="{react}"></script>
   <script src="{react_dom}"></script>
   <script src="{graphiql}"></script>
+  <script src="{graphql_sse}"></script>
   <script>{boot}</script>
 </body>
 </html>
@@ -116,12 +117,44 @@ _BOOT = """
       box.appendChild(text);
       root.appendChild(box);
     }
-    if (!window.React || !window.ReactDOM || !window.GraphiQL) {
+    if (!window.React || !window.ReactDOM || !window.GraphiQL || !window.graphqlSse) {
       unavailable("Its scripts did not load from " + config.staticPath + "/. " + config.hint);
       return;
     }
+    // Subscriptions stream over GraphQL over SSE (graphql-sse's client, distinct connections,
+    // with the Headers pane's credentials); everything else goes through GraphiQL's own fetcher.
+    function isSubscription(params, opts) {
+      var document = opts && opts.documentAST;
+      if (!document) return /^\\s*subscription\\b/.test(params.query || "");
+      var operations = document.definitions.filter(function (definition) {
+        return definition.kind === "OperationDefinition";
+      });
+      var operation = params.operationName
+        ? operations.filter(function (each) {
+            return each.name && each.name.value === params.operationName;
+          })[0]
+        : operations[0];
+      return Boolean(operation) && operation.operation === "subscription";
+    }
+    async function* stream(params, headers) {
+      // No retries: GraphiQL shows a failure instead of quietly trying again.
+      var client = graphqlSse.createClient({
+        url: config.endpoint, headers: headers, retryAttempts: 0
+      });
+      try {
+        for await (var result of client.iterate(params)) yield result;
+      } finally {
+        client.dispose();  // also when GraphiQL stops the subscription
+      }
+    }
     try {
-      var fetcher = GraphiQL.createFetcher({ url: config.endpoint });
+      var http = GraphiQL.createFetcher({ url: config.endpoint });
+      var fetcher = function (params, opts) {
+        if (isSubscription(params, opts)) {
+          return stream(params, (opts && opts.headers) || {});
+        }
+        return http(params, opts);
+      };
       ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {
         fetcher: fetcher,
         defaultTabs: config.tabs,
@@ -226,6 +259,7 @@ class GraphiQL:
             react=html.escape(self._asset_url(static, "react.production.min.js")),
             react_dom=html.escape(self._asset_url(static, "react-dom.production.min.js")),
             graphiql=html.escape(self._asset_url(static, "graphiql.min.js")),
+            graphql_sse=html.escape(self._asset_url(static, "graphql-sse.min.js")),
         )
         return HTMLResponse(body, headers=headers)
 

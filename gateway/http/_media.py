@@ -85,3 +85,37 @@ def prefers_html(accept: str | None) -> bool:
     if html_match < _SUBTYPE_WILDCARD or html_q <= 0:
         return False
     return html_q >= max(_quality(ranges, GRAPHQL_RESPONSE_JSON)[0], _quality(ranges, JSON)[0])
+
+
+SSE = "sse"
+MULTIPART = "multipart"
+
+
+@lru_cache(maxsize=256)
+def streaming_transport(accept: str | None) -> str | None:
+    """The streaming transport a request asks for in its Accept header, or None.
+
+    ``SSE`` when it names ``text/event-stream`` (GraphQL over SSE); ``MULTIPART`` when it names
+    ``multipart/mixed`` with ``subscriptionSpec=1.0`` (Apollo's multipart subscriptions). Only
+    an explicit, acceptable (q > 0) range counts: ``*/*`` asks for no stream.
+    """
+    if not accept:
+        return None
+    multipart = False
+    for part in accept.split(","):
+        media, *params = part.split(";")
+        media = media.strip().lower()
+        values: dict[str, str] = {}
+        for param in params:
+            name, _, value = param.partition("=")
+            values[name.strip().lower()] = value.strip().strip("'\"")
+        try:
+            if float(values.get("q", "1")) <= 0:
+                continue
+        except ValueError:
+            continue
+        if media == "text/event-stream":
+            return SSE
+        if media == "multipart/mixed" and values.get("subscriptionspec", "").startswith("1.0"):
+            multipart = True
+    return MULTIPART if multipart else None

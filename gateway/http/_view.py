@@ -26,19 +26,47 @@ from strawberry.types.graphql import OperationType
 
 from gateway.ratelimit import RateLimiter
 from gateway.schema import GatewayContext, Services
+from gateway.schema.errors import coded
 from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials
 
 from ._apq import PersistedQueries, PersistedQueryError
 from ._caching import CREDENTIAL_HEADERS
 from ._graphiql import GraphiQL
-from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
+from ._media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    SSE,
+    negotiate,
+    prefers_html,
+    streaming_transport,
+)
+from ._multipart import MultipartFraming
+from ._sse import EVENT_STREAM, SSEFraming
+from ._streaming import (
+    SHUTTING_DOWN,
+    TOO_MANY_SUBSCRIPTIONS,
+    Framing,
+    Stream,
+    StreamRegistry,
+)
 from ._ws import GatewayTransportWS, TextWebSocketAdapter, connection_credentials
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
-# Subscriptions would need a streaming transport, which this endpoint does not offer.
+# Subscriptions are served only to requests that accept a stream (see ``_subscribe``).
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_SUBSCRIPTION_NEEDS_STREAM = (
+    "Subscriptions are streamed: send Accept: text/event-stream (GraphQL over SSE) or "
+    'Accept: multipart/mixed;subscriptionSpec="1.0", application/json (multipart, as Apollo '
+    "Client does)."
+)
+_SSE = SSEFraming()
+_MULTIPART = MultipartFraming()
+
+
+class _Subscribe(Exception):
+    """The operation is a subscription and the request accepts a stream: stream it."""
 
 
 class RequestProblem(Exception):
@@ -80,6 +108,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         ws_idle_timeout: float = 300.0,
         ws_operation_deadline: float = 20.0,
         allowed_origins: Sequence[str] = (),
+        streams: StreamRegistry | None = None,
     ) -> None:
         # Strawberry's own IDE page loads its scripts from a CDN; ours is served locally.
         # Only graphql-transport-ws: the legacy subscriptions-transport-ws is unmaintained.
@@ -104,6 +133,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         )
         self.graphiql = graphiql
         self.max_batch_size = max_batch_size
+        self.streams = streams or StreamRegistry()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -170,21 +200,139 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                 and prefers_html(accept)
             ):
                 return self.graphiql.page(request)
+            transport = streaming_transport(accept)
             negotiated = negotiate(accept)
-            if negotiated is None:
+            if negotiated is None and transport is None:
                 raise RequestProblem(
                     406,
                     f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.",
                     "NOT_ACCEPTABLE",
                 )
-            media_type = negotiated
+            # A streaming client that names no JSON type still gets refusals in JSON.
+            media_type = negotiated or JSON
             params = await self._params(request)
             if isinstance(params, list):
+                if transport == SSE:
+                    raise RequestProblem(400, "GraphQL over SSE runs one operation per request.")
                 return await self._execute_batch(request, params, media_type)
-            params["query"] = await self._persisted_query(request, params)
-            return await self._execute(request, params, media_type)
+            if transport is None:
+                params["query"] = await self._persisted_query(request, params)
+                return await self._execute(request, params, media_type)
+            return await self._stream(request, params, transport, media_type)
         except RequestProblem as problem:
             return self._problem(problem, media_type)
+
+    async def _stream(
+        self, request: Request, params: dict[str, Any], transport: str, media_type: str
+    ) -> Response:
+        """A request that accepts a stream: subscriptions are streamed, other operations not.
+
+        Over SSE every answer is an event stream, refusals included (graphql-sse's protocol:
+        clients treat a 4xx as a network failure to retry); only HTTP-level mistakes (the
+        method, the body) and SHUTTING_DOWN (which should be retried elsewhere) are not.
+        Multipart clients get refusals, queries and mutations as plain GraphQL responses.
+        """
+        try:
+            params["query"] = await self._persisted_query(request, params)
+            try:
+                body, status, sub_response = await self._run(
+                    request, params, media_type, streams=True
+                )
+            except _Subscribe:
+                return await self._subscribe(request, params, transport, media_type)
+        except RequestProblem as problem:
+            if transport != SSE or problem.status in (405, 503):
+                raise
+            return self._sse_answer(_problem_body(problem), problem.headers)
+        if transport == SSE:
+            return self._sse_answer(body, sub_response.headers)
+        return self._response(body, status, sub_response, media_type)
+
+    def _sse_answer(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> Response:
+        """One result as a whole graphql-sse stream: a ``next`` event, then ``complete``."""
+        kept = {name: value for name, value in headers.items() if name.lower() == "retry-after"}
+        return Response(_SSE.single(body), media_type=EVENT_STREAM, headers=kept)
+
+    async def _subscribe(
+        self, request: Request, params: dict[str, Any], transport: str, media_type: str
+    ) -> Response:
+        """Stream a subscription: credentials, the per-caller limit, then the stream itself.
+
+        Nothing is subscribed (so nothing polled upstream) before the caller's credentials are
+        there and within its limit; parse, validation, the query limits and the rate limit run
+        in ``schema.subscribe`` and end the stream with their coded errors.
+        """
+        framing: Framing = _SSE if transport == SSE else _MULTIPART
+        streams = self.streams
+        if streams.draining:
+            raise RequestProblem(
+                503,
+                "This server is shutting down; subscribe again.",
+                SHUTTING_DOWN,
+                {"Retry-After": "1", "Connection": "close"},
+            )
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        credentials: Credentials | None = getattr(context, "credentials", None)
+        if credentials is None:
+            raise self._request_error(MissingCredentials().message, "UNAUTHENTICATED", media_type)
+        caller = credentials.scope
+        if not streams.reserve(caller):
+            raise RequestProblem(
+                429,
+                f"These credentials hold {streams.policy.max_per_caller} subscriptions already; "
+                "end one first.",
+                TOO_MANY_SUBSCRIPTIONS,
+            )
+        try:
+            source = await self.schema.subscribe(
+                params["query"],
+                variable_values=params["variables"],
+                context_value=context,
+                root_value=None,
+                operation_name=params["operation_name"],
+                operation_extensions=params["extensions"],
+            )
+        except BaseException:
+            streams.release(caller)
+            raise
+        render = self._renderer(request, params)
+        return _StreamResponse(
+            Stream(
+                source,
+                render=render,
+                framing=framing,
+                registry=streams,
+                caller=caller,
+                headers={"Vary": "Accept"},
+            )
+        )
+
+    def _renderer(
+        self, request: Request, params: dict[str, Any]
+    ) -> Callable[[Any], Awaitable[Mapping[str, Any]]]:
+        """Each subscription result as the caller sees it: coded errors, nothing internal.
+
+        The document's APQ hash is registered with its first result that is not a request
+        error (it parsed, validated, passed the limits and ran), as for queries.
+        """
+        digest: str | None = params.get("register")
+
+        async def render(result: ExecutionResult) -> Mapping[str, Any]:
+            nonlocal digest
+            if result.errors:
+                result.errors = [coded(error) for error in result.errors]
+            if digest and not _is_request_error(result):
+                persisted: PersistedQueries | None = getattr(request.app.state, "persisted", None)
+                if persisted is not None:
+                    await persisted.register(digest, params["query"])
+                digest = None
+            body = await self.process_result(request, result)
+            if _is_request_error(result):
+                body.pop("data", None)
+            return body
+
+        return render
 
     async def _persisted_query(self, request: Request, params: dict[str, Any]) -> str:
         """The query text, looked up by hash for persisted queries (APQ, trusted documents).
@@ -309,6 +457,15 @@ class GraphQLView(GraphQL[GatewayContext, None]):
 
     async def _execute(self, request: Request, params: dict[str, Any], media_type: str) -> Response:
         body, status, sub_response = await self._run(request, params, media_type)
+        return self._response(body, status, sub_response, media_type)
+
+    def _response(
+        self,
+        body: GraphQLHTTPResponse,
+        status: int,
+        sub_response: Response,
+        media_type: str,
+    ) -> Response:
         response = Response(
             self.encode_json(body),
             status_code=status,
@@ -324,11 +481,12 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         return response
 
     async def _run(
-        self, request: Request, params: dict[str, Any], media_type: str
+        self, request: Request, params: dict[str, Any], media_type: str, *, streams: bool = False
     ) -> tuple[GraphQLHTTPResponse, int, Response]:
         """Execute one operation: its response body, HTTP status and the resolvers' sub-response.
 
-        Refusals before execution are raised as ``RequestProblem``.
+        Refusals before execution are raised as ``RequestProblem``; a subscription raises
+        ``_Subscribe`` when the request accepts a stream (``streams``), else is refused.
         """
         problem = input_problem(params["variables"])
         if problem is not None:
@@ -347,6 +505,10 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                 operation_extensions=params["extensions"],
             )
         except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.SUBSCRIPTION:
+                if streams:
+                    raise _Subscribe from None
+                raise RequestProblem(406, _SUBSCRIPTION_NEEDS_STREAM, "STREAM_REQUIRED") from None
             if is_get and exc.operation_type is OperationType.MUTATION:
                 # Safe methods must not change anything (GraphQL-over-HTTP, "GET").
                 raise RequestProblem(
@@ -467,3 +629,16 @@ def _is_internal(errors: list[GraphQLError]) -> bool:
         if (error.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR":
             return True
     return False
+
+
+class _StreamResponse(Response):
+    """A ``Stream`` where the view returns a Starlette response."""
+
+    def __init__(self, stream: Stream) -> None:
+        # Nothing of Response's own is used: the stream sends its own start and body.
+        self.stream = stream
+        self.background = None
+        self.status_code = 200
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.stream(scope, receive, send)

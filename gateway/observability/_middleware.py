@@ -33,6 +33,8 @@ class _BodiesOverBudget(Exception):
     pass
 
 
+_STREAMING_HOOKS = "gateway.streaming"
+
 _OVERLOADED = "The gateway is holding as many request bodies as it may; retry shortly."
 
 
@@ -134,7 +136,13 @@ class RequestContextMiddleware:
             with deadline_scope(self.deadline):
                 try:
                     # asyncio.timeout, not wait_for: no extra task on every request.
-                    async with asyncio.timeout(self.deadline + self.hard_stop_margin):
+                    async with asyncio.timeout(self.deadline + self.hard_stop_margin) as bound:
+                        # A subscription streamed over HTTP lasts as long as the client wants:
+                        # once its response starts, no deadline (gateway.http.on_streaming's
+                        # hook list; this package does not import the HTTP layer).
+                        scope.setdefault(_STREAMING_HOOKS, []).append(
+                            lambda: bound.reschedule(None)
+                        )
                         await self._call(scope, limited_receive, send_with_id)
                 except _BodyTooLarge:
                     if not response_started:

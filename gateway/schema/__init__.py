@@ -41,6 +41,7 @@ from .visits import VisitMutations, VisitQueries
 
 __all__ = [
     "GatewayContext",
+    "GatewaySchema",
     "Info",
     "QueryLimits",
     "Services",
@@ -48,6 +49,7 @@ __all__ = [
     "conversion_observers",
     "export_sdl",
     "public_files_base",
+    "schema_extensions",
 ]
 
 logger = logging.getLogger("gateway.schema")
@@ -160,6 +162,24 @@ def build_schema(
     limits: QueryLimits | None = None,
     max_tokens: int = 5000,
 ) -> strawberry.Schema:
+    return GatewaySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=schema_extensions(
+            introspection=introspection, limits=limits, max_tokens=max_tokens
+        ),
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )
+
+
+def schema_extensions(
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    max_tokens: int = 5000,
+) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+    """The gateway's limits, caches and rules, for its schema (and schemas tests build)."""
     limits = limits or QueryLimits()
     rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
@@ -175,13 +195,7 @@ def build_schema(
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        extensions=extensions,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
-    )
+    return extensions
 
 
 # The root types gather each domain module's fields (see README, "Code layout").

@@ -472,6 +472,10 @@ class CostLimit(SchemaExtension):
                         # subscription with this error and runs nothing.
                         raise errors[0]
                     if errors:
+                        if operation.operation is OperationType.SUBSCRIPTION:
+                            # Strawberry ignores a result set here for a subscription, but
+                            # streams an error raised here as the subscription's only result.
+                            raise errors[0]
                         context.result = ExecutionResult(data=None, errors=errors)
         yield
 

@@ -20,7 +20,15 @@ from gateway.settings import Settings
 CHROMIUM = Path("/usr/bin/chromium")
 
 # What the tests run from web/node_modules; the GraphiQL assets are checked by the page itself.
-NODE_PACKAGES = ("graphql-http", "graphql-ws", "playwright-core", "graphiql", "react", "react-dom")
+NODE_PACKAGES = (
+    "graphql-http",
+    "graphql-ws",
+    "playwright-core",
+    "graphiql",
+    "react",
+    "react-dom",
+    "graphql-sse",
+)
 
 
 def _refuse_upstream(request: httpx.Request) -> httpx.Response:

@@ -7,6 +7,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.http.conftest import node
+from tests.http.stream_schema import GENERATORS
+from tests.http.streams import MEMBER, serve_streams, wait_for
 from tests.servers import Gateway
 
 
@@ -35,3 +37,22 @@ def test_graphiql_runs_a_query_in_chromium(
     assert {urlsplit(url).netloc for url in report["requests"]} == {origin}
     assert report["problems"] == []
     assert screenshot.stat().st_size > 0
+
+
+def test_graphiql_runs_a_subscription_in_chromium(web_modules: Path, chromium: Path) -> None:
+    subscription = "subscription Count { count(to: 3) { n account } }"
+    with serve_streams(graphiql_headers=MEMBER) as gateway:
+        started, closed = GENERATORS.started, GENERATORS.closed
+        # The results replace each other in the pane; the last one is n = 2.
+        run = node("browser.mjs", gateway.url, subscription, "-", '"n": 2')
+        report = json.loads(run.stdout)
+        assert report["problems"] == []
+        result = json.loads(report["result"])
+        assert result == {"data": {"count": {"n": 2, "account": "vclinic"}}}
+        # It streamed over SSE from the page's own files, nothing from elsewhere.
+        origin = urlsplit(gateway.url).netloc
+        assert {urlsplit(url).netloc for url in report["requests"]} == {origin}
+        assert any("graphql-sse.min.js" in url for url in report["requests"])
+        assert GENERATORS.started == started + 1
+        wait_for(lambda: GENERATORS.closed == closed + 1, "the subscription to end")
+        wait_for(lambda: gateway.streams.open == 0, "the stream to end")

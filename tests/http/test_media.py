@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.http._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
+from gateway.http._media import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    MULTIPART,
+    SSE,
+    negotiate,
+    prefers_html,
+    streaming_transport,
+)
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 
@@ -61,3 +69,29 @@ def test_negotiate(accept: str | None, expected: str | None) -> None:
 )
 def test_prefers_html(accept: str | None, expected: bool) -> None:
     assert prefers_html(accept) is expected
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("*/*", None),
+        (JSON, None),
+        ("text/*", None),
+        ("text/event-stream", SSE),
+        ("Text/Event-Stream; charset=utf-8", SSE),
+        ("text/event-stream;q=0", None),
+        (f"{JSON}, text/event-stream;q=0.1", SSE),
+        ('multipart/mixed;subscriptionSpec="1.0", application/json', MULTIPART),
+        ("multipart/mixed;boundary=graphql;subscriptionSpec=1.0,application/json;q=0.9", MULTIPART),
+        ("multipart/mixed; subscriptionspec='1.0'", MULTIPART),
+        # @defer's multipart is not a subscription transport.
+        ("multipart/mixed;deferSpec=20220824, application/json", None),
+        ("multipart/mixed", None),
+        ("multipart/mixed;subscriptionSpec=1.0;q=0", None),
+        ("multipart/mixed;subscriptionSpec=1.0;q=nonsense", None),
+    ],
+)
+def test_streaming_transport(accept: str | None, expected: str | None) -> None:
+    assert streaming_transport(accept) == expected
