@@ -86,7 +86,8 @@ class Subscription:
             text = "x" * size
             while True:
                 GENERATORS.yielded += 1
-                yield text
+                # Each event differs: the gateway's schema sends only changed results.
+                yield f"{GENERATORS.yielded}{text}"
                 await asyncio.sleep(0)
         finally:
             GENERATORS.closed += 1

@@ -99,7 +99,12 @@ def test_a_client_that_stops_reading_is_dropped_with_a_coded_error() -> None:
         gateway.streams.policy = replace(gateway.streams.policy, final_write_timeout=300)
         closed = GENERATORS.closed
         body = json.dumps({"query": "subscription { flood(size: 65536) }"}).encode()
-        with socket.create_connection(("127.0.0.1", gateway.server.port)) as sock:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # A small receive window: the server's socket buffers fill after kilobytes, not
+            # the megabytes loopback autotuning allows, so the drop comes from the stream's
+            # own byte bound however loaded the machine is.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", gateway.server.port))
             sock.sendall(
                 b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nAccept: text/event-stream\r\n"
                 b"X-ApiToken: member-token\r\nX-AccountCode: vclinic\r\n"
@@ -107,7 +112,9 @@ def test_a_client_that_stops_reading_is_dropped_with_a_coded_error() -> None:
                 % (len(body), body)
             )
             # Not reading: the server's queue for this stream fills up to its byte bound.
-            wait_for(lambda: gateway.streams.dropped == 1, "the slow client to be dropped")
+            wait_for(
+                lambda: gateway.streams.dropped == 1, "the slow client to be dropped", timeout=120
+            )
             wait_for(lambda: GENERATORS.closed == closed + 1, "the generator to close")
             # Reading again: what was on its way, then the coded error and the end.
             received = bytearray()
