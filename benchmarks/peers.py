@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import math
 import os
@@ -234,7 +235,7 @@ def screen_for(server: str, scenario: str) -> run.Screen:
 
 ANSWERS = {
     "home": lambda vu: (run.HOME, vu.variables),
-    "detail": lambda vu: (run.DETAIL, {"id": vu.visit_id}),
+    "detail": lambda vu: (run.DETAIL, {"id": run._gid("Visit", vu.visit_id)}),
     "dashboard": lambda vu: (run.DASHBOARD, {}),
 }
 
@@ -261,21 +262,91 @@ def _numbers_equal(a: Any, b: Any) -> bool:
     return isinstance(a, numbers) and isinstance(b, numbers) and a == b
 
 
+SIDES = ("gateway", "apollo")
+
+
+def _ask(server: Child, vu: run.VU, query: str, variables: dict[str, Any]) -> Any:
+    response = httpx.post(
+        server.url + "/graphql",
+        json={"query": query, "variables": variables},
+        headers=vu.headers,
+        timeout=run.REQUEST_TIMEOUT_S,
+    )
+    return response.json()
+
+
+def _masked(answer: Any, path: Sequence[str], type_name: str) -> list[str]:
+    """Replace the global id at ``path`` (new per write, so never equal between two servers)
+    with its type, once checked to be a ``type_name`` id; what was wrong with it, if anything."""
+    *parents, last = path
+    node = answer
+    for key in parents:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not isinstance(node.get(last), str):
+        return [f"{'.'.join(path)} is missing"]
+    try:
+        decoded = base64.urlsafe_b64decode(node[last]).decode()
+    except ValueError:
+        decoded = ""
+    node[last] = decoded.partition(":")[0]
+    return [] if node[last] == type_name else [f"{'.'.join(path)} is not a {type_name} id"]
+
+
+def compare_booking(vu: run.VU, servers: dict[str, Child]) -> list[str]:
+    """One booking flow on each server, each with its own (slot, provider) pair taken from the
+    VU's pool (two slots of one provider): the day's slots, read before either books, must be
+    equal, and so must the writes' answers once the new ids are checked and masked and each
+    visit's time is checked to be its own slot's."""
+    pool = vu.gateway_pairs
+    # Two slots of the same provider, so both visits name the same one.
+    second = next((i for i in range(1, len(pool)) if pool and pool[i][2] == pool[0][2]), None)
+    if second is None:
+        return ["not enough free slots of one provider to compare a booking"]
+    pairs = {"apollo": pool.pop(second), "gateway": pool.pop(0)}
+    day = pairs["gateway"][0] - pairs["gateway"][0] % run.DAY
+    window = {"start": run._iso(day), "end": run._iso(day + run.DAY)}
+    found = differences(*(_ask(servers[n], vu, run.SLOTS, window) for n in SIDES))
+    intake_input = {"input": {"reasonForVisit": "benchmark", "type": "APPOINTMENT", "reset": True}}
+    written: dict[str, list[Any]] = {}
+    for name, (start, end, provider) in pairs.items():
+        intake = _ask(servers[name], vu, run.CREATE_INTAKE, intake_input)
+        intake_id = (intake.get("data") or {}).get("createIntake", {}).get("intakeId")
+        booking_input = {
+            "memberId": run._gid("Member", vu.user_id),
+            "start": run._iso(start),
+            "end": run._iso(end),
+            "intakeId": intake_id,
+            "providerId": run._gid("Provider", provider),
+        }
+        booked = _ask(servers[name], vu, run.BOOK, {"input": booking_input})
+        visit = ((booked.get("data") or {}).get("createAppointment") or {}).get("visit") or {}
+        if (visit.get("start"), visit.get("end")) != tuple(
+            run._iso(t).replace("+00:00", "Z") for t in (start, end)
+        ):
+            found.append(f"{name}: the booked visit's time is not the slot's")
+        visit["start"] = visit["end"] = "the slot's"
+        for answer, path, type_name in (
+            (intake, ("data", "createIntake", "intakeId"), "Intake"),
+            (intake, ("data", "createIntake", "intake", "id"), "Intake"),
+            (booked, ("data", "createAppointment", "visitId"), "Visit"),
+            (booked, ("data", "createAppointment", "visit", "id"), "Visit"),
+        ):
+            found += [f"{name}: {problem}" for problem in _masked(answer, path, type_name)]
+        written[name] = [intake, booked]
+    return found + differences(written["gateway"], written["apollo"])
+
+
 def compare_answers(scenario: str, vu: run.VU, servers: dict[str, Child]) -> str | None:
     """The gateway's and Apollo's answers to the same screen, compared field by field."""
-    if scenario not in ANSWERS or not {"gateway", "apollo"} <= servers.keys():
+    if not {"gateway", "apollo"} <= servers.keys():
         return None
-    query, variables = ANSWERS[scenario](vu)
-    answers = []
-    for name in ("gateway", "apollo"):
-        response = httpx.post(
-            servers[name].url + "/graphql",
-            json={"query": query, "variables": variables},
-            headers=vu.headers,
-            timeout=run.REQUEST_TIMEOUT_S,
-        )
-        answers.append(response.json())
-    found = differences(*answers)
+    if scenario == "booking":
+        found = compare_booking(vu, servers)
+    elif scenario in ANSWERS:
+        query, variables = ANSWERS[scenario](vu)
+        found = differences(*(_ask(servers[n], vu, query, variables) for n in SIDES))
+    else:
+        return None
     if not found:
         return "Apollo's answer equals the gateway's, field by field"
     return f"Apollo's answer differs from the gateway's at {len(found)} paths, e.g. {found[:3]}"
