@@ -28,7 +28,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.http import (
-    BoundedH11Protocol,
     CachingHeadersMiddleware,
     ManifestError,
     MemoryDocuments,
@@ -37,6 +36,7 @@ from gateway.http import (
     graphql_routes,
     load_manifest,
     operation_names,
+    set_header_timeout,
 )
 from gateway.loaders import AvailabilityService, IdempotencyStore
 from gateway.observability import (
@@ -488,5 +488,5 @@ def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (multi-worker): settings from ``VSEE_*`` only."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    BoundedH11Protocol.header_timeout = settings.header_timeout
+    set_header_timeout(settings.header_timeout)
     return create_app(settings)

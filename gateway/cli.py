@@ -27,6 +27,15 @@ from gateway.settings import Settings, SettingsError, load_settings
 SANDBOX_PREFIX = "/vc/next/api_v3"
 # uvicorn's h11 protocol with a bound on the time to send request heads (slow-loris).
 BOUNDED_PROTOCOL = "gateway.http._server:BoundedH11Protocol"
+# The same bounds over httptools' C parser, used when httptools is installed: it parses a
+# request for a fraction of h11's CPU (benchmarks/server_options.py).
+BOUNDED_HTTPTOOLS = "gateway.http._server:BoundedHttpToolsProtocol"
+
+
+def bounded_protocol() -> str:
+    """The bounded HTTP protocol `serve` runs: httptools' when installed, else h11's."""
+    return BOUNDED_HTTPTOOLS if importlib.util.find_spec("httptools") else BOUNDED_PROTOCOL
+
 
 DESCRIPTION = (
     "VSee GraphQL gateway: one GraphQL endpoint in front of VSee Clinic's REST API (api_v3)."
@@ -174,14 +183,14 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
             # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris). By name, not
             # class: workers unpickle their config before they answer uvicorn's health pings,
             # and importing the gateway there could miss the ping and get the worker killed.
-            http=BOUNDED_PROTOCOL,
+            http=bounded_protocol(),
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
-    from gateway.http import BoundedH11Protocol
+    from gateway.http import set_header_timeout
 
-    BoundedH11Protocol.header_timeout = settings.header_timeout
+    set_header_timeout(settings.header_timeout)
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -189,7 +198,7 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         log_level=settings.log_level,
         log_config=None,
         timeout_graceful_shutdown=20,
-        http=BOUNDED_PROTOCOL,
+        http=bounded_protocol(),
     )
 
 

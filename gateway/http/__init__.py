@@ -22,7 +22,7 @@ from ._apq import (
 )
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
-from ._server import BoundedH11Protocol
+from ._server import BoundedH11Protocol, BoundedHttpToolsProtocol, set_header_timeout
 from ._view import GraphQLView
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "WEB_DIR",
     "AssetFiles",
     "BoundedH11Protocol",
+    "BoundedHttpToolsProtocol",
     "CachingHeadersMiddleware",
     "GraphQLView",
     "GraphiQL",
@@ -47,6 +48,7 @@ __all__ = [
     "locate_assets",
     "manifest_text",
     "operation_names",
+    "set_header_timeout",
 ]
 
 

@@ -16,6 +16,8 @@ VARY = ("Accept", *CREDENTIAL_HEADERS)
 PRIVATE = b"private, no-store"
 
 _CREDENTIAL_NAMES = frozenset(name.lower().encode() for name in CREDENTIAL_HEADERS)
+# A credential header with bytes VSee could never be sent (the value itself is never echoed).
+CREDENTIAL_BYTES_PROBLEM = "The {} header must be printable ASCII (no control or non-ASCII bytes)."
 
 
 def has_credentials(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -28,7 +28,7 @@ from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials
 
 from ._apq import PersistedQueries, PersistedQueryError
-from ._caching import CREDENTIAL_HEADERS
+from ._caching import CREDENTIAL_BYTES_PROBLEM, CREDENTIAL_HEADERS
 from ._graphiql import GraphiQL
 from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
 
@@ -377,11 +377,7 @@ def _check_credential_headers(request: Request) -> None:
         value = request.headers.get(name)
         if value is not None and not _PRINTABLE.fullmatch(value):
             # The value itself is never echoed: it may be a (mangled) secret.
-            raise RequestProblem(
-                400,
-                f"The {name} header must be printable ASCII (no control or non-ASCII bytes).",
-                "UNAUTHENTICATED",
-            )
+            raise RequestProblem(400, CREDENTIAL_BYTES_PROBLEM.format(name), "UNAUTHENTICATED")
 
 
 def _problem_body(problem: RequestProblem) -> dict[str, Any]:
