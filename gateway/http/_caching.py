@@ -9,6 +9,8 @@ credential at all *and* the route itself declared its answer public (GraphiQL's 
 
 from __future__ import annotations
 
+import functools
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CREDENTIAL_HEADERS = ("X-ApiToken", "X-AccountCode", "X-ApiKey", "Authorization")
@@ -25,7 +27,10 @@ def has_credentials(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(name.lower() in _CREDENTIAL_NAMES for name, _ in headers)
 
 
-def _merged_vary(existing: list[bytes]) -> bytes:
+@functools.lru_cache(maxsize=64)
+def _merged_vary(existing: tuple[bytes, ...]) -> bytes:
+    """The Vary of a response that had ``existing``: in practice a handful of distinct values,
+    all the gateway's own, so each is merged once per process."""
     names: list[str] = []
     seen: set[str] = set()
     for value in [*existing, ", ".join(VARY).encode()]:
@@ -70,7 +75,7 @@ class CachingHeadersMiddleware:
                 headers.append(
                     (b"cache-control", cache_control if public and cache_control else PRIVATE)
                 )
-                headers.append((b"vary", _merged_vary(vary)))
+                headers.append((b"vary", _merged_vary(tuple(vary))))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -57,6 +57,13 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
         )
+    # Neither format shows where a line was logged from, nor its thread or process: skip
+    # working them out for every record (the logging HOWTO's "Optimization"; findCaller walks
+    # the stack on every call, and the access log makes one record per request).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -1,10 +1,12 @@
 """Per-request loaders: each id fetched once, distinct ids together, failures kept per id."""
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 
-from gateway.loaders import RequestLoaders
+from gateway.loaders import RequestLoaders, _loaders
 from gateway.upstream import Credentials, NotFound, Retry, UpstreamClient
 
 CREDS = Credentials(token="t", account_code="vclinic")
@@ -91,3 +93,21 @@ def test_merge_completes_one_person_and_never_mixes_two() -> None:
     # Another provider (the visit was reassigned): the detail's, whole.
     other = {"id": "12456470", "full_name": "Anton Provider"}
     assert merge(row, {"id": "7", "provider": other})["provider"] == other
+
+
+async def test_a_loader_is_made_only_when_first_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+    build = _loaders._loader
+
+    def counted(fetch_one: Any) -> Any:
+        made.append(fetch_one)
+        return build(fetch_one)
+
+    monkeypatch.setattr(_loaders, "_loader", counted)
+    upstream = Upstream()
+    request = loaders(upstream)
+    assert made == []  # a request that reads nothing builds no loader
+    await asyncio.gather(request.visit.load("1"), request.visit.load("2"))
+    await request.visit.load("1")
+    assert len(made) == 1  # one loader for visits, reused; none for the other kinds
+    assert upstream.paths == ["/visits/1", "/visits/2"]
