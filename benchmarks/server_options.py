@@ -45,6 +45,7 @@ settings = load_settings(
 configure_logging(settings.log_level, settings.log_format)
 uvicorn.run(
     create_app(settings), host="127.0.0.1", port=int(port), log_level=level, log_config=None,
+    access_log=False,
     loop=loop, http={"h11": BOUNDED_PROTOCOL, "httptools": BOUNDED_HTTPTOOLS}[http],
 )
 """
@@ -59,7 +60,7 @@ class Variant:
 
 
 VARIANTS = [
-    Variant("asyncio + h11 (as shipped before)", "asyncio", "h11"),
+    Variant("asyncio + h11 (before)", "asyncio", "h11"),
     Variant("asyncio + httptools", "asyncio", "httptools"),
     Variant("uvloop + h11", "uvloop", "h11"),
     Variant("uvloop + httptools", "uvloop", "httptools"),

@@ -179,6 +179,9 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
             workers=settings.workers,
             log_level=settings.log_level,
             log_config=None,
+            # The gateway logs each request itself; uvicorn's access logger is disabled, but
+            # with access_log on uvicorn still formats its arguments on every request.
+            access_log=False,
             timeout_graceful_shutdown=20,
             # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris). By name, not
             # class: workers unpickle their config before they answer uvicorn's health pings,
@@ -197,6 +200,7 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         port=port,
         log_level=settings.log_level,
         log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=20,
         http=bounded_protocol(),
     )
