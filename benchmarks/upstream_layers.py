@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="calls per client and round")
     parser.add_argument("--concurrency", type=int, default=10, help="calls in flight")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
     body, _ = asyncio.run(visit_detail_body())
     logging.getLogger().setLevel(logging.WARNING)
@@ -142,10 +143,16 @@ def main() -> None:
             url=f"http://{LOOPBACK}:{port}",
             health="/",
         )
-        per = asyncio.run(run(args, server.url))
+        if args.loop == "uvloop":
+            import uvloop
+
+            per = uvloop.run(run(args, server.url))
+        else:
+            per = asyncio.run(run(args, server.url))
     print(
         f"client CPU µs per call, median of {args.rounds} interleaved rounds of "
-        f"{args.requests} calls ({args.concurrency} in flight), {len(body) / 1024:.1f} KiB body"
+        f"{args.requests} calls ({args.concurrency} in flight), {len(body) / 1024:.1f} KiB body, "
+        f"{args.loop} event loop"
     )
     width = max(map(len, per))
     previous = None

@@ -125,6 +125,45 @@ class _HeadTooLarge(Exception):
     pass
 
 
+class _OneWrite:
+    """A response's transport that sends its head together with its first body chunk.
+
+    uvicorn writes a response's head and its body separately, and each write is a send system
+    call (and a TCP segment, Nagle being off); an answer that fits in one segment then costs two.
+    The head is held until the body's first write (in the same step of the event loop, as
+    Starlette sends them) or the end of that step, whichever is first; everything else is the
+    real transport's."""
+
+    __slots__ = ("_head", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._head is None and data.startswith(b"HTTP/"):
+            self._head = data
+            self._loop.call_soon(self._flush)
+            return
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        self._transport.write(data)
+
+    def _flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 def _bad_credential_header(data: bytes) -> str | None:
     """The credential header in ``data`` (a request head, or its start) whose value is not
     printable ASCII, if any."""
@@ -143,6 +182,8 @@ if HttpToolsProtocol is not None:
         deadline, a limit on the head's size, and coded JSON answers to malformed requests."""
 
         header_timeout: float = 10.0
+        # Off: uvicorn's own two writes per response (benchmarks/server_options.py compares).
+        cork_responses: bool = True
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -186,6 +227,8 @@ if HttpToolsProtocol is not None:
             self._awaiting_head = False
             self._disarm_head_timer()
             super().on_headers_complete()
+            if self.cork_responses and self.cycle is not None:
+                self.cycle.transport = _OneWrite(self.transport, self.loop)  # type: ignore[assignment]
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
