@@ -33,6 +33,10 @@ from ._graphiql import GraphiQL
 from ._media import GRAPHQL_RESPONSE_JSON, JSON, negotiate, prefers_html
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+# What get_context reads of a request's headers (as uvicorn gives them: lower-case bytes).
+_CONTEXT_HEADERS = frozenset(
+    {b"x-apitoken", b"authorization", b"x-accountcode", b"x-apikey", b"idempotency-key"}
+)
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # Subscriptions would need a streaming transport, which this endpoint does not offer.
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -78,8 +82,15 @@ class GraphQLView(GraphQL[GatewayContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GatewayContext:
+        # The few headers the context reads, found in one pass over the raw list (Starlette's
+        # Headers.get scans and decodes the whole list on every lookup); the first of a
+        # repeated header counts, as with Headers.get.
+        headers: dict[str, str] = {}
+        for name, value in request.scope["headers"]:
+            if name in _CONTEXT_HEADERS:
+                headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
         try:
-            credentials: Credentials | None = Credentials.from_headers(request.headers)
+            credentials: Credentials | None = Credentials.from_headers(headers)
         except MissingCredentials:
             # Resolvers raise UNAUTHENTICATED when they need VSee; nothing is called upstream.
             credentials = None
@@ -99,7 +110,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             credentials=credentials,
             request=request,
             response=response,
-            idempotency_key=request.headers.get("idempotency-key"),
+            idempotency_key=headers.get("idempotency-key"),
             admit=admit,
         )
 
