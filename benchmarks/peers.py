@@ -22,10 +22,12 @@ import base64
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +128,42 @@ def _gateway(workers: int) -> Callable[[Children, str, dict[str, Any]], Child]:
         )
 
     return start
+
+
+def _gateway_at(rev: str, tree: Path) -> Callable[[Children, str, dict[str, Any]], Child]:
+    """The gateway package as of git revision ``rev`` (exported into ``tree``), served the
+    same way: a before/after pair measured in the same interleaved rounds."""
+    boot = (
+        f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv[0] = 'gateway'; "
+        "from gateway.cli import main; main()"
+    )
+
+    def start(children: Children, api: str, setup: dict[str, Any]) -> Child:
+        port = free_port()
+        return children.spawn(
+            f"gateway-{rev}",
+            [
+                *(sys.executable, "-c", boot, "serve", "--host", LOOPBACK, "--port", str(port)),
+                *("--workers", "1", "--upstream-url", api),
+            ],
+            url=f"http://{LOOPBACK}:{port}",
+            health="/healthz",
+            env={"VSEE_LOG_LEVEL": setup["log_level"]},
+            timeout=60,
+        )
+
+    return start
+
+
+def export_revision(rev: str, out: Path) -> Path:
+    """``git archive`` of the gateway package at ``rev`` into ``out``."""
+    tree = out / f"gateway-at-{rev}"
+    tree.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", rev, "gateway"], cwd=ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
 
 
 def _node() -> str:
@@ -634,6 +672,11 @@ def main() -> None:
         action="store_true",
         help="start each server once for all scenarios (faster; peak RSS is then the run's)",
     )
+    parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="also measure the gateway as of this git revision (server `gateway-base`)",
+    )
     parser.add_argument("--markdown", type=Path, help="update the peers block of this file")
     parser.add_argument("--json", type=Path, help="write every round as JSON here")
     args = parser.parse_args()
@@ -643,6 +686,15 @@ def main() -> None:
         args.keep_servers = True
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
+    base_tree = tempfile.TemporaryDirectory(prefix="vsee-bench-base-")
+    if args.base:
+        if not re.fullmatch(r"[0-9A-Za-z._/-]{1,100}", args.base):
+            parser.error("--base: a git revision (commit, tag or branch)")
+        tree = export_revision(args.base, Path(base_tree.name))
+        label = f"this gateway at {args.base} (1 worker)"
+        SERVERS["gateway-base"] = Server("gateway-base", label, _gateway_at(args.base, tree))
+        if "gateway-base" not in names:
+            names.insert(1, "gateway-base")
     if unknown := [s for s in scenarios if s not in SCENARIOS]:
         parser.error(f"unknown scenarios: {', '.join(unknown)}")
     if unknown := [s for s in names if s not in SERVERS]:
