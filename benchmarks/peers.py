@@ -94,6 +94,16 @@ def tree_peak_rss_mib(pid: int) -> float:
 
 # -- the servers ---------------------------------------------------------------------------------
 
+# The gateway's rate limiter stays on (its CPU is part of every request) with budgets no VU
+# reaches: the peers have none, and a faster gateway would otherwise be measured refusing
+# requests (its per-caller default is 200 VSee calls a second, and a detail screen counts ~20).
+UNLIMITED = {
+    "VSEE_RATE_LIMIT_PER_SECOND": "1000000",
+    "VSEE_RATE_LIMIT_BURST": "1000000",
+    "VSEE_RATE_LIMIT_ACCOUNT_PER_SECOND": "1000000",
+    "VSEE_RATE_LIMIT_ACCOUNT_BURST": "1000000",
+}
+
 
 @dataclass(frozen=True)
 class Server:
@@ -123,7 +133,7 @@ def _gateway(workers: int) -> Callable[[Children, str, dict[str, Any]], Child]:
             ],
             url=f"http://{LOOPBACK}:{port}",
             health="/healthz",
-            env={"VSEE_LOG_LEVEL": setup["log_level"]},
+            env={"VSEE_LOG_LEVEL": setup["log_level"], **UNLIMITED},
             timeout=60,
         )
 
@@ -148,7 +158,7 @@ def _gateway_at(rev: str, tree: Path) -> Callable[[Children, str, dict[str, Any]
             ],
             url=f"http://{LOOPBACK}:{port}",
             health="/healthz",
-            env={"VSEE_LOG_LEVEL": setup["log_level"]},
+            env={"VSEE_LOG_LEVEL": setup["log_level"], **UNLIMITED},
             timeout=60,
         )
 
