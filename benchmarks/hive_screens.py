@@ -8,8 +8,9 @@ selects the same VSee data the gateway's screen shows, with these differences:
 - home: slots list provider ids; the providers' names come from one top-level
   ``roomProviders(code)`` the client joins (a generated schema cannot hang the room's provider
   list under each slot). Same upstream calls as the gateway's and Apollo's screens.
-- every visit row's intake is ``intakeDetail``, added in peers/mesh.config.ts with ``@resolveTo``
-  (one GET /intakes/{id} per row, as the gateway and Apollo do).
+- VSee's list rows name neither their intake nor their room: every row's ``detail`` (added in
+  peers/mesh.config.ts with ``@resolveTo``, one GET /visits/{id} per row, as the gateway and
+  Apollo read it) gives the room code, the intake it embeds and the member's contact fields.
 - detail: ``call_logs`` is VSee's object as JSON (its per-leg keys are numbered), intake
   attachments are left out (VSee sends ``""`` or a list), so is each prescription's ``raw``.
 """
@@ -25,9 +26,9 @@ HOME = """query Home($start: Int!, $end: Int!, $room: String!, $from: Int!) {
   currentVisit { data { id code status start end
     provider { id first_name last_name full_name title photo } room { code name } } }
   visits(from: $from, page: 1, limit: 5) { total
-    data { id code type status start end room_code
+    data { id code type status start end
       provider { id first_name last_name full_name title photo }
-      intakeDetail { id reason_for_visit type } } }
+      detail { room_code intake { id reason_for_visit type } } } }
   availability(start: $start, end: $end, duration: 15, room_code: $room) {
     data { start end providers } }
   roomProviders(code: $room) { data { id first_name last_name full_name title } }
@@ -70,10 +71,11 @@ DETAIL = f"""query VisitDetail($id: String!) {{
 
 DASHBOARD = """query Dashboard {
   visits(page: 1, limit: 100) { total page limit
-    data { id code type status start end room_code
-      member { id first_name last_name full_name email phone dob gender }
+    data { id code type status start end
+      member { id first_name last_name full_name }
       provider { id first_name last_name full_name title }
-      intakeDetail { id reason_for_visit type location phone } } }
+      detail { room_code member { email phone dob gender }
+        intake { id reason_for_visit type location phone } } } }
 }"""
 
 CREATE_INTAKE = """mutation CreateIntake($reason: String!) {
@@ -124,7 +126,7 @@ class DashboardScreen(run.DashboardScreen):
     async def gateway(self, load: run.Load, vu: run.VU, out: list[run.Outcome]) -> None:
         elapsed, data = await run.graphql(load, vu, DASHBOARD, {})
         rows = data["visits"]["data"]
-        if len(rows) != 100 or any(row["intakeDetail"] is None for row in rows):
+        if len(rows) != 100 or any(not (row["detail"] or {}).get("intake") for row in rows):
             raise run.Failure("dashboard page did not hold 100 visits, each with its intake")
         out.append(run.Outcome(elapsed))
 

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +94,16 @@ def tree_peak_rss_mib(pid: int) -> float:
 
 # -- the servers ---------------------------------------------------------------------------------
 
+# The gateway's rate limiter stays on (its CPU is part of every request) with budgets no VU
+# reaches: the peers have none, and a faster gateway would otherwise be measured refusing
+# requests (its per-caller default is 200 VSee calls a second, and a detail screen counts ~20).
+UNLIMITED = {
+    "VSEE_RATE_LIMIT_PER_SECOND": "1000000",
+    "VSEE_RATE_LIMIT_BURST": "1000000",
+    "VSEE_RATE_LIMIT_ACCOUNT_PER_SECOND": "1000000",
+    "VSEE_RATE_LIMIT_ACCOUNT_BURST": "1000000",
+}
+
 
 @dataclass(frozen=True)
 class Server:
@@ -120,11 +133,47 @@ def _gateway(workers: int) -> Callable[[Children, str, dict[str, Any]], Child]:
             ],
             url=f"http://{LOOPBACK}:{port}",
             health="/healthz",
-            env={"VSEE_LOG_LEVEL": setup["log_level"]},
+            env={"VSEE_LOG_LEVEL": setup["log_level"], **UNLIMITED},
             timeout=60,
         )
 
     return start
+
+
+def _gateway_at(rev: str, tree: Path) -> Callable[[Children, str, dict[str, Any]], Child]:
+    """The gateway package as of git revision ``rev`` (exported into ``tree``), served the
+    same way: a before/after pair measured in the same interleaved rounds."""
+    boot = (
+        f"import sys; sys.path.insert(0, {str(tree)!r}); sys.argv[0] = 'gateway'; "
+        "from gateway.cli import main; main()"
+    )
+
+    def start(children: Children, api: str, setup: dict[str, Any]) -> Child:
+        port = free_port()
+        return children.spawn(
+            f"gateway-{rev}",
+            [
+                *(sys.executable, "-c", boot, "serve", "--host", LOOPBACK, "--port", str(port)),
+                *("--workers", "1", "--upstream-url", api),
+            ],
+            url=f"http://{LOOPBACK}:{port}",
+            health="/healthz",
+            env={"VSEE_LOG_LEVEL": setup["log_level"], **UNLIMITED},
+            timeout=60,
+        )
+
+    return start
+
+
+def export_revision(rev: str, out: Path) -> Path:
+    """``git archive`` of the gateway package at ``rev`` into ``out``."""
+    tree = out / f"gateway-at-{rev}"
+    tree.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", rev, "gateway"], cwd=ROOT, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
 
 
 def _node() -> str:
@@ -234,7 +283,7 @@ def screen_for(server: str, scenario: str) -> run.Screen:
 
 ANSWERS = {
     "home": lambda vu: (run.HOME, vu.variables),
-    "detail": lambda vu: (run.DETAIL, {"id": vu.visit_id}),
+    "detail": lambda vu: (run.DETAIL, {"id": run._gid("Visit", vu.visit_id)}),
     "dashboard": lambda vu: (run.DASHBOARD, {}),
 }
 
@@ -261,21 +310,91 @@ def _numbers_equal(a: Any, b: Any) -> bool:
     return isinstance(a, numbers) and isinstance(b, numbers) and a == b
 
 
+SIDES = ("gateway", "apollo")
+
+
+def _ask(server: Child, vu: run.VU, query: str, variables: dict[str, Any]) -> Any:
+    response = httpx.post(
+        server.url + "/graphql",
+        json={"query": query, "variables": variables},
+        headers=vu.headers,
+        timeout=run.REQUEST_TIMEOUT_S,
+    )
+    return response.json()
+
+
+def _masked(answer: Any, path: Sequence[str], type_name: str) -> list[str]:
+    """Replace the global id at ``path`` (new per write, so never equal between two servers)
+    with its type, once checked to be a ``type_name`` id; what was wrong with it, if anything."""
+    *parents, last = path
+    node = answer
+    for key in parents:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or not isinstance(node.get(last), str):
+        return [f"{'.'.join(path)} is missing"]
+    try:
+        decoded = base64.urlsafe_b64decode(node[last]).decode()
+    except ValueError:
+        decoded = ""
+    node[last] = decoded.partition(":")[0]
+    return [] if node[last] == type_name else [f"{'.'.join(path)} is not a {type_name} id"]
+
+
+def compare_booking(vu: run.VU, servers: dict[str, Child]) -> list[str]:
+    """One booking flow on each server, each with its own (slot, provider) pair taken from the
+    VU's pool (two slots of one provider): the day's slots, read before either books, must be
+    equal, and so must the writes' answers once the new ids are checked and masked and each
+    visit's time is checked to be its own slot's."""
+    pool = vu.gateway_pairs
+    # Two slots of the same provider, so both visits name the same one.
+    second = next((i for i in range(1, len(pool)) if pool and pool[i][2] == pool[0][2]), None)
+    if second is None:
+        return ["not enough free slots of one provider to compare a booking"]
+    pairs = {"apollo": pool.pop(second), "gateway": pool.pop(0)}
+    day = pairs["gateway"][0] - pairs["gateway"][0] % run.DAY
+    window = {"start": run._iso(day), "end": run._iso(day + run.DAY)}
+    found = differences(*(_ask(servers[n], vu, run.SLOTS, window) for n in SIDES))
+    intake_input = {"input": {"reasonForVisit": "benchmark", "type": "APPOINTMENT", "reset": True}}
+    written: dict[str, list[Any]] = {}
+    for name, (start, end, provider) in pairs.items():
+        intake = _ask(servers[name], vu, run.CREATE_INTAKE, intake_input)
+        intake_id = (intake.get("data") or {}).get("createIntake", {}).get("intakeId")
+        booking_input = {
+            "memberId": run._gid("Member", vu.user_id),
+            "start": run._iso(start),
+            "end": run._iso(end),
+            "intakeId": intake_id,
+            "providerId": run._gid("Provider", provider),
+        }
+        booked = _ask(servers[name], vu, run.BOOK, {"input": booking_input})
+        visit = ((booked.get("data") or {}).get("createAppointment") or {}).get("visit") or {}
+        if (visit.get("start"), visit.get("end")) != tuple(
+            run._iso(t).replace("+00:00", "Z") for t in (start, end)
+        ):
+            found.append(f"{name}: the booked visit's time is not the slot's")
+        visit["start"] = visit["end"] = "the slot's"
+        for answer, path, type_name in (
+            (intake, ("data", "createIntake", "intakeId"), "Intake"),
+            (intake, ("data", "createIntake", "intake", "id"), "Intake"),
+            (booked, ("data", "createAppointment", "visitId"), "Visit"),
+            (booked, ("data", "createAppointment", "visit", "id"), "Visit"),
+        ):
+            found += [f"{name}: {problem}" for problem in _masked(answer, path, type_name)]
+        written[name] = [intake, booked]
+    return found + differences(written["gateway"], written["apollo"])
+
+
 def compare_answers(scenario: str, vu: run.VU, servers: dict[str, Child]) -> str | None:
     """The gateway's and Apollo's answers to the same screen, compared field by field."""
-    if scenario not in ANSWERS or not {"gateway", "apollo"} <= servers.keys():
+    if not {"gateway", "apollo"} <= servers.keys():
         return None
-    query, variables = ANSWERS[scenario](vu)
-    answers = []
-    for name in ("gateway", "apollo"):
-        response = httpx.post(
-            servers[name].url + "/graphql",
-            json={"query": query, "variables": variables},
-            headers=vu.headers,
-            timeout=run.REQUEST_TIMEOUT_S,
-        )
-        answers.append(response.json())
-    found = differences(*answers)
+    if scenario == "booking":
+        found = compare_booking(vu, servers)
+    elif scenario in ANSWERS:
+        query, variables = ANSWERS[scenario](vu)
+        found = differences(*(_ask(servers[n], vu, query, variables) for n in SIDES))
+    else:
+        return None
     if not found:
         return "Apollo's answer equals the gateway's, field by field"
     return f"Apollo's answer differs from the gateway's at {len(found)} paths, e.g. {found[:3]}"
@@ -563,6 +682,11 @@ def main() -> None:
         action="store_true",
         help="start each server once for all scenarios (faster; peak RSS is then the run's)",
     )
+    parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="also measure the gateway as of this git revision (server `gateway-base`)",
+    )
     parser.add_argument("--markdown", type=Path, help="update the peers block of this file")
     parser.add_argument("--json", type=Path, help="write every round as JSON here")
     args = parser.parse_args()
@@ -572,6 +696,15 @@ def main() -> None:
         args.keep_servers = True
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
+    base_tree = tempfile.TemporaryDirectory(prefix="vsee-bench-base-")
+    if args.base:
+        if not re.fullmatch(r"[0-9A-Za-z._/-]{1,100}", args.base):
+            parser.error("--base: a git revision (commit, tag or branch)")
+        tree = export_revision(args.base, Path(base_tree.name))
+        label = f"this gateway at {args.base} (1 worker)"
+        SERVERS["gateway-base"] = Server("gateway-base", label, _gateway_at(args.base, tree))
+        if "gateway-base" not in names:
+            names.insert(1, "gateway-base")
     if unknown := [s for s in scenarios if s not in SCENARIOS]:
         parser.error(f"unknown scenarios: {', '.join(unknown)}")
     if unknown := [s for s in names if s not in SERVERS]:

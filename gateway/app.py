@@ -29,7 +29,6 @@ from strawberry.schema.base import BaseSchema
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.http import (
-    BoundedH11Protocol,
     CachingHeadersMiddleware,
     ManifestError,
     MemoryDocuments,
@@ -39,6 +38,7 @@ from gateway.http import (
     load_manifest,
     on_streaming,
     operation_names,
+    set_header_timeout,
     stream_registry,
 )
 from gateway.live import LiveHub, PollPolicy, SharedPolls
@@ -542,5 +542,5 @@ def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` (multi-worker): settings from ``VSEE_*`` only."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    BoundedH11Protocol.header_timeout = settings.header_timeout
+    set_header_timeout(settings.header_timeout)
     return create_app(settings)

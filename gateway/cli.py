@@ -27,6 +27,15 @@ from gateway.settings import Settings, SettingsError, load_settings
 SANDBOX_PREFIX = "/vc/next/api_v3"
 # uvicorn's h11 protocol with a bound on the time to send request heads (slow-loris).
 BOUNDED_PROTOCOL = "gateway.http._server:BoundedH11Protocol"
+# The same bounds over httptools' C parser, used when httptools is installed: it parses a
+# request for a fraction of h11's CPU (benchmarks/server_options.py).
+BOUNDED_HTTPTOOLS = "gateway.http._server:BoundedHttpToolsProtocol"
+
+
+def bounded_protocol() -> str:
+    """The bounded HTTP protocol `serve` runs: httptools' when installed, else h11's."""
+    return BOUNDED_HTTPTOOLS if importlib.util.find_spec("httptools") else BOUNDED_PROTOCOL
+
 
 DESCRIPTION = (
     "VSee GraphQL gateway: one GraphQL endpoint in front of VSee Clinic's REST API (api_v3)."
@@ -170,11 +179,14 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
             workers=settings.workers,
             log_level=settings.log_level,
             log_config=None,
+            # The gateway logs each request itself; uvicorn's access logger is disabled, but
+            # with access_log on uvicorn still formats its arguments on every request.
+            access_log=False,
             timeout_graceful_shutdown=20,
             # Request heads must arrive within VSEE_HEADER_TIMEOUT (slow-loris). By name, not
             # class: workers unpickle their config before they answer uvicorn's health pings,
             # and importing the gateway there could miss the ping and get the worker killed.
-            http=BOUNDED_PROTOCOL,
+            http=bounded_protocol(),
             # Subscriptions: pings find dead peers (a peer silent as long again is dropped).
             ws_ping_interval=settings.ws_ping_interval,
             ws_ping_timeout=settings.ws_ping_interval,
@@ -182,17 +194,18 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     from gateway.app import create_app
-    from gateway.http import BoundedH11Protocol
+    from gateway.http import set_header_timeout
 
-    BoundedH11Protocol.header_timeout = settings.header_timeout
+    set_header_timeout(settings.header_timeout)
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level,
         log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=20,
-        http=BOUNDED_PROTOCOL,
+        http=bounded_protocol(),
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_interval,
     )

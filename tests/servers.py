@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from gateway.cli import bounded_protocol
+
 
 def gid(type_name: str, key: object) -> str:
     """The global id the gateway gives a ``type_name`` whose VSee id is ``key``."""
@@ -45,6 +47,8 @@ class ServerThread:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            # The HTTP protocol `vsee-gateway serve` runs (bounded; httptools when installed).
+            http=bounded_protocol(),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from graphql import build_schema, parse, validate
 
 from gateway.schema import _convert
+from gateway.schema.scalars import _serialize_datetime
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
@@ -85,7 +86,7 @@ SAMPLES: list[Any] = [
 def _python(name: str, value: Any) -> Any:
     result = getattr(_convert, name)(value)
     if isinstance(result, datetime):
-        return result.astimezone(UTC).isoformat()
+        return _serialize_datetime(result)
     return None if result is None else (str(result) if name == "as_date" else result)
 
 

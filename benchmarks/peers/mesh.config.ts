@@ -17,16 +17,18 @@ export const composeConfig = defineConfig({
       }),
     },
   ],
-  // VSee's list rows name their intake by id only: hang the intake under each row.
+  // VSee's list rows carry neither the intake's id nor the room's code (as VSee's example):
+  // hang each row's detail (GET /visits/{id}, which embeds the intake) under it, as the
+  // gateway and Apollo read it.
   additionalTypeDefs: /* GraphQL */ `
     extend type VisitItem {
-      intakeDetail: Intake
+      detail: VisitDetail
         @resolveTo(
           sourceName: "VSee"
           sourceTypeName: "Query"
-          sourceFieldName: "intake"
-          requiredSelectionSet: "{ intake_id }"
-          sourceArgs: { id: "{root.intake_id}" }
+          sourceFieldName: "visit"
+          requiredSelectionSet: "{ id }"
+          sourceArgs: { id: "{root.id}" }
           result: "data"
         )
     }

@@ -57,9 +57,9 @@ function isoFromEpoch(seconds) {
   if (seconds > EPOCH_MAX) seconds /= 1000;
   const date = new Date(seconds * 1000);
   if (Number.isNaN(date.getTime())) return null;
-  // Python's isoformat(), as the gateway answers: no fraction when whole, +00:00 for UTC.
+  // The gateway's DateTime: Python's isoformat() in UTC with a `Z` (no fraction when whole).
   const iso = date.toISOString();
-  return (iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23) + '000') + '+00:00';
+  return (iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23) + '000') + 'Z';
 }
 
 export function asDateTime(value) {
@@ -111,10 +111,10 @@ export function fullName(raw) {
 const VISIT_TYPES = { 1: 'WALK_IN', 2: 'APPOINTMENT', 3: 'E_CONSULT' };
 const VISIT_STATUSES = { 10: 'WAITING', 20: 'SCHEDULED', 30: 'IN_PROGRESS', 40: 'COMPLETED', 50: 'CANCELLED' };
 const GENDERS = { 1: 'MALE', 2: 'FEMALE' };
-const INTAKE_TYPES = { 1: 'WALK_IN', 2: 'SCHEDULED' };
+const INTAKE_TYPES = { 1: 'WALK_IN', 2: 'APPOINTMENT' };
 export const visitType = (v) => VISIT_TYPES[asInt(v)] ?? 'UNKNOWN';
 export const visitStatus = (v) => VISIT_STATUSES[asInt(v)] ?? 'UNKNOWN';
 export const gender = (v) => GENDERS[asInt(v)] ?? 'UNKNOWN';
 export const intakeType = (v) => INTAKE_TYPES[asInt(v)] ?? 'UNKNOWN';
 export const VISIT_TYPE_CODES = { WALK_IN: 1, APPOINTMENT: 2, E_CONSULT: 3 };
-export const INTAKE_TYPE_CODES = { WALK_IN: 1, SCHEDULED: 2 };
+export const INTAKE_TYPE_CODES = { WALK_IN: 1, APPOINTMENT: 2 };

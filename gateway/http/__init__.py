@@ -22,7 +22,7 @@ from ._apq import (
 )
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
-from ._server import BoundedH11Protocol
+from ._server import BoundedH11Protocol, BoundedHttpToolsProtocol, set_header_timeout
 from ._streaming import StreamPolicy, StreamRegistry, on_streaming
 from ._view import GraphQLView
 
@@ -33,6 +33,7 @@ __all__ = [
     "WEB_DIR",
     "AssetFiles",
     "BoundedH11Protocol",
+    "BoundedHttpToolsProtocol",
     "CachingHeadersMiddleware",
     "GraphQLView",
     "GraphiQL",
@@ -51,6 +52,7 @@ __all__ = [
     "manifest_text",
     "on_streaming",
     "operation_names",
+    "set_header_timeout",
     "stream_registry",
 ]
 

@@ -9,6 +9,8 @@ credential at all *and* the route itself declared its answer public (GraphiQL's 
 
 from __future__ import annotations
 
+import functools
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CREDENTIAL_HEADERS = ("X-ApiToken", "X-AccountCode", "X-ApiKey", "Authorization")
@@ -16,6 +18,8 @@ VARY = ("Accept", *CREDENTIAL_HEADERS)
 PRIVATE = b"private, no-store"
 
 _CREDENTIAL_NAMES = frozenset(name.lower().encode() for name in CREDENTIAL_HEADERS)
+# A credential header with bytes VSee could never be sent (the value itself is never echoed).
+CREDENTIAL_BYTES_PROBLEM = "The {} header must be printable ASCII (no control or non-ASCII bytes)."
 
 
 def has_credentials(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -23,7 +27,10 @@ def has_credentials(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(name.lower() in _CREDENTIAL_NAMES for name, _ in headers)
 
 
-def _merged_vary(existing: list[bytes]) -> bytes:
+@functools.lru_cache(maxsize=64)
+def _merged_vary(existing: tuple[bytes, ...]) -> bytes:
+    """The Vary of a response that had ``existing``: in practice a handful of distinct values,
+    all the gateway's own, so each is merged once per process."""
     names: list[str] = []
     seen: set[str] = set()
     for value in [*existing, ", ".join(VARY).encode()]:
@@ -68,7 +75,7 @@ class CachingHeadersMiddleware:
                 headers.append(
                     (b"cache-control", cache_control if public and cache_control else PRIVATE)
                 )
-                headers.append((b"vary", _merged_vary(vary)))
+                headers.append((b"vary", _merged_vary(tuple(vary))))
                 message = {**message, "headers": headers}
             await send(message)
 

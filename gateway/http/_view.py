@@ -31,7 +31,7 @@ from gateway.schema.limits import input_problem
 from gateway.upstream import Credentials, MissingCredentials
 
 from ._apq import PersistedQueries, PersistedQueryError
-from ._caching import CREDENTIAL_HEADERS
+from ._caching import CREDENTIAL_BYTES_PROBLEM, CREDENTIAL_HEADERS
 from ._graphiql import GraphiQL
 from ._media import (
     GRAPHQL_RESPONSE_JSON,
@@ -53,6 +53,10 @@ from ._streaming import (
 from ._ws import GatewayTransportWS, TextWebSocketAdapter, connection_credentials
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+# What get_context reads of a request's headers (as uvicorn gives them: lower-case bytes).
+_CONTEXT_HEADERS = frozenset(
+    {b"x-apitoken", b"authorization", b"x-accountcode", b"x-apikey", b"idempotency-key"}
+)
 _GET_OPERATIONS = frozenset({OperationType.QUERY})
 # Subscriptions are served only to requests that accept a stream (see ``_subscribe``).
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -138,8 +142,15 @@ class GraphQLView(GraphQL[GatewayContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GatewayContext:
+        # The few headers the context reads, found in one pass over the raw list (Starlette's
+        # Headers.get scans and decodes the whole list on every lookup); the first of a
+        # repeated header counts, as with Headers.get.
+        headers: dict[str, str] = {}
+        for name, value in request.scope["headers"]:
+            if name in _CONTEXT_HEADERS:
+                headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
         try:
-            credentials: Credentials | None = Credentials.from_headers(request.headers)
+            credentials: Credentials | None = Credentials.from_headers(headers)
         except MissingCredentials:
             # Resolvers raise UNAUTHENTICATED when they need VSee; nothing is called upstream.
             credentials = None
@@ -150,7 +161,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             request=request,
             # Resolvers set status and headers on an HTTP sub-response; a socket has neither.
             response=response if isinstance(response, Response) else None,
-            idempotency_key=request.headers.get("idempotency-key"),
+            idempotency_key=headers.get("idempotency-key"),
             admit=_admit(request, credentials),
         )
 
@@ -589,11 +600,7 @@ def _check_credential_headers(request: Request) -> None:
         value = request.headers.get(name)
         if value is not None and not _PRINTABLE.fullmatch(value):
             # The value itself is never echoed: it may be a (mangled) secret.
-            raise RequestProblem(
-                400,
-                f"The {name} header must be printable ASCII (no control or non-ASCII bytes).",
-                "UNAUTHENTICATED",
-            )
+            raise RequestProblem(400, CREDENTIAL_BYTES_PROBLEM.format(name), "UNAUTHENTICATED")
 
 
 def _problem_body(problem: RequestProblem) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
@@ -103,12 +104,29 @@ class RequestLoaders:
     def __init__(self, client: UpstreamClient, credentials: Credentials) -> None:
         self._client = client
         self._credentials = credentials
-        self.visit: DataLoader[str, Raw] = _loader(self._fetch_visit)
-        self.intake: DataLoader[str, Raw] = _loader(self._fetch_intake)
-        self.room: DataLoader[str, Raw] = _loader(self._fetch_room)
-        self.room_providers: DataLoader[str, list[Raw]] = _loader(self._fetch_room_providers)
-        self.provider: DataLoader[tuple[str, str], Raw] = _loader(self._fetch_provider)
         self._room_pages: dict[int, asyncio.Future[tuple[list[Raw], int | None]]] = {}
+
+    # Each loader is made on first use: most requests read one or two kinds of object, and a
+    # DataLoader costs a few microseconds to build.
+    @functools.cached_property
+    def visit(self) -> DataLoader[str, Raw]:
+        return _loader(self._fetch_visit)
+
+    @functools.cached_property
+    def intake(self) -> DataLoader[str, Raw]:
+        return _loader(self._fetch_intake)
+
+    @functools.cached_property
+    def room(self) -> DataLoader[str, Raw]:
+        return _loader(self._fetch_room)
+
+    @functools.cached_property
+    def room_providers(self) -> DataLoader[str, list[Raw]]:
+        return _loader(self._fetch_room_providers)
+
+    @functools.cached_property
+    def provider(self) -> DataLoader[tuple[str, str], Raw]:
+        return _loader(self._fetch_provider)
 
     @property
     def credentials(self) -> Credentials:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -154,6 +155,12 @@ class Metrics:
         )
         self._operations: set[str] = set()
         self._reserved: set[str] = set()
+        # Labelled children, looked up once per label set: prometheus_client's labels() takes
+        # a lock and builds a tuple on every call, and these are on every request and call.
+        # Bounded: operation labels are capped (MAX_OPERATION_NAMES), endpoints and outcomes
+        # are the gateway's own.
+        self._per_operation: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._per_call: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def reserve_operations(self, names: Iterable[str]) -> None:
         """Names that always get their own label (trusted documents), outside the cap."""
@@ -163,12 +170,23 @@ class Metrics:
         self, name: str | None, outcome: str, seconds: float, *, credentialed: bool = True
     ) -> None:
         label = self._operation_label(name, credentialed)
-        self.requests.labels(label, outcome).inc()
-        self.request_seconds.labels(label).observe(seconds)
+        children = self._per_operation.get((label, outcome))
+        if children is None:
+            children = (self.requests.labels(label, outcome), self.request_seconds.labels(label))
+            self._per_operation[(label, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def upstream_call(self, endpoint: str, outcome: str, seconds: float) -> None:
-        self.upstream_calls.labels(endpoint, outcome).inc()
-        self.upstream_seconds.labels(endpoint).observe(seconds)
+        children = self._per_call.get((endpoint, outcome))
+        if children is None:
+            children = (
+                self.upstream_calls.labels(endpoint, outcome),
+                self.upstream_seconds.labels(endpoint),
+            )
+            self._per_call[(endpoint, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def breaker_changed(self, state: BreakerState) -> None:
         self.breaker_state.set(state.value)

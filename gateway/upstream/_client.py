@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -11,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal, Protocol
+from urllib.parse import urlencode
 
 import httpx
 import orjson
 
 from ._credentials import AcceptedScopes, Credentials
 from ._errors import (
-    InvalidInput,
     OutcomeUnknown,
     UpstreamBadResponse,
     UpstreamError,
@@ -88,11 +89,26 @@ class Envelope:
 def make_transport(name: TransportName, limits: Limits) -> httpx.AsyncBaseTransport:
     """Pick the transport under httpx's API; aiohttp's costs ~5x less CPU per call here."""
     if name == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
+        from ._transport import AiohttpTransport
 
-        transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits.to_httpx())
-        return transport
+        return AiohttpTransport(limits.to_httpx())
     return httpx.AsyncHTTPTransport(limits=limits.to_httpx())
+
+
+# Sent on every call, before the caller's own headers (httpx's defaults, named here because
+# calls go to the transport directly).
+_BASE_HEADERS = (
+    ("Accept", "application/json"),
+    ("Accept-Encoding", "gzip, deflate"),
+    ("User-Agent", "vsee-graphql-gateway"),
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _url(base: str, path: str, query: str) -> httpx.URL:
+    """httpx's URL of a call, parsed once per distinct path and query (httpx parses URLs in
+    Python, and a screen asks for the same objects again and again)."""
+    return httpx.URL(f"{base}{path}?{query}" if query else f"{base}{path}")
 
 
 class CallObserver(Protocol):
@@ -137,15 +153,13 @@ class UpstreamClient:
         )
         if isinstance(transport, str):
             transport = make_transport(transport, limits)
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=self._timeouts.to_httpx(),
-            transport=transport,
-            # Callers' cookies must never leak from one request into another.
-            cookies=None,
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "vsee-graphql-gateway"},
-        )
+        # Calls go straight to httpx's transport with a request built here: httpx.AsyncClient's
+        # own request building, auth and redirect flow, event hooks and cookie jar cost more CPU
+        # than the call itself (benchmarks/upstream_layers.py), and none of them is used: no
+        # redirects are followed, and no cookie may pass from one caller's call to another's.
+        self._transport = transport
+        self._base = base_url.rstrip("/")
+        self._unbounded = self._timeouts.to_httpx().as_dict()
 
     @property
     def bulkhead(self) -> Bulkhead:
@@ -157,7 +171,7 @@ class UpstreamClient:
         return self._bad_responses
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
 
     async def get(
         self,
@@ -202,11 +216,10 @@ class UpstreamClient:
         form: FormFields | None = None,
         json: Mapping[str, Any] | None = None,
     ) -> Envelope:
-        headers = credentials.headers() if credentials is not None else {}
-        _check_header_values(headers)
+        headers = [*_BASE_HEADERS, *(credentials.header_pairs() if credentials else ())]
         rid = request_id.get()
         if rid and _SAFE_HEADER.fullmatch(rid):
-            headers["X-Request-ID"] = rid
+            headers.append(("X-Request-ID", rid))
         files: list[tuple[str, tuple[None, str]]] | None = None
         content: bytes | None = None
         if form is not None:
@@ -214,7 +227,8 @@ class UpstreamClient:
             files = [(key, (None, _form_str(value))) for key, value in form]
         elif json is not None:
             content = orjson.dumps(json)
-            headers["Content-Type"] = "application/json"
+            headers.append(("Content-Type", "application/json"))
+        url = _url(self._base, path, urlencode(params) if params else "")
         write = method != "GET"
         attempts = 1 if write else self._retry.attempts
         scope = credentials.account_code if credentials is not None else None
@@ -236,15 +250,16 @@ class UpstreamClient:
                             else contextlib.nullcontext()
                         )
                         with span:
-                            response = await self._http.request(
+                            request = httpx.Request(
                                 method,
-                                path,
-                                params=params,
+                                url,
                                 headers=headers,
                                 files=files,
                                 content=content,
-                                timeout=timeout,
+                                extensions={"timeout": timeout},
                             )
+                            response = await self._transport.handle_async_request(request)
+                            await response.aread()
                     except httpx.HTTPError as exc:
                         failure = self._transport_failure(
                             exc, endpoint, started, ticket, timeout, capped=capped, write=write
@@ -302,7 +317,7 @@ class UpstreamClient:
         endpoint: str,
         started: float,
         ticket: int,
-        budget: httpx.Timeout,
+        budget: Mapping[str, float | None],
         *,
         capped: bool,
         write: bool,
@@ -351,11 +366,12 @@ class UpstreamClient:
             return UpstreamTimeout("VSee did not answer in time", endpoint=endpoint)
         return UpstreamUnavailable("VSee broke off its answer", endpoint=endpoint)
 
-    def _timeout_within_deadline(self, endpoint: str) -> tuple[httpx.Timeout, bool]:
-        """This call's budgets, and whether the caller's deadline cut any of them short."""
+    def _timeout_within_deadline(self, endpoint: str) -> tuple[dict[str, float | None], bool]:
+        """This call's budgets (httpx's ``timeout`` request extension), and whether the
+        caller's deadline cut any of them short."""
         left = remaining()
         if left is None:
-            return self._timeouts.to_httpx(), False
+            return self._unbounded, False
         if left <= 0:
             raise UpstreamTimeout(
                 "the request ran out of time before VSee was called", endpoint=endpoint
@@ -363,12 +379,12 @@ class UpstreamClient:
         t = self._timeouts
         capped = left < max(t.connect, t.read, t.pool)
         return (
-            httpx.Timeout(
-                connect=min(t.connect, left),
-                read=min(t.read, left),
-                write=min(t.read, left),
-                pool=min(t.pool, left),
-            ),
+            {
+                "connect": min(t.connect, left),
+                "read": min(t.read, left),
+                "write": min(t.read, left),
+                "pool": min(t.pool, left),
+            },
             capped,
         )
 
@@ -438,12 +454,12 @@ def _classify_aiohttp(exc: BaseException) -> Sent | None:
     return None
 
 
-def _fired_late(budget: httpx.Timeout, elapsed: float) -> bool:
+def _fired_late(budget: Mapping[str, float | None], elapsed: float) -> bool:
     """Whether a connect timeout fired long after its budget (a lagging event loop).
 
     Both httpx's connect and pool budgets, and aiohttp's (``pool`` is its connect), bound it.
     """
-    longest = max(value for value in (budget.connect, budget.pool) if value is not None)
+    longest = max(v for v in (budget.get("connect"), budget.get("pool")) if v is not None)
     return elapsed > longest * 1.5 + 0.5
 
 
@@ -488,14 +504,6 @@ def _server_error(status: int, endpoint: str, write: bool) -> UpstreamError:
             endpoint=endpoint,
         )
     return UpstreamUnavailable(f"VSee answered {status}", endpoint=endpoint)
-
-
-def _check_header_values(headers: Mapping[str, str]) -> None:
-    for name, value in headers.items():
-        if not _SAFE_HEADER.fullmatch(value):
-            raise InvalidInput(
-                f"the {name} header may hold only printable ASCII characters", field=name
-            )
 
 
 def _decode(response: httpx.Response, endpoint: str) -> Envelope:

@@ -1,10 +1,12 @@
 """Per-request loaders: each id fetched once, distinct ids together, failures kept per id."""
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 
-from gateway.loaders import RequestLoaders
+from gateway.loaders import RequestLoaders, _loaders
 from gateway.upstream import Credentials, NotFound, Retry, UpstreamClient
 
 CREDS = Credentials(token="t", account_code="vclinic")
@@ -147,3 +149,21 @@ async def test_a_listing_total_is_a_count_or_nothing() -> None:
     odds: list[object] = [True, 12.7, "12.5", -5, "-5", 3_000_000_000, "abc", "9" * 5000, None]
     for odd in [*odds, [], {}]:
         assert await _total_of(odd) is None, odd
+
+
+async def test_a_loader_is_made_only_when_first_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[object] = []
+    build = _loaders._loader
+
+    def counted(fetch_one: Any) -> Any:
+        made.append(fetch_one)
+        return build(fetch_one)
+
+    monkeypatch.setattr(_loaders, "_loader", counted)
+    upstream = Upstream()
+    request = loaders(upstream)
+    assert made == []  # a request that reads nothing builds no loader
+    await asyncio.gather(request.visit.load("1"), request.visit.load("2"))
+    await request.visit.load("1")
+    assert len(made) == 1  # one loader for visits, reused; none for the other kinds
+    assert upstream.paths == ["/visits/1", "/visits/2"]
