@@ -17,6 +17,7 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
+from strawberry.schema._graphql_core import GraphQLExecutionContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -106,7 +107,9 @@ def build_schema(
     introspection: bool = True,
     limits: QueryLimits | None = None,
     max_tokens: int = 5000,
+    executor_class: type[GraphQLExecutionContext[Any]] | None = None,
 ) -> strawberry.Schema:
+    """The schema; ``executor_class`` replaces graphql-core's executor (gateway.execution)."""
     limits = limits or QueryLimits()
     rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
@@ -127,6 +130,7 @@ def build_schema(
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=executor_class,
     )
 
 
