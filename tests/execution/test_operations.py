@@ -15,7 +15,7 @@ OPERATIONS = Path(__file__).resolve().parents[2] / "operations"
 QUERIES = sorted(path for path in OPERATIONS.glob("*.graphql") if "query " in path.read_text())
 
 
-def _week() -> dict[str, str]:
+def week() -> dict[str, str]:
     start = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
     return {"start": start.isoformat(), "end": (start + timedelta(days=7)).isoformat()}
 
@@ -23,7 +23,7 @@ def _week() -> dict[str, str]:
 def _variables(pair: Pair, text: str, token: str) -> dict[str, Any]:
     variables: dict[str, Any] = {}
     if "$start" in text:
-        variables.update(_week())
+        variables.update(week())
     if "$id" in text:
         # Through both gateways, so both hold the same caches afterwards.
         found = pair.same("{ visits(first: 1) { nodes { id } } }", token=token).body
