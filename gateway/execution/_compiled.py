@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from operator import attrgetter
 from typing import Any, ClassVar, cast
 
 from cachetools import LRUCache
@@ -57,6 +58,7 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined, gather_with_cancel, inspect
 from graphql.type.introspection import TypeNameMetaFieldDef
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
 
 logger = logging.getLogger("gateway.execution")
 
@@ -79,6 +81,7 @@ class _Field:
         "field_def",
         "first_node",
         "fragment_variables",
+        "getter",
         "name",
         "needs_info",
         "nodes",
@@ -107,6 +110,8 @@ class _Field:
         self.typename = field_def is TypeNameMetaFieldDef
         self.args: dict[str, Any] | None = None
         self.resolve: Callable[..., Any] = _unset
+        # A plain attribute read, when the resolver is strawberry's for a field without one.
+        self.getter: Callable[[Any], Any] | None = None
         self.needs_info = True
         self.complete: Complete = _unset_complete
 
@@ -265,6 +270,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         resolve = field_def.resolve or self.field_resolver
         basic = bool(getattr(resolve, "_is_default", False))
         field.resolve = resolve
+        if basic and not field_def.args:
+            field.getter = _attribute_getter(resolve)
         field.args = _constant_arguments(field_def, field.first_node)
         field.complete = self._completer(field.return_type, field)
         # Strawberry's resolver of a plain attribute ignores its info; completion needs one
@@ -344,7 +351,8 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                     field.fragment_variables,
                     self.hide_suggestions,
                 )
-            result = field.resolve(source, info, **args)
+            getter = field.getter
+            result = getter(source) if getter is not None else field.resolve(source, info, **args)
             if self.is_awaitable(result):
                 return self._complete_awaitable(field, info, path, result)
             completed = field.complete(self, result, path, info)
@@ -654,6 +662,26 @@ async def _object_value_later(
 
 
 # -- compile-time helpers ---------------------------------------------------------------------
+
+
+def _attribute_getter(resolve: Callable[..., Any]) -> Callable[[Any], Any] | None:
+    """``attrgetter(name)`` for strawberry's resolver of a field without a resolver of its own.
+
+    That resolver (``_get_basic_result``) calls ``field.get_result(source, None, [], {})``,
+    which for such a field is ``default_resolver(source, python_name)``; only when every piece
+    is strawberry's own is the shortcut the same call.
+    """
+    for cell in getattr(resolve, "__closure__", None) or ():
+        field = cell.cell_contents
+        if isinstance(field, StrawberryField):
+            if (
+                type(field).get_result is StrawberryField.get_result
+                and field.base_resolver is None
+                and field.default_resolver is getattr
+            ):
+                return attrgetter(field.python_name)
+            return None
+    return None
 
 
 def _completion_needs_info(return_type: GraphQLOutputType) -> bool:
