@@ -52,3 +52,47 @@ def test_introspection_runs_on_graphql_cores_executor(pair: Pair) -> None:
     fallbacks = pair.counts.get("introspection", 0)
     pair.same("query Types { __schema { queryType { name } } __typename }", token=MEMBER)
     assert pair.counts["introspection"] == fallbacks + 1
+
+
+SEMANTICS = [
+    # @skip/@include with variables: one plan per set of condition values.
+    (
+        """query Conditional($withMember: Boolean!, $skipProvider: Boolean!) {
+             visits(first: 5) { nodes { id
+               member @include(if: $withMember) { id fullName }
+               provider @skip(if: $skipProvider) { id fullName }
+               ... @include(if: $withMember) { code } } } }""",
+        [
+            {"withMember": True, "skipProvider": False},
+            {"withMember": False, "skipProvider": True},
+            {"withMember": True, "skipProvider": True},
+        ],
+    ),
+    # Fragments on the Node interface, __typename, aliases and merged selections.
+    (
+        """query Nodes($id: ID!) {
+             first: node(id: $id) { __typename id ...VisitBits ... on Visit { code status } }
+             again: node(id: $id) { ... on Node { id } ... on Visit { member { id } } }
+             visit(id: $id) { id provider { id } provider { fullName } } }
+           fragment VisitBits on Visit { start end provider { __typename id title } }""",
+        [{}],
+    ),
+    # A broken id: a coded error at its path, null data there, siblings kept.
+    (
+        """query Broken { visit(id: "bm90LWFuLWlk") { id } visits(first: 2) { totalCount } }""",
+        [{}],
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "variable_sets"), SEMANTICS)
+def test_semantics(pair: Pair, query: str, variable_sets: list[dict[str, Any]]) -> None:
+    found = pair.same("{ visits(first: 1) { nodes { id } } }", token=PROVIDER).body
+    visit_id = found["data"]["visits"]["nodes"][0]["id"]
+    for variables in variable_sets:
+        compiled = pair.counts.get("compiled", 0)
+        outcome = pair.same(
+            query, {**variables, "id": visit_id} if "$id" in query else variables, token=PROVIDER
+        )
+        assert "data" in outcome.body
+        assert pair.counts["compiled"] == compiled + 1
