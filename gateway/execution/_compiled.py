@@ -20,7 +20,6 @@ the same answers and requires identical results.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from operator import attrgetter
 from typing import Any, ClassVar, cast
@@ -59,8 +58,6 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel, inspect
 from graphql.type.introspection import TypeNameMetaFieldDef
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
-
-logger = logging.getLogger("gateway.execution")
 
 # A completion: (executor, value, path, info or None) -> completed value or an awaitable of it.
 Info = GraphQLResolveInfo[Any]
