@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.schema.base import BaseSchema
 
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
+from gateway.execution import compiled_executor
 from gateway.http import (
     CachingHeadersMiddleware,
     ManifestError,
@@ -302,6 +303,7 @@ def create_app(
             max_page_size=settings.max_page_size,
         ),
         max_tokens=settings.max_tokens,
+        executor_class=compiled_executor() if settings.compiled_execution else None,
     )
     trusted: dict[str, str] = {}
     if settings.trusted_documents:

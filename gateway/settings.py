@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         description="Bytes of request bodies one process holds at once; more get OVERLOADED.",
     )
     max_batch_size: int = Field(default=10, ge=1, le=100)
+    compiled_execution: bool = Field(
+        default=True,
+        description="Run queries from compiled plans (gateway.execution); false: graphql-core's "
+        "executor for every operation.",
+    )
     header_timeout: float = Field(
         default=10.0, gt=0, le=300, description="Seconds a client may take to send its headers."
     )

@@ -18,6 +18,7 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
+from strawberry.schema._graphql_core import GraphQLExecutionContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -161,7 +162,9 @@ def build_schema(
     introspection: bool = True,
     limits: QueryLimits | None = None,
     max_tokens: int = 5000,
+    executor_class: type[GraphQLExecutionContext[Any]] | None = None,
 ) -> strawberry.Schema:
+    """The schema; ``executor_class`` replaces graphql-core's executor (gateway.execution)."""
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -170,6 +173,7 @@ def build_schema(
             introspection=introspection, limits=limits, max_tokens=max_tokens
         ),
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=executor_class,
     )
 
 
