@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Annotated
 
@@ -58,12 +57,19 @@ class NodeQueries:
         description=f"Objects by their global ids, in the same order (at most {MAX_NODES}); "
         "an id that reads nothing is null in its place."
     )
-    async def nodes(
+    def nodes(
         self,
         info: Info,
         ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids.")],
     ) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise InvalidInput(f"at most {MAX_NODES} ids at once", field="ids")
-        pending = [_load(info, value, f"ids.{i}") for i, value in enumerate(ids)]
-        return list(await asyncio.gather(*pending))
+        # One awaitable per item: the executor awaits them together and a failing id (bad,
+        # refused, unavailable) is null with its own error at `nodes.i` while the others keep
+        # their objects; asyncio.gather failed the whole list at the first error and left the
+        # other loads calling VSee after the answer had gone.
+        return [_item(info, value, f"ids.{i}") for i, value in enumerate(ids)]  # type: ignore[misc]
+
+
+async def _item(info: Info, value: object, field: str) -> Node | None:
+    return await _load(info, value, field)

@@ -57,7 +57,7 @@ def ids(pair: Pair) -> list[str]:
     body = pair.same(
         """query Ids { visits(first: 30) { nodes { id memberId providerId intakeId
              provider { id } room { id } intake { id } } }
-           rooms { id } }""",
+           rooms(first: 100) { nodes { id } } }""",
         token=ADMIN,
     ).body
     data = body.get("data") or {}
@@ -68,7 +68,7 @@ def ids(pair: Pair) -> list[str]:
         for related in ("provider", "room", "intake"):
             if visit.get(related):
                 found.add(visit[related]["id"])
-    for room in data.get("rooms") or []:
+    for room in (data.get("rooms") or {}).get("nodes") or []:
         found.add(room["id"])
     return sorted(found)
 

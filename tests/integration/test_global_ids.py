@@ -102,3 +102,22 @@ def test_ids_of_another_type_or_not_ours_are_refused_before_any_call(
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert upstream.total() == 0
+
+
+def test_one_bad_or_missing_id_nulls_only_its_place_in_nodes(
+    gateway: Gateway, upstream: Sandbox
+) -> None:
+    visit = gateway.query(CURRENT, token=MEMBER)["data"]["currentVisit"]
+    upstream.clear_log()
+    missing = gid("Visit", "999999999")
+    body = gateway.query(
+        "query Some($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+        {"ids": [visit["id"], "not-a-global-id", missing, visit["intake"]["id"]]},
+        token=MEMBER,
+    )
+    # The readable ids keep their objects; each unreadable one is null with its own error.
+    assert body["data"]["nodes"] == [{"id": visit["id"]}, None, None, {"id": visit["intake"]["id"]}]
+    errors = {tuple(e["path"]): e["extensions"]["code"] for e in body["errors"]}
+    assert errors == {("nodes", 1): "BAD_USER_INPUT", ("nodes", 2): "NOT_FOUND"}
+    # Every load was made by the time the answer left: nothing goes on calling VSee after it.
+    assert upstream.counts() == {"GET /visits/{id}": 2, "GET /intakes/{id}": 1}
