@@ -7,6 +7,8 @@ Strawberry speaks the protocol; this adds what the gateway needs around it:
   or else from the upgrade request's headers, and are required before the connection is
   acknowledged: without them it is closed 4403 (graphql-ws's "Forbidden"), so nothing is ever
   polled for an anonymous socket (a subscribe before the ack is closed 4401 by strawberry);
+- a message that is not an object with a text ``type``, or whose operation id is not printable
+  ASCII of 1 to 64 characters, closes the connection 4400 (as invalid JSON does);
 - a subscribe message passes the checks HTTP makes before running anything (payload shape,
   input bounds, query size, persisted queries and ``VSEE_TRUSTED_DOCUMENTS_ONLY``), else an
   ``error`` message with the same code;
@@ -40,6 +42,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 
@@ -51,6 +54,9 @@ from ._apq import PersistedQueries, PersistedQueryError
 from ._caching import CREDENTIAL_HEADERS
 
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+# Operation ids are echoed in every message of their operation and in close reasons (at most
+# 123 bytes): short printable strings (graphql-ws sends UUIDs, Apollo Client small numbers).
+_OPERATION_ID = re.compile(r"[\x20-\x7e]{1,64}")
 _CREDENTIAL_NAMES = frozenset(name.lower() for name in CREDENTIAL_HEADERS)
 SERVICE_RESTART = 1012
 NORMAL = 1000
@@ -125,6 +131,22 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
         with contextlib.suppress(asyncio.CancelledError):
             await self._watch
         await super().shutdown()
+
+    async def handle_message(self, message: Message) -> None:
+        # Strawberry indexes the message as an object and uses the id as a key: anything else
+        # (an array, a number, an object as id) would end the socket with an internal error.
+        raw: object = message
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            await self.handle_invalid_message("A message must be an object with a `type`.")
+            return
+        if raw["type"] in ("subscribe", "complete"):
+            op_id = raw.get("id")
+            if not isinstance(op_id, str) or not _OPERATION_ID.fullmatch(op_id):
+                await self.handle_invalid_message(
+                    "An operation id must be printable ASCII text of 1 to 64 characters."
+                )
+                return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
