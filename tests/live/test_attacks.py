@@ -7,6 +7,7 @@ never an unhandled exception (a stack in the logs per message) or a slot held fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import pytest
 from tests.conftest import MEMBER
 from tests.servers import Gateway, Sandbox
 
+from .test_subscriptions import wait_for
 from .wsclient import WAIT, credentials, socket
 
 CURRENT = "subscription { currentVisitUpdated { id } }"
@@ -64,3 +66,42 @@ async def test_malformed_messages_close_4400_without_an_internal_error(
         await ws.init(credentials(MEMBER))
         sub = await ws.subscribe(CURRENT)
         assert "errors" not in await ws.next_data(sub)
+
+
+async def test_made_up_credentials_over_their_budget_hold_no_subscription(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    # Budgets of 3 VSee calls that never refill; room for two subscriptions in all.
+    gateway, app = make_live_gateway(
+        rate_limit=True,
+        rate_limit_per_second=0.001,
+        rate_limit_burst=3,
+        rate_limit_account_per_second=0.001,
+        rate_limit_account_burst=3,
+        live_max_subscriptions=2,
+    )
+    hub = app.state.services.live
+    async with contextlib.AsyncExitStack() as stack:
+        strangers = []
+        for n in (1, 2):
+            # Made-up credentials (an account of their own each, so fresh buckets) spend
+            # their budget on queries that need no VSee call, then subscribe with the last
+            # token: their first poll is over budget, so VSee never checks the credentials.
+            ws = await stack.enter_async_context(socket(gateway.url))
+            await ws.init(credentials(f"made-up-{n}", account=f"nope{n}"))
+            for _ in range(2):
+                query = await ws.subscribe("{ __typename }")
+                assert "errors" not in await ws.next_data(query)
+            strangers.append((ws, await ws.subscribe(CURRENT)))
+        # Unchecked credentials are not held open until their budget refills (for ever, here):
+        # they would fill the process's subscriptions and lock every other caller out.
+        for ws, sub in strangers:
+            event = await ws.next_data(sub)
+            assert [e["extensions"]["code"] for e in event["errors"]] == ["RATE_LIMITED"]
+            assert (await ws.next_message(sub))["type"] == "complete"
+        await wait_for(lambda: hub.subscriptions == 0)
+        assert live_upstream.total() == 0
+        member = await stack.enter_async_context(socket(gateway.url))
+        await member.init(credentials(MEMBER))
+        sub = await member.subscribe(CURRENT)
+        assert "errors" not in await member.next_data(sub)
