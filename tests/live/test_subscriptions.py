@@ -31,7 +31,8 @@ CLOSE = (
 
 def new_walkin(gateway: Gateway) -> tuple[str, str, list[str]]:
     """A member's walk-in through the gateway: (visit id, room code, the room's providers)."""
-    room = gateway.query("{ rooms { code } }", token=MEMBER)["data"]["rooms"][0]["code"]
+    rooms = gateway.query("{ rooms(first: 1) { nodes { code } } }", token=MEMBER)["data"]
+    room = rooms["rooms"]["nodes"][0]["code"]
     providers = [
         p["id"]
         for p in gateway.query(
