@@ -105,3 +105,30 @@ async def test_made_up_credentials_over_their_budget_hold_no_subscription(
         await member.init(credentials(MEMBER))
         sub = await member.subscribe(CURRENT)
         assert "errors" not in await member.next_data(sub)
+
+
+async def test_made_up_tokens_cannot_drain_the_budget_of_a_members_socket(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    # Budgets that never refill: each account's, and its not-yet-accepted credentials', 4.
+    gateway, _ = make_live_gateway(
+        rate_limit=True, rate_limit_account_per_second=0.001, rate_limit_account_burst=4
+    )
+    async with socket(gateway.url) as member:
+        # A fresh login: VSee has not answered these credentials yet when the socket opens.
+        await member.init(credentials(MEMBER))
+        sub = await member.subscribe(CURRENT)
+        assert "errors" not in await member.next_data(sub)
+        await member.complete(sub)
+        # VSee answered them now: from here on they draw on the account's budget, which
+        # made-up tokens cannot touch. A stranger drains what made-up tokens may spend...
+        refused = 0
+        for n in range(10):
+            body = gateway.post("{ __typename }", token=f"made-up-{n}").json()
+            refused += any(
+                e["extensions"]["code"] == "RATE_LIMITED" for e in body.get("errors", [])
+            )
+        assert refused > 0
+        # ...and the member's socket goes on as before.
+        query = await member.subscribe("{ __typename }")
+        assert "errors" not in await member.next_data(query)
