@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import MEMBER
-from tests.servers import Gateway, Sandbox
+from tests.servers import Gateway, Sandbox, free_port, wait_until_healthy
 
 from .test_subscriptions import wait_for
+from .test_websocket import serve
 from .wsclient import WAIT, credentials, socket
 
 CURRENT = "subscription { currentVisitUpdated { id } }"
@@ -132,3 +133,27 @@ async def test_made_up_tokens_cannot_drain_the_budget_of_a_members_socket(
         # ...and the member's socket goes on as before.
         query = await member.subscribe("{ __typename }")
         assert "errors" not in await member.next_data(query)
+
+
+async def test_a_message_larger_than_a_request_body_may_be_closes_1009(
+    live_upstream: Sandbox,
+) -> None:
+    # As an operator runs it: uvicorn's own bound on a WebSocket message is 16 MiB, and a
+    # stranger may send one on every socket before connection_init is checked.
+    port = free_port()
+    process = serve(port, live_upstream)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await asyncio.to_thread(wait_until_healthy, url, process)
+        async with socket(url) as ws:
+            # VSEE_MAX_BODY_BYTES (1 MiB by default) bounds a message as it bounds a body.
+            junk = {**credentials(MEMBER), "junk": "x" * 2_000_000}
+            await ws.ws.send(json.dumps({"type": "connection_init", "payload": junk}))
+            async with asyncio.timeout(WAIT):
+                await ws.ws.wait_closed()
+            assert ws.ws.close_code == 1009
+        async with socket(url) as ws:
+            await ws.init(credentials(MEMBER))
+    finally:
+        process.kill()
+        await asyncio.to_thread(process.wait)
