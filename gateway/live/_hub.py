@@ -164,6 +164,8 @@ class _Poller:
     delay: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: bool = False
+    # No longer counted among the hub's pollers (see _forget).
+    forgotten: bool = False
 
     @property
     def key(self) -> tuple[str, Resource]:
@@ -325,8 +327,6 @@ class LiveHub:
         if poller.stopped:
             return
         poller.stopped = True
-        if self._pollers.get(poller.key) is poller:
-            self._forget(poller)
         if self._shared is not None:
             self._shared.unlisten(poller.scope, poller.resource.name)
         task = poller.task
@@ -334,6 +334,11 @@ class LiveHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._shared is not None:
+            # Another replica's subscribers of the key get a poller at its next interval.
+            await self._shared.release(poller.scope, poller.resource.name)
+        # Last: a subscriber joining meanwhile starts a new poller (this one is stopped).
+        self._forget(poller)
 
     async def _run(self, poller: _Poller) -> None:
         try:
@@ -372,7 +377,11 @@ class LiveHub:
         return 3 * max(poller.delay, self.policy.active) + 1.0
 
     def _forget(self, poller: _Poller) -> None:
-        del self._pollers[poller.key]
+        if poller.forgotten:
+            return
+        poller.forgotten = True
+        if self._pollers.get(poller.key) is poller:
+            del self._pollers[poller.key]
         siblings = self._by_scope.get(poller.scope)
         if siblings is not None:
             siblings.discard(poller)
@@ -469,11 +478,11 @@ class LiveHub:
         poller.failure = error
         for subscriber in list(poller.subscribers):
             subscriber.deliver(Problem(error, final=True))
+        if not poller.stopped and self._shared is not None:
+            # (A stopped one stopped listening already, and a new poller may listen now.)
+            self._shared.unlisten(poller.scope, poller.resource.name)
+        self._forget(poller)
         poller.stopped = True
-        if self._pollers.get(poller.key) is poller:
-            self._forget(poller)
-            if self._shared is not None:
-                self._shared.unlisten(poller.scope, poller.resource.name)
         poller.wake.set()
 
     def _shared_update(self, scope: str, resource_name: str, payload: bytes) -> None:
