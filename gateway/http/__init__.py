@@ -75,6 +75,7 @@ def graphql_routes(
         ws_max_operations=settings.ws_max_subscriptions_per_connection,
         ws_idle_timeout=settings.ws_idle_timeout,
         ws_operation_deadline=settings.request_deadline,
+        ws_max_connections=settings.ws_max_connections,
         allowed_origins=settings.cors_origins,
     )
     # One view for both: GraphQL over HTTP, and subscriptions over graphql-transport-ws.

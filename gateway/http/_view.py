@@ -78,6 +78,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         ws_max_operations: int = 50,
         ws_idle_timeout: float = 300.0,
         ws_operation_deadline: float = 20.0,
+        ws_max_connections: int = 10_000,
         allowed_origins: Sequence[str] = (),
     ) -> None:
         # Strawberry's own IDE page loads its scripts from a CDN; ours is served locally.
@@ -99,6 +100,8 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                 "max_operations": ws_max_operations,
                 "idle_timeout": ws_idle_timeout,
                 "operation_deadline": ws_operation_deadline,
+                "max_connections": ws_max_connections,
+                "connections": {"open": 0, "unaccepted": 0},
             },
         )
         self.graphiql = graphiql

@@ -12,6 +12,9 @@ Strawberry speaks the protocol; this adds what the gateway needs around it:
 - a subscribe message passes the checks HTTP makes before running anything (payload shape,
   input bounds, query size, persisted queries and ``VSEE_TRUSTED_DOCUMENTS_ONLY``), else an
   ``error`` message with the same code;
+- at most ``max_connections`` sockets per process (VSEE_WS_MAX_CONNECTIONS), of which half at
+  most for credentials VSee has not accepted yet; beyond, the socket is closed 1013 "Try
+  Again Later" (which graphql-ws clients retry);
 - at most ``max_operations`` operations per connection (more: an ``error`` message coded
   ``TOO_MANY_SUBSCRIPTIONS``, the connection stays); per caller, ``LiveHub`` bounds them;
 - a connection without operations for ``idle_timeout`` seconds is closed 1000 (graphql-ws
@@ -59,6 +62,7 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _OPERATION_ID = re.compile(r"[\x20-\x7e]{1,64}")
 _CREDENTIAL_NAMES = frozenset(name.lower() for name in CREDENTIAL_HEADERS)
 SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
 NORMAL = 1000
 FORBIDDEN = 4403
 # Seconds a refused connection's subscriptions get to send their errors before it is closed.
@@ -115,6 +119,27 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
     max_operations: int = 50
     idle_timeout: float = 300.0
     operation_deadline: float = 20.0
+    max_connections: int = 10_000
+    # This app's open sockets, and those of credentials VSee had not accepted at
+    # connection_init (per app: GraphQLView makes a subclass with its own dict).
+    connections: dict[str, int] = {"open": 0, "unaccepted": 0}  # noqa: RUF012
+
+    async def handle(self) -> None:
+        # Every socket holds memory and a file descriptor for up to VSEE_WS_IDLE_TIMEOUT, and
+        # anyone can open one: beyond the cap a socket is closed 1013 (graphql-ws retries it,
+        # backing off) rather than the process running out of either for everyone.
+        counts = self.connections
+        if counts["open"] >= self.max_connections:
+            await self.websocket.close(TRY_AGAIN_LATER, "Too many connections: try again later")
+            return
+        counts["open"] += 1
+        self._unaccepted = False
+        try:
+            await super().handle()
+        finally:
+            counts["open"] -= 1
+            if self._unaccepted:
+                counts["unaccepted"] -= 1
 
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
@@ -152,6 +177,18 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
         await super().handle_connection_init(message)
         hub = self.context.services.live
         credentials = self.context.credentials
+        if self.connection_acknowledged and credentials is not None and not self._unaccepted:
+            accepted = self.context.services.client.accepted_scopes
+            if credentials.scope not in accepted:
+                # Made-up credentials are acknowledged (VSee checks them at the first call),
+                # so they may hold at most half the sockets: callers VSee knows get the rest.
+                if self.connections["unaccepted"] >= self.max_connections // 2:
+                    await self.websocket.close(
+                        TRY_AGAIN_LATER, "Too many connections: try again later"
+                    )
+                    return
+                self.connections["unaccepted"] += 1
+                self._unaccepted = True
         if self.connection_acknowledged and hub is not None and credentials is not None:
             # VSee refusing these credentials (401) ends their subscriptions, then the socket.
             self._unlisten = hub.on_revoked(credentials.scope, self._credentials_revoked)

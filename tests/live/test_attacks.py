@@ -20,7 +20,7 @@ from tests.servers import Gateway, Sandbox, free_port, wait_until_healthy
 
 from .test_subscriptions import wait_for
 from .test_websocket import serve
-from .wsclient import WAIT, credentials, socket
+from .wsclient import WAIT, Closed, credentials, socket
 
 CURRENT = "subscription { currentVisitUpdated { id } }"
 MakeGateway = Callable[..., tuple[Gateway, Any]]
@@ -157,3 +157,46 @@ async def test_a_message_larger_than_a_request_body_may_be_closes_1009(
     finally:
         process.kill()
         await asyncio.to_thread(process.wait)
+
+
+async def test_sockets_are_bounded_per_process_and_made_up_credentials_get_half(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway(ws_max_connections=4)
+    # The member's credentials are known to VSee (answered once).
+    assert "errors" not in gateway.query("{ __typename currentVisit { id } }", token=MEMBER)
+    async with contextlib.AsyncExitStack() as stack:
+        strangers = []
+        for n in range(3):
+            ws = await stack.enter_async_context(socket(gateway.url))
+            strangers.append(ws)
+            if n < 2:
+                await ws.init(credentials(f"made-up-{n}"))
+        # A third made-up token is refused (1013: clients retry later), the socket freed.
+        await strangers[2].ws.send(
+            json.dumps({"type": "connection_init", "payload": credentials("made-up-2")})
+        )
+        assert (await strangers[2].wait_closed()).code == 1013
+        member, other = [await stack.enter_async_context(socket(gateway.url)) for _ in "ab"]
+        await member.init(credentials(MEMBER))
+        await other.init(credentials(MEMBER))
+        # Four sockets are open: a fifth is closed before anything, whoever opens it.
+        async with socket(gateway.url) as fifth:
+            assert (await fifth.wait_closed()).code == 1013
+        # One closes: its place is free again.
+        await strangers[0].ws.close()
+        await wait_for(lambda: _reopens(gateway))
+        sub = await member.subscribe(CURRENT)
+        assert "errors" not in await member.next_data(sub)
+
+
+def _reopens(gateway: Gateway) -> bool:
+    async def attempt() -> bool:
+        async with socket(gateway.url) as ws:
+            try:
+                await ws.init(credentials(MEMBER))
+            except Closed:
+                return False
+            return True
+
+    return asyncio.run(attempt())
