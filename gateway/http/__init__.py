@@ -24,8 +24,10 @@ from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
 from ._server import BoundedH11Protocol
 from ._view import GraphQLView
+from ._ws import ADMISSION_SCOPE_KEY
 
 __all__ = [
+    "ADMISSION_SCOPE_KEY",
     "CREDENTIAL_HEADERS",
     "PLACEHOLDER_HEADERS",
     "STATIC_PATH",

@@ -37,11 +37,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -56,6 +58,8 @@ from gateway.upstream import Credentials, MissingCredentials, deadline_scope
 from ._apq import PersistedQueries, PersistedQueryError
 from ._caching import CREDENTIAL_HEADERS
 
+# Set on a WebSocket's scope by gateway.app's AdmissionMiddleware (its key there).
+ADMISSION_SCOPE_KEY = "gateway.admission"
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 # Operation ids are echoed in every message of their operation and in close reasons (at most
 # 123 bytes): short printable strings (graphql-ws sends UUIDs, Apollo Client small numbers).
@@ -259,6 +263,30 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
             }
         )
 
+    async def run_operation(self, operation: Operation[GatewayContext, None]) -> None:
+        # A query or mutation over the socket is admitted as a POST is (VSEE_MAX_CONCURRENT_
+        # REQUESTS, then the queue): 50 per socket on thousands of sockets would otherwise run
+        # beside every HTTP request's slot and starve them. A subscription holds none: it
+        # waits on its poller, whose polls the rate limits bound.
+        scope = getattr(getattr(self.websocket, "ws", None), "scope", None) or {}
+        admission = scope.get(ADMISSION_SCOPE_KEY)
+        if admission is None or _is_subscription(operation.query, operation.operation_name):
+            await super().run_operation(operation)
+            return
+        async with admission.slot() as admitted:
+            if admitted:
+                await super().run_operation(operation)
+                return
+        with contextlib.suppress(WebSocketDisconnected):
+            await operation.send_initial_errors(
+                [
+                    GraphQLError(
+                        "The gateway is overloaded; retry later.",
+                        extensions={"code": "OVERLOADED"},
+                    )
+                ]
+            )
+
     def forget_id(self, id: str) -> None:
         super().forget_id(id)
         self._idle_since = time.monotonic()
@@ -296,6 +324,16 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
             elif now - self._idle_since >= self.idle_timeout:
                 await self.websocket.close(NORMAL, "Idle")
                 return
+
+
+def _is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation to run is a subscription (a document that does not parse is
+    not; strawberry answers its syntax error without running anything)."""
+    try:
+        operation = get_operation_ast(parse(query or "", no_location=True), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 async def _first_of(seconds: float, *events: asyncio.Event | None) -> None:

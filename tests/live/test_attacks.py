@@ -200,3 +200,32 @@ def _reopens(gateway: Gateway) -> bool:
             return True
 
     return asyncio.run(attempt())
+
+
+async def test_queries_over_sockets_take_admission_slots_as_posts_do(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    # One slot and no queue: a second operation, wherever it comes from, is shed at once.
+    gateway, _ = make_live_gateway(max_concurrent_requests=1, max_queued_requests=0)
+    live_upstream.faults(latency_ms=3000)
+    try:
+        async with socket(gateway.url) as ws, socket(gateway.url) as other:
+            await ws.init(credentials(MEMBER))
+            await other.init(credentials(MEMBER))
+            # A query over the socket holds the slot while VSee answers it...
+            slow = await ws.subscribe("{ currentVisit { id } }")
+            await wait_for(lambda: live_upstream.counts().get("GET /visits/current") == 1)
+            # ...so a POST is shed, and so is a query over another socket.
+            shed = await asyncio.to_thread(gateway.post, "{ __typename }", token=MEMBER)
+            assert shed.status_code == 503
+            refused = await other.subscribe("{ __typename }")
+            message = await other.next_message(refused)
+            assert message["type"] == "error"
+            assert [e["extensions"]["code"] for e in message["payload"]] == ["OVERLOADED"]
+            # A subscription holds no slot: it waits on its poller.
+            sub = await other.subscribe(CURRENT)
+            assert "errors" not in await other.next_data(sub)
+            assert "errors" not in await ws.next_data(slow)
+            assert (await ws.next_message(slow))["type"] == "complete"
+    finally:
+        live_upstream.faults()
