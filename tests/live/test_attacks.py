@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import MEMBER
 from tests.servers import Gateway, Sandbox, free_port, wait_until_healthy
 
-from .test_subscriptions import wait_for
+from .test_subscriptions import new_walkin, start_call, wait_for
 from .test_websocket import serve
 from .wsclient import WAIT, Closed, credentials, socket
 
@@ -229,3 +229,20 @@ async def test_queries_over_sockets_take_admission_slots_as_posts_do(
             assert (await ws.next_message(slow))["type"] == "complete"
     finally:
         live_upstream.faults()
+
+
+async def test_each_operation_on_a_socket_reads_vsee_afresh(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway()
+    visit_id, _, _ = await asyncio.to_thread(new_walkin, gateway)
+    read = "query($id: ID!) { node(id: $id) { ... on Visit { status } } }"
+    async with socket(gateway.url) as ws:
+        await ws.init(credentials(MEMBER))
+        first = await ws.subscribe(read, {"id": visit_id})
+        assert (await ws.next_data(first))["data"]["node"]["status"] == "WAITING"
+        await asyncio.to_thread(start_call, live_upstream, visit_id)
+        # A later query on the same socket is a request of its own: it does not answer from
+        # what an earlier one loaded (the socket's context lives as long as the socket).
+        second = await ws.subscribe(read, {"id": visit_id})
+        assert (await ws.next_data(second))["data"]["node"]["status"] == "IN_PROGRESS"
