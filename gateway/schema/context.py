@@ -73,9 +73,12 @@ class GatewayContext:
         limits, with loaders, writes and memos of its own. The socket's context lives as long
         as the socket; shared, every query would answer from (and add to) what the ones
         before it loaded, stale and without bound, and a subscription's fresh loaders would
-        pull those of a query running beside it."""
+        pull those of a query running beside it. No idempotency key: one sent with the
+        upgrade request would name every mutation of the socket (the second refused CONFLICT,
+        or answered with the first's outcome)."""
         return replace(
             self,
+            idempotency_key=None,
             provider_futures={},
             source_memo={},
             _loaders=None,

@@ -246,3 +246,25 @@ async def test_each_operation_on_a_socket_reads_vsee_afresh(
         # what an earlier one loaded (the socket's context lives as long as the socket).
         second = await ws.subscribe(read, {"id": visit_id})
         assert (await ws.next_data(second))["data"]["node"]["status"] == "IN_PROGRESS"
+
+
+async def test_an_idempotency_key_on_the_upgrade_names_no_mutation_of_the_socket(
+    make_live_gateway: MakeGateway, live_upstream: Sandbox
+) -> None:
+    gateway, _ = make_live_gateway()
+    room = (await asyncio.to_thread(new_walkin, gateway))[1]
+    create = """mutation($input: IntakeInput!) {
+      createIntake(input: $input) { intakeId userErrors { code } } }"""
+    headers = {**credentials(MEMBER), "Idempotency-Key": "one-key-for-the-socket"}
+    async with socket(gateway.url, headers=headers) as ws:
+        await ws.init()
+        answers = []
+        for reason in ("cough", "fever"):
+            op = await ws.subscribe(create, {"input": {"reasonForVisit": reason, "roomCode": room}})
+            answers.append(await ws.next_data(op))
+        # Two mutations, each sent: a key sent once for the whole socket cannot say which
+        # one it protects (the second was refused, or replayed the first's answer).
+        assert [a.get("errors") for a in answers] == [None, None], answers
+        created = [a["data"]["createIntake"] for a in answers]
+        assert [c["userErrors"] for c in created] == [[], []]
+        assert created[0]["intakeId"] != created[1]["intakeId"]
