@@ -97,7 +97,7 @@ def walkin(gateway: str, token: str) -> str:
             raise RuntimeError(f"setup failed: {body['errors']}")
         return body["data"]
 
-    room = query("{ rooms { nodes { code } } }")["rooms"]["nodes"][0]["code"]
+    room = query("{ rooms(first: 1) { nodes { code } } }")["rooms"]["nodes"][0]["code"]
     provider = query("query($c: String!) { room(code: $c) { providers { id } } }", {"c": room})
     intake = query(CREATE_INTAKE, {"input": {"reasonForVisit": "bench", "roomCode": room}})
     created = query(

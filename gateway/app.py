@@ -30,6 +30,7 @@ from strawberry.schema.base import BaseSchema
 from gateway.cache import AsyncCache, MemoryCache, RedisCache
 from gateway.execution import compiled_executor
 from gateway.http import (
+    ADMISSION_SCOPE_KEY,
     CachingHeadersMiddleware,
     ManifestError,
     MemoryDocuments,
@@ -117,6 +118,9 @@ class AdmissionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                # Queries and mutations sent over a socket take a slot too (http/_ws.py).
+                scope[ADMISSION_SCOPE_KEY] = self
             await self.app(scope, receive, send)
             return
         state = scope["app"].state if "app" in scope else None
@@ -167,6 +171,38 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send_on)
         finally:
             release()
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[bool]:
+        """A slot for work that is no HTTP request (a query or mutation over a WebSocket), on
+        the same terms: True while it runs, or False at once when it is shed."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        semaphore = self._semaphore
+        admitted = True
+        if semaphore.locked():
+            if self.waiting >= self.max_queue:
+                admitted = False
+            else:
+                left = remaining()
+                self.waiting += 1
+                try:
+                    async with asyncio.timeout(None if left is None else max(left / 2, 0.0)):
+                        await semaphore.acquire()
+                except TimeoutError:
+                    admitted = False
+                finally:
+                    self.waiting -= 1
+        else:
+            await semaphore.acquire()
+        if not admitted:
+            self.metrics.shed()
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            semaphore.release()
 
     async def _shed(self, send: Send) -> None:
         self.metrics.shed()

@@ -190,6 +190,8 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
             # Subscriptions: pings find dead peers (a peer silent as long again is dropped).
             ws_ping_interval=settings.ws_ping_interval,
             ws_ping_timeout=settings.ws_ping_interval,
+            # A WebSocket message is bounded as a request body is (uvicorn's own: 16 MiB).
+            ws_max_size=settings.max_body_bytes,
         )
         shutil.rmtree(metrics_dir, ignore_errors=True)
         return
@@ -208,6 +210,7 @@ def _serve(settings: Settings, extra_lines: Sequence[str] = ()) -> None:
         http=bounded_protocol(),
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_interval,
+        ws_max_size=settings.max_body_bytes,
     )
 
 

@@ -219,6 +219,13 @@ class Settings(BaseSettings):
     ws_max_subscriptions_per_connection: int = Field(
         default=50, ge=1, le=10_000, description="Operations one WebSocket may run at once."
     )
+    ws_max_connections: int = Field(
+        default=10_000,
+        ge=2,
+        le=1_000_000,
+        description="WebSockets one process holds open (half at most for credentials VSee has "
+        "not accepted yet); more are closed 1013, which clients retry.",
+    )
     ws_connection_init_timeout: float = Field(
         default=10.0,
         gt=0,

@@ -25,8 +25,10 @@ from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
 from ._server import BoundedH11Protocol, BoundedHttpToolsProtocol, set_header_timeout
 from ._streaming import StreamPolicy, StreamRegistry, on_streaming
 from ._view import GraphQLView
+from ._ws import ADMISSION_SCOPE_KEY
 
 __all__ = [
+    "ADMISSION_SCOPE_KEY",
     "CREDENTIAL_HEADERS",
     "PLACEHOLDER_HEADERS",
     "STATIC_PATH",
@@ -95,6 +97,7 @@ def graphql_routes(
         ws_max_operations=settings.ws_max_subscriptions_per_connection,
         ws_idle_timeout=settings.ws_idle_timeout,
         ws_operation_deadline=settings.request_deadline,
+        ws_max_connections=settings.ws_max_connections,
         allowed_origins=settings.cors_origins,
         streams=streams or stream_registry(settings),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
@@ -111,6 +110,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         ws_max_operations: int = 50,
         ws_idle_timeout: float = 300.0,
         ws_operation_deadline: float = 20.0,
+        ws_max_connections: int = 10_000,
         allowed_origins: Sequence[str] = (),
         streams: StreamRegistry | None = None,
     ) -> None:
@@ -133,6 +133,8 @@ class GraphQLView(GraphQL[GatewayContext, None]):
                 "max_operations": ws_max_operations,
                 "idle_timeout": ws_idle_timeout,
                 "operation_deadline": ws_operation_deadline,
+                "max_connections": ws_max_connections,
+                "connections": {"open": 0, "unaccepted": 0},
             },
         )
         self.graphiql = graphiql
@@ -586,12 +588,16 @@ def _admit(
     if limiter is None:
         return None
     client = request.client.host if request.client else None
-    buckets = limiter.buckets(
-        credentials.scope if credentials else None,
-        credentials.account_code if credentials else None,
-        client,
-    )
-    return functools.partial(limiter.admit, buckets)
+    scope = credentials.scope if credentials else None
+    account = credentials.account_code if credentials else None
+
+    async def admit(cost: int) -> float:
+        # The buckets are chosen at every call, not once: a socket (and its pollers) opened
+        # before VSee accepted its credentials would otherwise draw for ever on the bucket
+        # made-up tokens share, and a stranger could drain it.
+        return await limiter.admit(limiter.buckets(scope, account, client), cost)
+
+    return admit
 
 
 def _check_credential_headers(request: Request) -> None:

@@ -7,9 +7,14 @@ Strawberry speaks the protocol; this adds what the gateway needs around it:
   or else from the upgrade request's headers, and are required before the connection is
   acknowledged: without them it is closed 4403 (graphql-ws's "Forbidden"), so nothing is ever
   polled for an anonymous socket (a subscribe before the ack is closed 4401 by strawberry);
+- a message that is not an object with a text ``type``, or whose operation id is not printable
+  ASCII of 1 to 64 characters, closes the connection 4400 (as invalid JSON does);
 - a subscribe message passes the checks HTTP makes before running anything (payload shape,
   input bounds, query size, persisted queries and ``VSEE_TRUSTED_DOCUMENTS_ONLY``), else an
   ``error`` message with the same code;
+- at most ``max_connections`` sockets per process (VSEE_WS_MAX_CONNECTIONS), of which half at
+  most for credentials VSee has not accepted yet; beyond, the socket is closed 1013 "Try
+  Again Later" (which graphql-ws clients retry);
 - at most ``max_operations`` operations per connection (more: an ``error`` message coded
   ``TOO_MANY_SUBSCRIPTIONS``, the connection stays); per caller, ``LiveHub`` bounds them;
 - a connection without operations for ``idle_timeout`` seconds is closed 1000 (graphql-ws
@@ -32,14 +37,17 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 
@@ -50,9 +58,15 @@ from gateway.upstream import Credentials, MissingCredentials, deadline_scope
 from ._apq import PersistedQueries, PersistedQueryError
 from ._caching import CREDENTIAL_HEADERS
 
+# Set on a WebSocket's scope by gateway.app's AdmissionMiddleware (its key there).
+ADMISSION_SCOPE_KEY = "gateway.admission"
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
+# Operation ids are echoed in every message of their operation and in close reasons (at most
+# 123 bytes): short printable strings (graphql-ws sends UUIDs, Apollo Client small numbers).
+_OPERATION_ID = re.compile(r"[\x20-\x7e]{1,64}")
 _CREDENTIAL_NAMES = frozenset(name.lower() for name in CREDENTIAL_HEADERS)
 SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
 NORMAL = 1000
 FORBIDDEN = 4403
 # Seconds a refused connection's subscriptions get to send their errors before it is closed.
@@ -109,6 +123,27 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
     max_operations: int = 50
     idle_timeout: float = 300.0
     operation_deadline: float = 20.0
+    max_connections: int = 10_000
+    # This app's open sockets, and those of credentials VSee had not accepted at
+    # connection_init (per app: GraphQLView makes a subclass with its own dict).
+    connections: dict[str, int] = {"open": 0, "unaccepted": 0}  # noqa: RUF012
+
+    async def handle(self) -> None:
+        # Every socket holds memory and a file descriptor for up to VSEE_WS_IDLE_TIMEOUT, and
+        # anyone can open one: beyond the cap a socket is closed 1013 (graphql-ws retries it,
+        # backing off) rather than the process running out of either for everyone.
+        counts = self.connections
+        if counts["open"] >= self.max_connections:
+            await self.websocket.close(TRY_AGAIN_LATER, "Too many connections: try again later")
+            return
+        counts["open"] += 1
+        self._unaccepted = False
+        try:
+            await super().handle()
+        finally:
+            counts["open"] -= 1
+            if self._unaccepted:
+                counts["unaccepted"] -= 1
 
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
@@ -126,10 +161,38 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
             await self._watch
         await super().shutdown()
 
+    async def handle_message(self, message: Message) -> None:
+        # Strawberry indexes the message as an object and uses the id as a key: anything else
+        # (an array, a number, an object as id) would end the socket with an internal error.
+        raw: object = message
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            await self.handle_invalid_message("A message must be an object with a `type`.")
+            return
+        if raw["type"] in ("subscribe", "complete"):
+            op_id = raw.get("id")
+            if not isinstance(op_id, str) or not _OPERATION_ID.fullmatch(op_id):
+                await self.handle_invalid_message(
+                    "An operation id must be printable ASCII text of 1 to 64 characters."
+                )
+                return
+        await super().handle_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         hub = self.context.services.live
         credentials = self.context.credentials
+        if self.connection_acknowledged and credentials is not None and not self._unaccepted:
+            accepted = self.context.services.client.accepted_scopes
+            if credentials.scope not in accepted:
+                # Made-up credentials are acknowledged (VSee checks them at the first call),
+                # so they may hold at most half the sockets: callers VSee knows get the rest.
+                if self.connections["unaccepted"] >= self.max_connections // 2:
+                    await self.websocket.close(
+                        TRY_AGAIN_LATER, "Too many connections: try again later"
+                    )
+                    return
+                self.connections["unaccepted"] += 1
+                self._unaccepted = True
         if self.connection_acknowledged and hub is not None and credentials is not None:
             # VSee refusing these credentials (401) ends their subscriptions, then the socket.
             self._unlisten = hub.on_revoked(credentials.scope, self._credentials_revoked)
@@ -200,6 +263,30 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
             }
         )
 
+    async def run_operation(self, operation: Operation[GatewayContext, None]) -> None:
+        # A query or mutation over the socket is admitted as a POST is (VSEE_MAX_CONCURRENT_
+        # REQUESTS, then the queue): 50 per socket on thousands of sockets would otherwise run
+        # beside every HTTP request's slot and starve them. A subscription holds none: it
+        # waits on its poller, whose polls the rate limits bound.
+        scope = getattr(getattr(self.websocket, "ws", None), "scope", None) or {}
+        admission = scope.get(ADMISSION_SCOPE_KEY)
+        if admission is None or _is_subscription(operation.query, operation.operation_name):
+            await super().run_operation(operation)
+            return
+        async with admission.slot() as admitted:
+            if admitted:
+                await super().run_operation(operation)
+                return
+        with contextlib.suppress(WebSocketDisconnected):
+            await operation.send_initial_errors(
+                [
+                    GraphQLError(
+                        "The gateway is overloaded; retry later.",
+                        extensions={"code": "OVERLOADED"},
+                    )
+                ]
+            )
+
     def forget_id(self, id: str) -> None:
         super().forget_id(id)
         self._idle_since = time.monotonic()
@@ -237,6 +324,16 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[GatewayContext, None]):
             elif now - self._idle_since >= self.idle_timeout:
                 await self.websocket.close(NORMAL, "Idle")
                 return
+
+
+def _is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation to run is a subscription (a document that does not parse is
+    not; strawberry answers its syntax error without running anything)."""
+    try:
+        operation = get_operation_ast(parse(query or "", no_location=True), operation_name)
+    except GraphQLError:
+        return False
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 async def _first_of(seconds: float, *events: asyncio.Event | None) -> None:

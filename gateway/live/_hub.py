@@ -7,7 +7,9 @@ poller polls at ``PollPolicy.active`` while its resource is moving (a visit wait
 progress, a current visit, a non-empty queue; no current visit while the same caller watches a
 waiting one), backs off towards ``PollPolicy.idle`` while it is
 not, with jitter so pollers started together do not stay in step, and stops when its last
-subscriber leaves. Each poll takes one token from the caller's rate-limit buckets.
+subscriber leaves. Each poll takes one token from the caller's rate-limit buckets; a poll over
+budget is skipped, except the first (credentials VSee has not checked are not held open):
+that ends the subscriptions with RATE_LIMITED.
 
 VSee's refusals end subscriptions: a 401 ends every subscription of those credentials, a 403
 or 404 those of that resource; anything else (VSee down, timeouts, the breaker open) is one
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,6 +56,12 @@ class SubscriptionLimit(GatewayError):
     """A caller opened more subscriptions than ``VSEE_LIVE_MAX_SUBSCRIPTIONS_PER_CALLER``."""
 
     code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+class RateLimited(GatewayError):
+    """A subscription's first poll is over its caller's budget (see ``LiveHub._poll``)."""
+
+    code = "RATE_LIMITED"
 
 
 class InternalProblem(GatewayError):
@@ -155,6 +164,8 @@ class _Poller:
     delay: float = 0.0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: bool = False
+    # No longer counted among the hub's pollers (see _forget).
+    forgotten: bool = False
 
     @property
     def key(self) -> tuple[str, Resource]:
@@ -316,8 +327,6 @@ class LiveHub:
         if poller.stopped:
             return
         poller.stopped = True
-        if self._pollers.get(poller.key) is poller:
-            self._forget(poller)
         if self._shared is not None:
             self._shared.unlisten(poller.scope, poller.resource.name)
         task = poller.task
@@ -325,6 +334,11 @@ class LiveHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._shared is not None:
+            # Another replica's subscribers of the key get a poller at its next interval.
+            await self._shared.release(poller.scope, poller.resource.name)
+        # Last: a subscriber joining meanwhile starts a new poller (this one is stopped).
+        self._forget(poller)
 
     async def _run(self, poller: _Poller) -> None:
         try:
@@ -363,7 +377,11 @@ class LiveHub:
         return 3 * max(poller.delay, self.policy.active) + 1.0
 
     def _forget(self, poller: _Poller) -> None:
-        del self._pollers[poller.key]
+        if poller.forgotten:
+            return
+        poller.forgotten = True
+        if self._pollers.get(poller.key) is poller:
+            del self._pollers[poller.key]
         siblings = self._by_scope.get(poller.scope)
         if siblings is not None:
             siblings.discard(poller)
@@ -390,8 +408,21 @@ class LiveHub:
         if poller.admit is not None:
             wait = await poller.admit(1)
             if wait > 0:
-                # Over the caller's budget: no VSee call now; the next try waits it out.
                 self._notify("live_poll", kind, "rate_limited")
+                if poller.latest is None:
+                    # Never answered: VSee has not checked these credentials, so made-up ones
+                    # (each with a fresh scope) could hold subscriptions, up to the process's
+                    # cap, for as long as their budget stays dry. Refused, as the subscribe
+                    # itself would have been; the client retries once its budget refills.
+                    seconds = max(1, math.ceil(wait))
+                    self._finish(
+                        poller,
+                        RateLimited(
+                            f"Too many requests for these credentials; retry in {seconds} s."
+                        ),
+                    )
+                    return
+                # Over the caller's budget: no VSee call now; the next try waits it out.
                 poller.delay = max(wait, poller.delay, self.policy.active)
                 return
         try:
@@ -447,11 +478,11 @@ class LiveHub:
         poller.failure = error
         for subscriber in list(poller.subscribers):
             subscriber.deliver(Problem(error, final=True))
+        if not poller.stopped and self._shared is not None:
+            # (A stopped one stopped listening already, and a new poller may listen now.)
+            self._shared.unlisten(poller.scope, poller.resource.name)
+        self._forget(poller)
         poller.stopped = True
-        if self._pollers.get(poller.key) is poller:
-            self._forget(poller)
-            if self._shared is not None:
-                self._shared.unlisten(poller.scope, poller.resource.name)
         poller.wake.set()
 
     def _shared_update(self, scope: str, resource_name: str, payload: bytes) -> None:

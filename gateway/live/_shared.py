@@ -2,11 +2,12 @@
 
 Every key and channel names the credential scope (the account and a hash of the token, never
 the token) and the resource: ``vsee-gateway:live:lease:<scope>:<resource>`` is held (SET NX PX,
-renewed by its holder at every poll) by the one replica that polls, which publishes each answer
-on ``vsee-gateway:live:<scope>:<resource>``. A replica with subscribers of that scope and
-resource listens on that channel only, so an answer read with one caller's credentials never
-reaches a subscriber of other credentials. When Redis fails, every replica polls on its own
-(degraded: as without Redis, counted in ``gateway_live_degraded_total``) and tries Redis again
+renewed by its holder at every poll, given up when it stops) by the one replica that polls,
+which publishes each answer on ``vsee-gateway:live:<scope>:<resource>``. A replica with
+subscribers of that scope and resource listens on that channel only, so an answer read with
+one caller's credentials never reaches a subscriber of other credentials. When Redis fails,
+every replica polls on its own (degraded: as without Redis, counted in
+``gateway_live_degraded_total``) and tries Redis again
 later; nothing waits on Redis for longer than its socket timeout.
 """
 
@@ -41,6 +42,14 @@ end
 return 0
 """
 
+# Give the lease up, if we still hold it (another replica's is not ours to delete).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 OnUpdate = Callable[[str, str, bytes], None]
 
 
@@ -65,6 +74,7 @@ class SharedPolls:
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
         self._lead_script = self._redis.register_script(_LEAD)
+        self._release_script = self._redis.register_script(_RELEASE)
         self._retry_after = retry_after
         self._down_until = 0.0
         self._on_degraded = on_degraded
@@ -93,6 +103,17 @@ class SharedPolls:
             self._degrade(exc)
             return True
         return bool(int(got))
+
+    async def release(self, scope: str, resource: str) -> None:
+        """Give up the lease when this replica stops polling: another replica's subscribers
+        of the same key would otherwise hear nothing until it expires (up to three idle
+        intervals)."""
+        if self.degraded:
+            return
+        try:
+            await self._release_script(keys=[f"{_LEASE}{scope}:{resource}"], args=[self.owner])
+        except (RedisError, OSError) as exc:
+            self._degrade(exc)
 
     async def publish(self, scope: str, resource: str, payload: bytes) -> None:
         """Send an answer (``{"v": …}``) or a refusal (``{"e": [code, message]}``) to the other

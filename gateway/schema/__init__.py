@@ -102,7 +102,10 @@ class GatewaySchema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> AsyncGenerator[Any, None]:
         """Every streaming transport's entry (``subscribe`` calls it): errors leave coded, and
-        a subscription sends an event only when its result differs from the one before."""
+        a subscription sends an event only when its result differs from the one before;
+        every operation gets loaders of its own (``GatewayContext.for_operation``)."""
+        if isinstance(context_value, GatewayContext):
+            context_value = context_value.for_operation()
         source = await super().stream(
             query,
             variable_values,

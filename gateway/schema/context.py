@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from strawberry.types import Info as _Info
@@ -67,6 +67,23 @@ class GatewayContext:
         if self._loaders is None:
             self._loaders = RequestLoaders(self.services.client, self.credentials)
         return self._loaders
+
+    def for_operation(self) -> GatewayContext:
+        """This context for one operation of a WebSocket: the connection's credentials and
+        limits, with loaders, writes and memos of its own. The socket's context lives as long
+        as the socket; shared, every query would answer from (and add to) what the ones
+        before it loaded, stale and without bound, and a subscription's fresh loaders would
+        pull those of a query running beside it. No idempotency key: one sent with the
+        upgrade request would name every mutation of the socket (the second refused CONFLICT,
+        or answered with the first's outcome)."""
+        return replace(
+            self,
+            idempotency_key=None,
+            provider_futures={},
+            source_memo={},
+            _loaders=None,
+            _writes=None,
+        )
 
     def fresh_loaders(self) -> RequestLoaders:
         """New loaders for the next subscription event: each event reads VSee afresh, never

@@ -31,9 +31,8 @@ CLOSE = (
 
 def new_walkin(gateway: Gateway) -> tuple[str, str, list[str]]:
     """A member's walk-in through the gateway: (visit id, room code, the room's providers)."""
-    room = gateway.query("{ rooms { nodes { code } } }", token=MEMBER)["data"]["rooms"]["nodes"][0][
-        "code"
-    ]
+    rooms = gateway.query("{ rooms(first: 1) { nodes { code } } }", token=MEMBER)["data"]
+    room = rooms["rooms"]["nodes"][0]["code"]
     providers = [
         p["id"]
         for p in gateway.query(
@@ -160,9 +159,12 @@ async def test_a_hundred_subscribers_of_one_visit_cause_one_poll_per_interval(
             await ws.complete(sub)
         await wait_for(lambda: hub.pollers == 0 and hub.subscriptions == 0)
         # Every VSee read was one of the poller's: one per interval, not one per subscriber.
-        assert live_upstream.counts() == {
-            "GET /visits/{id}": int(metric(gateway, "gateway_live_polls_total", **polls))
-        }
+        # (A poll on its way when the last subscriber left reached VSee, but was cancelled
+        # before it was counted: at most one.)
+        reads = live_upstream.counts()
+        assert set(reads) == {"GET /visits/{id}"}
+        counted = int(metric(gateway, "gateway_live_polls_total", **polls))
+        assert reads["GET /visits/{id}"] - counted in (0, 1)
         # Nothing changed, so each subscriber got its first event only.
         assert all(ws.pending(sub) == 0 for ws, sub in subscriptions)
 
