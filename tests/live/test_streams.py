@@ -301,6 +301,20 @@ async def test_one_cap_per_caller_across_websocket_and_sse(
     assert hub.pollers == 0
     assert app.state.streams.by_caller == {}
     assert hub._per_scope == {}
+    assert metric(gateway, "gateway_streams_open", transport="sse") == 0
+    # Stream metrics are labelled by transport and reason only: never a caller or a token.
+    from prometheus_client.parser import text_string_to_metric_families
+
+    exposition = gateway.metrics()
+    labels = {
+        (name, value)
+        for family in text_string_to_metric_families(exposition)
+        if family.name.startswith("gateway_streams")
+        for sample in family.samples
+        for name, value in sample.labels.items()
+    }
+    assert labels == {("transport", "sse"), ("reason", "limit")}
+    assert MEMBER not in exposition
 
 
 async def test_sse_and_multipart_get_the_checks_the_websocket_makes(
