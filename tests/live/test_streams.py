@@ -223,10 +223,14 @@ async def test_a_hundred_sse_subscribers_of_one_visit_share_one_poller(
         await wait_for(lambda: hub.pollers == 0 and app.state.streams.open == 0)
     assert hub.subscriptions == 0
     assert metric(gateway, "gateway_streams_open", transport="sse") == 0
-    # Every VSee read was the one poller's: one per interval, not one per subscriber.
-    assert live_upstream.counts() == {
-        "GET /visits/{id}": int(metric(gateway, "gateway_live_polls_total", **polls))
-    }
+    # Every VSee read was the one poller's: one per interval, not one per subscriber. The
+    # last hang-up may stop the poller while its poll is in flight: VSee saw that one, the
+    # poll counter (which counts answers) did not.
+    assert set(live_upstream.counts()) == {"GET /visits/{id}"}
+    seen = live_upstream.counts()["GET /visits/{id}"]
+    counted = int(metric(gateway, "gateway_live_polls_total", **polls))
+    assert counted >= 5
+    assert counted <= seen <= counted + 1
 
 
 async def test_a_vsee_401_mid_stream_ends_the_stream_with_a_coded_error(
