@@ -516,7 +516,7 @@ def create_app(
         status = "ok" if ready else ("draining" if draining else "starting")
         return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
-    streams = stream_registry(settings)
+    streams = stream_registry(settings, metrics)
     routes: list[Any] = [
         *graphql_routes(schema, settings, streams=streams),
         Route("/healthz", healthz, methods=["GET"]),

@@ -23,7 +23,7 @@ from ._apq import (
 from ._caching import CREDENTIAL_HEADERS, CachingHeadersMiddleware
 from ._graphiql import PLACEHOLDER_HEADERS, STATIC_PATH, GraphiQL
 from ._server import BoundedH11Protocol, BoundedHttpToolsProtocol, set_header_timeout
-from ._streaming import StreamPolicy, StreamRegistry, on_streaming
+from ._streaming import StreamObserver, StreamPolicy, StreamRegistry, on_streaming
 from ._view import GraphQLView
 from ._ws import ADMISSION_SCOPE_KEY
 
@@ -44,6 +44,7 @@ __all__ = [
     "PersistedQueries",
     "PersistedQueryError",
     "RedisDocuments",
+    "StreamObserver",
     "StreamPolicy",
     "StreamRegistry",
     "build_manifest",
@@ -59,14 +60,16 @@ __all__ = [
 ]
 
 
-def stream_registry(settings: Settings) -> StreamRegistry:
-    """The registry of one process's subscription streams, with the settings' limits."""
+def stream_registry(settings: Settings, observer: StreamObserver | None = None) -> StreamRegistry:
+    """The registry of one process's subscription streams, with the settings' limits;
+    ``observer`` (the app's metrics) is told of streams opened, closed and dropped."""
     return StreamRegistry(
         StreamPolicy(
             heartbeat=settings.stream_heartbeat,
             buffer_bytes=settings.stream_buffer_bytes,
             max_per_caller=settings.live_max_subscriptions_per_caller,
-        )
+        ),
+        observer=observer,
     )
 
 

@@ -30,6 +30,7 @@ def _part(body: bytes) -> bytes:
 class MultipartFraming:
     """``Framing`` of a multipart subscription stream (see ``_streaming``)."""
 
+    name = "multipart"
     media_type = MULTIPART_MIXED
     headers: Mapping[str, str] = MappingProxyType({})
 

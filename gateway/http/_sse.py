@@ -25,6 +25,7 @@ _COMPLETE = b"event: complete\ndata:\n\n"
 class SSEFraming:
     """``Framing`` of a graphql-sse stream (see ``_streaming``)."""
 
+    name = "sse"
     media_type = f"{EVENT_STREAM}; charset=utf-8"
     headers: Mapping[str, str] = MappingProxyType({})
 

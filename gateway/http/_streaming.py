@@ -15,6 +15,10 @@ end; this module runs the stream for both, for any strawberry schema's subscript
 - SIGTERM (``StreamRegistry.drain``) ends every stream cleanly (the transport's normal end, so
   clients reconnect, to another replica) and refuses new ones.
 
+A ``StreamObserver`` (the app's metrics) is told of every stream opened and closed, and of every
+one dropped or refused, by transport (``sse``, ``multipart``) and reason (``DROP_REASONS``):
+bounded label sets, never a caller.
+
 A stream is not a request in the admission-control sense: once its response starts it gives
 back its admission slot and lifts the request deadline (the ``gateway.streaming`` hooks the
 middleware leave in the ASGI scope), and each event's upstream calls keep their own timeouts.
@@ -43,6 +47,10 @@ SLOW_CONSUMER = "SLOW_CONSUMER"
 TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 SHUTTING_DOWN = "SHUTTING_DOWN"
 
+# Why a stream was dropped or refused: the client did not read (slow_consumer), the caller's
+# subscription cap (limit), the process draining (shutdown), a failure of ours (error).
+DROP_REASONS = ("slow_consumer", "limit", "shutdown", "error")
+
 _SLOW_MESSAGE = (
     "The client did not read this subscription's events fast enough; it was ended. Subscribe again."
 )
@@ -61,6 +69,7 @@ def error(message: str, code: str) -> dict[str, Any]:
 class Framing(Protocol):
     """How one transport writes a stream's parts (each method returns the bytes to send)."""
 
+    name: str  # the transport, as metrics label it
     media_type: str
     headers: Mapping[str, str]
 
@@ -91,6 +100,16 @@ class StreamPolicy:
     final_write_timeout: float = 10.0
 
 
+class StreamObserver(Protocol):
+    """Told about streams (for metrics); must not raise."""
+
+    def stream_opened(self, transport: str) -> None: ...
+
+    def stream_closed(self, transport: str) -> None: ...
+
+    def stream_dropped(self, transport: str, reason: str) -> None: ...
+
+
 @dataclass
 class StreamRegistry:
     """This process's open subscription streams: the per-caller limit, counts, and the drain.
@@ -100,6 +119,7 @@ class StreamRegistry:
     """
 
     policy: StreamPolicy = field(default_factory=StreamPolicy)
+    observer: StreamObserver | None = None
     open: int = 0
     opened: int = 0
     dropped: int = 0
@@ -121,6 +141,13 @@ class StreamRegistry:
             self.by_caller[caller] = held
         else:
             self.by_caller.pop(caller, None)
+
+    def dropped_for(self, transport: str, reason: str) -> None:
+        """A stream ended early, or was refused, for ``reason`` (one of ``DROP_REASONS``)."""
+        if reason == "slow_consumer":
+            self.dropped += 1
+        if self.observer is not None:
+            self.observer.stream_dropped(transport, reason)
 
     def drain(self) -> None:
         """SIGTERM: end every open stream cleanly and refuse new ones. Idempotent."""
@@ -163,9 +190,12 @@ class Stream:
         registry._streams.add(self)
         registry.open += 1
         registry.opened += 1
+        transport = self.framing.name
+        if registry.observer is not None:
+            registry.observer.stream_opened(transport)
         try:
             if registry.draining:
-                self.ending = "drain"
+                self.end("drain")
             for hook in scope.get(STREAMING_HOOKS, ()):
                 hook()
             await self._run(receive, send)
@@ -173,6 +203,8 @@ class Stream:
             registry._streams.discard(self)
             registry.open -= 1
             registry.release(self.caller)
+            if registry.observer is not None:
+                registry.observer.stream_closed(transport)
             if self._grace is not None:
                 self._grace.cancel()
             # Whatever happened, the subscription's generator is closed before the response
@@ -184,6 +216,9 @@ class Stream:
 
         The first reason wins, except that a client gone overrides all: nothing more is sent.
         """
+        if self.ending is None and reason in _DROPS:
+            # Counted now: the client hanging up after its last part would override the reason.
+            self.registry.dropped_for(self.framing.name, _DROPS[reason])
         if self.ending is None or reason == "gone":
             self.ending = reason
         self._wake.set()
@@ -241,13 +276,13 @@ class Stream:
             # long as it lasts, and each upstream call keeps its own connect and read timeouts.
             with deadline_scope(None):
                 async for result in self.source:
-                    frame = self.framing.event(await self.render(result))
+                    rendered = await self.render(result)
+                    frame = self.framing.event(rendered)
                     if self._queued_bytes and self._queued_bytes + len(frame) > limit:
                         # A burst may have come before the writer ran at all: let it take the
                         # queue once; a writer stuck on a client that does not read cannot.
                         await asyncio.sleep(0)
                     if self._queued_bytes and self._queued_bytes + len(frame) > limit:
-                        self.registry.dropped += 1
                         self._queue.clear()
                         self._queued_bytes = 0
                         self.end("slow")
@@ -255,8 +290,12 @@ class Stream:
                     self._queue.append(frame)
                     self._queued_bytes += len(frame)
                     self._wake.set()
+                    if _refused_at_limit(rendered):
+                        # The LiveHub's per-caller cap (one across every transport): the
+                        # refusal is this stream's last event.
+                        self.end("limit")
                     if self.ending is not None:
-                        return  # drained or gone: no more events
+                        return  # drained, gone or refused: no more events
         except Exception:
             # Strawberry turns resolver errors into results; this is a failure of ours.
             logger.exception("subscription stream failed")
@@ -298,3 +337,17 @@ class Stream:
     @staticmethod
     async def _send(send: Send, body: bytes) -> None:
         await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+# Stream endings that are drops, and their reasons as metrics label them.
+_DROPS = {"slow": "slow_consumer", "limit": "limit", "drain": "shutdown", "error": "error"}
+
+
+def _refused_at_limit(result: Mapping[str, Any]) -> bool:
+    errors = result.get("errors")
+    if not isinstance(errors, list):
+        return False
+    return any(
+        isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == TOO_MANY_SUBSCRIPTIONS
+        for e in errors
+    )

@@ -278,6 +278,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
         framing: Framing = _SSE if transport == SSE else _MULTIPART
         streams = self.streams
         if streams.draining:
+            streams.dropped_for(framing.name, "shutdown")
             raise RequestProblem(
                 503,
                 "This server is shutting down; subscribe again.",
@@ -291,6 +292,7 @@ class GraphQLView(GraphQL[GatewayContext, None]):
             raise self._request_error(MissingCredentials().message, "UNAUTHENTICATED", media_type)
         caller = credentials.scope
         if not streams.reserve(caller):
+            streams.dropped_for(framing.name, "limit")
             raise RequestProblem(
                 429,
                 f"These credentials hold {streams.policy.max_per_caller} subscriptions already; "

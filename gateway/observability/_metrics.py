@@ -1,4 +1,4 @@
-"""Prometheus metrics for requests, upstream calls, caches and the circuit breaker."""
+"""Prometheus metrics for requests, upstream calls, caches, the circuit breaker and streams."""
 
 from __future__ import annotations
 
@@ -153,6 +153,28 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        # Subscription streams over HTTP (SSE, multipart), by transport; drops by reason.
+        self.streams_open = Gauge(
+            "gateway_streams_open",
+            "HTTP subscription streams open, by transport (sse, multipart).",
+            ["transport"],
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.streams_opened = Counter(
+            "gateway_streams_opened",
+            "HTTP subscription streams started, by transport.",
+            ["transport"],
+            registry=self.registry,
+        )
+        self.streams_dropped = Counter(
+            "gateway_streams_dropped",
+            "HTTP subscription streams ended or refused by the gateway, by transport and reason: "
+            "slow_consumer (the client did not read), limit (the caller's subscription cap), "
+            "shutdown (SIGTERM), error (a failure of ours).",
+            ["transport", "reason"],
+            registry=self.registry,
+        )
         self._operations: set[str] = set()
         self._reserved: set[str] = set()
         # Labelled children, looked up once per label set: prometheus_client's labels() takes
@@ -231,6 +253,16 @@ class Metrics:
 
     def live_degraded(self) -> None:
         self.live_degraded_total.inc()
+
+    def stream_opened(self, transport: str) -> None:
+        self.streams_open.labels(transport).inc()
+        self.streams_opened.labels(transport).inc()
+
+    def stream_closed(self, transport: str) -> None:
+        self.streams_open.labels(transport).dec()
+
+    def stream_dropped(self, transport: str, reason: str) -> None:
+        self.streams_dropped.labels(transport, reason).inc()
 
     def _live_saving(self) -> None:
         subscriptions, pollers = self._live_counts

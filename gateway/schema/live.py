@@ -84,7 +84,8 @@ def _field_error(update: Problem) -> Any:
     description="Live updates. VSee has no push: the gateway polls it, once per credentials and "
     "resource however many subscribe (on every replica together with Redis), every few seconds "
     "while a visit waits or runs and less often when idle, and sends an event only when the "
-    "data the subscription selected changed. Served over graphql-transport-ws on /graphql."
+    "data the subscription selected changed. Served on /graphql over WebSocket "
+    "(graphql-transport-ws), GraphQL over SSE and multipart HTTP (Apollo Client's HttpLink)."
 )
 class Subscription:
     @strawberry.subscription(

@@ -84,10 +84,12 @@ class Subscription:
         GENERATORS.started += 1
         try:
             text = "x" * size
+            n = 0
             while True:
                 GENERATORS.yielded += 1
-                # Each event differs: the gateway's schema sends only changed results.
-                yield f"{GENERATORS.yielded}{text}"
+                # Each event differs: the schema sends only results that changed.
+                yield f"{n:012d}{text}"
+                n += 1
                 await asyncio.sleep(0)
         finally:
             GENERATORS.closed += 1

@@ -13,6 +13,7 @@ from tests.http.streams import (
     MEMBER,
     MULTIPART,
     SSE,
+    StreamGateway,
     multipart_parts,
     serve_streams,
     sse_events,
@@ -89,6 +90,9 @@ def test_subscriptions_per_caller_are_limited() -> None:
         wait_for(lambda: gateway.streams.by_caller == {}, "the streams to end")
         with gateway.stream(TICKS) as again:
             assert next(e for e in sse_events(again) if e[0])[0] == "next"
+        # Both refusals are in /metrics, by transport and reason.
+        assert dropped(gateway, "sse", "limit") == 1
+        assert dropped(gateway, "multipart", "limit") == 1
 
 
 def test_a_client_that_stops_reading_is_dropped_with_a_coded_error() -> None:
@@ -130,6 +134,37 @@ def test_a_client_that_stops_reading_is_dropped_with_a_coded_error() -> None:
         last_next = text.rsplit("event: next\ndata: ", 1)[1].split("\n", 1)[0]
         assert json.loads(last_next)["errors"][0]["extensions"]["code"] == "SLOW_CONSUMER"
         wait_for(lambda: gateway.streams.open == 0, "the stream to end")
+        assert dropped(gateway, "sse", "slow_consumer") == 1
+        assert sample(gateway, "gateway_streams_open", transport="sse") == 0
+
+
+def test_streams_ended_or_refused_by_a_drain_count_as_shutdown() -> None:
+    with serve_streams() as gateway:
+        with gateway.stream(TICKS, accept=MULTIPART) as response:
+            parts = (part for part in multipart_parts(response) if part != {})
+            assert next(parts) == {"payload": {"data": {"ticks": {"n": 0}}}}
+            assert sample(gateway, "gateway_streams_open", transport="multipart") == 1
+            assert sample(gateway, "gateway_streams_opened_total", transport="multipart") == 1
+            # What SIGTERM does (app.py's handler), on the server's own loop.
+            [stream] = gateway.streams._streams
+            assert stream._writer is not None
+            stream._writer.get_loop().call_soon_threadsafe(gateway.streams.drain)
+            assert list(parts) == ["--"]
+        with gateway.stream(TICKS) as refused:
+            assert refused.status_code == 503
+        wait_for(lambda: gateway.streams.open == 0, "the stream to end")
+        assert dropped(gateway, "multipart", "shutdown") == 1
+        assert dropped(gateway, "sse", "shutdown") == 1
+        assert sample(gateway, "gateway_streams_open", transport="multipart") == 0
+
+
+def sample(gateway: StreamGateway, name: str, **labels: str) -> float:
+    value = gateway.app.state.metrics.registry.get_sample_value(name, labels)
+    return float(value or 0)
+
+
+def dropped(gateway: StreamGateway, transport: str, reason: str) -> float:
+    return sample(gateway, "gateway_streams_dropped_total", transport=transport, reason=reason)
 
 
 def test_a_thousand_streams_open_then_close_leaving_nothing_behind() -> None:

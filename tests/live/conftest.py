@@ -10,7 +10,10 @@ import pytest
 
 from gateway.app import create_app
 from tests.conftest import DEMO_HEADERS
-from tests.http.conftest import web_modules  # noqa: F401  (web/node_modules, graphql-ws in it)
+from tests.http.conftest import (  # noqa: F401  (web/node_modules: graphql-ws, GraphiQL)
+    chromium,
+    web_modules,
+)
 from tests.servers import Gateway, Sandbox, ServerThread
 from tests.tools.test_schema_tools import tools  # noqa: F401  (tools/node_modules: Apollo Client)
 
