@@ -428,6 +428,11 @@ class LiveHub:
         try:
             with deadline_scope(self._poll_deadline):
                 value = await poller.resource.fetch(self._client, poller.credentials)
+        except asyncio.CancelledError:
+            # The last subscriber left mid-poll: the call may well have reached VSee, so it
+            # is counted (polls against VSee are what the metric promises), then dropped.
+            self._notify("live_poll", kind, "cancelled")
+            raise
         except GatewayError as exc:
             self._notify("live_poll", kind, exc.code.lower())
             self._failed(poller, exc)

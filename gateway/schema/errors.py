@@ -40,6 +40,11 @@ def coded(error: GraphQLError) -> GraphQLError:
         return _with(error, original.message, extensions)
     if isinstance(original, GraphQLError):
         return error
+    if error.path is None and isinstance(original, ValueError | TypeError):
+        # A literal a scalar refused during validation (`start: "2026-13-40T00:00:00Z"`):
+        # graphql-core keeps the scalar's ValueError as the cause, but the mistake is the
+        # caller's and the message (ours, or the date's own "month must be in 1..12") says it.
+        return _with(error, error.message, "GRAPHQL_VALIDATION_FAILED")
     # Anything else is our bug: log it with its trace here, show nothing of it to the caller.
     logger.error(
         "unexpected error resolving %s",

@@ -45,3 +45,26 @@ def test_dates_and_the_contract_in_the_sdl() -> None:
     sdl = export_sdl()
     assert 'scalar DateTime @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339' in sdl
     assert 'scalar Date @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339' in sdl
+
+
+@pytest.mark.parametrize(
+    ("literal", "says"),
+    [
+        ('"yesterday"', "RFC 3339"),
+        ('"2026-13-40T00:00:00Z"', "month must be in 1..12"),
+        ('"2026-02-30T00:00:00Z"', "day is out of range"),
+    ],
+)
+async def test_a_literal_the_scalar_refuses_is_the_callers_mistake(
+    literal: str, says: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # graphql-core keeps the scalar's ValueError as the error's cause; that once made these
+    # INTERNAL_SERVER_ERROR ("unexpected error resolving", logged with a trace).
+    from gateway.schema import build_schema
+
+    document = f'{{ availability(start: {literal}, end: "2026-01-02T00:00:00Z") {{ start }} }}'
+    result = await build_schema().execute(document)
+    assert result.data is None
+    assert [e.extensions for e in result.errors or []] == [{"code": "GRAPHQL_VALIDATION_FAILED"}]
+    assert says in result.errors[0].message  # type: ignore[index]
+    assert "unexpected error" not in caplog.text
