@@ -71,6 +71,8 @@ export function asDateTime(value) {
   }
   const number = asFloat(value);
   if (number === null) {
+    // ISO 8601 only, as Python's fromisoformat: Date.parse would read almost any text as a date.
+    if (!/^\d{4}-\d{2}-\d{2}/.test(String(value).trim())) return null;
     const parsed = Date.parse(String(value).trim());
     if (Number.isNaN(parsed) || new Date(parsed).getUTCFullYear() < 1900) return null;
     return isoFromEpoch(parsed / 1000);
