@@ -80,6 +80,16 @@ SAMPLES: list[Any] = [
     "0001-01-01T00:00:00",
     "25",
     "00.00",
+    "+20",
+    -7,
+    "20.5",
+    "https://vsee.example/files/photo.png?auth_code=x",
+    " http://vsee.example/p/ ",
+    "https://user:pass@evil.example/",
+    "ftp://vsee.example/p.png",
+    "https://vsee.example:99999/",
+    "https://vsee.example/%zz",
+    "files/2016/08/17/57b4c65d.png",
 ]
 
 
@@ -101,6 +111,8 @@ def test_apollo_peer_converts_vsee_values_as_the_gateway_does() -> None:
         "as_bool": "asBool",
         "as_datetime": "asDateTime",
         "as_decimal_str": "asDecimalStr",
+        "as_code": "asCode",
+        "as_url": "asUrl",
     }
     script = (
         f"import * as c from {json.dumps((PEERS / 'vsee.mjs').as_uri())};\n"
@@ -126,3 +138,47 @@ def test_apollo_peer_converts_vsee_values_as_the_gateway_does() -> None:
         and got != _python(python_name, sample)
     ]
     assert differences == [], differences
+
+
+@needs_node
+def test_apollo_peer_resolves_attachment_paths_as_the_gateway_does() -> None:
+    assert NODE is not None
+    apis = [
+        "https://api.vseepreview.com/vc/next/api_v3",
+        "http://127.0.0.1:8000/vc/next/api_v3",
+        "http://sandbox:8000/api_v3",
+        "http://10.1.2.3/api_v3",
+    ]
+    paths = [
+        "files/2016/08/17/57b4c65d.png",
+        "/files/a.png",
+        "files/../secret",
+        "files/%2e%2e/secret",
+        "javascript:alert(1)",
+        "https://api.vseepreview.com/vc/next/api_v3/files/a.png",
+        "https://elsewhere.example/files/a.png",
+        "",
+        None,
+    ]
+    script = (
+        f"import * as c from {json.dumps((PEERS / 'vsee.mjs').as_uri())};\n"
+        f"const apis = {json.dumps(apis)};\n"
+        f"const paths = {json.dumps(paths)};\n"
+        "console.log(JSON.stringify(apis.map((a) => paths.map("
+        "(p) => c.resolveFile(c.publicFilesBase(a), p)))));"
+    )
+    answer = subprocess.run(
+        [NODE, "--input-type=module", "-e", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    expected = [
+        [_convert.resolve_file(_convert.public_files_base(api), path) for path in paths]
+        for api in apis
+    ]
+    assert json.loads(answer.stdout) == expected
+    # The benchmark's sandbox is on loopback: no URL there, on either side.
+    assert expected[1] == [None] * len(paths)
+    assert expected[0][0] == f"{apis[0]}/files/2016/08/17/57b4c65d.png"

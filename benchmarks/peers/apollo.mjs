@@ -18,6 +18,8 @@ const PORT = Number(process.env.PORT ?? 4000);
 const HOST = process.env.HOST ?? '127.0.0.1';
 const MAX_BODY = 1 << 20;
 if (!API) throw new Error('set VSEE_API to the sandbox api_v3 base URL');
+// Where attachments' relative paths resolve (none for an upstream on an internal address).
+const FILES_BASE = c.publicFilesBase(API);
 
 // The upstream pool: at most 100 connections, as the gateway's default pool, and idle ones
 // closed after 4 s, before the sandbox (uvicorn, 5 s keep-alive) closes them under a request in
@@ -73,8 +75,8 @@ class VSeeAPI extends RESTDataSource {
   async room(code) {
     return (await this.get(`rooms/${encodeURIComponent(code)}`)).data;
   }
-  async rooms() {
-    return c.asList((await this.get('rooms', { params: { limit: '100' } })).data);
+  rooms(params) {
+    return this.envelope(this.get('rooms', { params }));
   }
   async roomProviders(code) {
     return c.asList((await this.get(`rooms/${encodeURIComponent(code)}/providers`)).data);
@@ -130,7 +132,14 @@ function makeContext(req) {
   const token = req.headers['x-apitoken'];
   const account = req.headers['x-accountcode'];
   const api = new VSeeAPI({ cache: server.cache, token, account });
-  return { api, loaders: new Loaders(api), rooms: null };
+  const bearer = /^Bearer\s+\S/i.test(req.headers.authorization ?? '');
+  // What the credentials say without asking VSee: never the token itself.
+  const viewer = {
+    accountCode: account || null,
+    hasApiToken: Boolean(token) || bearer,
+    hasApiKey: Boolean(req.headers['x-apikey']),
+  };
+  return { api, loaders: new Loaders(api), rooms: null, viewer };
 }
 
 // -- global ids: base64url("Type:vsee-id"), as the gateway gives them out ------------------------
@@ -196,6 +205,11 @@ const dict = (key) => field(key, (raw) => c.asDict(raw[key]));
 const dicts = (value) => c.asList(value).filter((x) => c.asDict(x));
 const NAME_KEYS = ['full_name', 'first_name', 'last_name'];
 const fullName = field(NAME_KEYS, c.fullName);
+const url = (key) => field(key, (raw) => c.asUrl(raw[key]));
+
+const INVOICE_STATUSES = { 10: 'CODE_10' };
+const PROVIDER_STATUSES = { 20: 'CODE_20' };
+const PRESCRIPTION_STATUSES = { Current: 'CURRENT' };
 
 const CURRENCIES = new Set(['USD', 'EUR', 'GBP', 'CAD', 'AUD', 'NZD', 'SGD', 'INR', 'JPY', 'MXN']);
 function money(amount, currency) {
@@ -232,7 +246,7 @@ const INTAKE_KNOWN_KEYS = new Set([
 // What GET /rooms/{code}/providers tells of a provider; anything more needs its detail.
 const PROVIDER_LIST_FIELDS = new Set([
   '__typename', 'id', 'code', 'username', 'firstName', 'lastName', 'fullName', 'title', 'suffix',
-  'subtype', 'vseeId', 'photo', 'status', 'shortBio',
+  'subtype', 'vseeId', 'photo', 'status', 'statusCode', 'shortBio',
 ]);
 
 function selectedNames(info) {
@@ -297,11 +311,11 @@ function visitParams(filter) {
 }
 
 // The gateway's cursors: URL-safe base64 with padding (Python's urlsafe_b64encode).
-const cursor = (offset) => gid('visit', offset);
-function offsetOf(value, name) {
-  const [kind, number] = Buffer.from(value, 'base64url').toString().split(':');
+const cursor = (kind, offset) => gid(kind, offset);
+function offsetOf(kind, value, name) {
+  const [found, number] = Buffer.from(value, 'base64url').toString().split(':');
   const offset = Number(number);
-  if (kind !== 'visit' || !Number.isInteger(offset) || offset < 0 || offset > MAX_CURSOR_OFFSET) {
+  if (found !== kind || !/^\d+$/.test(number ?? '') || !Number.isInteger(offset) || offset < 0 || offset > MAX_CURSOR_OFFSET) {
     throw badInput(`\`${name}\` is not a cursor this API gave out`);
   }
   return offset;
@@ -311,14 +325,35 @@ async function providersOfRoom(ctx, code) {
   return c.asList(await ctx.loaders.roomProviders.load(code));
 }
 
+// The account's rooms a provider is searched in, a page of 100 at a time, once per request.
+const SEARCH_PAGE = 100;
+const SEARCH_PAGES = 5;
+
+async function searchedRooms(ctx) {
+  const pages = [];
+  for (let page = 1; page <= SEARCH_PAGES; page++) {
+    const rows = dicts((await ctx.api.rooms({ page: String(page), limit: String(SEARCH_PAGE) })).data);
+    pages.push(rows);
+    if (rows.length < SEARCH_PAGE) return { codes: pages.flat().map((r) => c.asText(r.code)).filter(Boolean), more: false };
+  }
+  return { codes: pages.flat().map((r) => c.asText(r.code)).filter(Boolean), more: true };
+}
+
 async function providerAnywhere(ctx, providerId) {
-  ctx.rooms ??= ctx.api.rooms();
-  const codes = (await ctx.rooms).map((room) => c.asText(room.code)).filter(Boolean);
+  ctx.rooms ??= searchedRooms(ctx).catch((error) => {
+    throw upstreamError(error);
+  });
+  const { codes, more } = await ctx.rooms;
   const lists = await ctx.loaders.roomProviders.loadMany(codes);
   for (let i = 0; i < codes.length; i++) {
     for (const provider of c.asList(lists[i])) {
       if (String(provider.id) === providerId) return { ...provider, [ROOM]: codes[i] };
     }
+  }
+  if (more) {
+    throw new GraphQLError(`searched the account's first ${SEARCH_PAGE * SEARCH_PAGES} rooms only`, {
+      extensions: { code: 'SEARCH_LIMIT_REACHED' },
+    });
   }
   return null;
 }
@@ -375,7 +410,9 @@ function slotProviders(slot, _, ctx, info) {
   ).then((list) => list.filter(Boolean));
 }
 
-async function visitsPage(ctx, { first, after, last, before, filter }) {
+// A connection window (`first`/`after` or `last`/`before`) read from VSee's `page`/`limit`
+// pages that hold it, together: an offset between page boundaries spans two pages.
+async function offsetPage(kind, { first, after, last, before }, fetchPage) {
   let offset;
   if (first !== null && first !== undefined && last !== null && last !== undefined) {
     throw badInput('give `first` or `last`, not both');
@@ -383,38 +420,64 @@ async function visitsPage(ctx, { first, after, last, before, filter }) {
   if (last !== null && last !== undefined) {
     if (before === null || before === undefined) throw badInput('`last` needs `before`');
     if (last < 1 || last > PAGE_MAX) throw badInput(`\`last\` must be between 1 and ${PAGE_MAX}`);
-    const end = offsetOf(before, 'before');
+    const end = offsetOf(kind, before, 'before');
     offset = Math.max(0, end - last);
     first = end - offset;
-    if (first === 0) return { rows: [], offset: 0, total: null, lastPageFull: true, empty: true };
+    if (first === 0) {
+      // An empty window still tells the total: the smallest page that carries it.
+      const total = async () => c.asInt((await fetchPage(1, 1)).total);
+      return { kind, rows: [], offset: 0, total, lastPageFull: true, empty: true };
+    }
   } else {
     first ??= 20;
     if (first < 1 || first > PAGE_MAX) throw badInput(`\`first\` must be between 1 and ${PAGE_MAX}`);
-    offset = after ? offsetOf(after, 'after') + 1 : 0;
+    offset = after ? offsetOf(kind, after, 'after') + 1 : 0;
     if (before !== null && before !== undefined) throw badInput('`before` goes with `last`');
   }
-  const params = visitParams(filter);
   const page = Math.floor(offset / first);
   const skip = offset % first;
   const pages = skip === 0 ? [page + 1] : [page + 1, page + 2];
   let answers;
   try {
-    answers = await Promise.all(
-      pages.map((p) => ctx.api.visits({ ...params, page: String(p), limit: String(first) })),
-    );
+    answers = await Promise.all(pages.map((p) => fetchPage(p, first)));
   } catch (error) {
     throw upstreamError(error);
   }
-  const rows = answers.flatMap((a) => dicts(a.data)).slice(skip, skip + first).map(partialVisit);
+  const rows = answers.flatMap((a) => dicts(a.data)).slice(skip, skip + first);
   const total = c.asInt(answers[0].total);
-  return { rows, offset, total, lastPageFull: dicts(answers.at(-1).data).length === first };
+  return { kind, rows, offset, total, lastPageFull: dicts(answers.at(-1).data).length === first };
 }
+
+function visitsPage(ctx, args) {
+  const params = visitParams(args.filter);
+  return offsetPage('visit', args, (page, limit) =>
+    ctx.api.visits({ ...params, page: String(page), limit: String(limit) }),
+  ).then((conn) => ({ ...conn, rows: conn.rows.map(partialVisit) }));
+}
+
+const roomsPage = (ctx, args) =>
+  offsetPage('room', args, (page, limit) => ctx.api.rooms({ page: String(page), limit: String(limit) }));
+
+const connection = {
+  totalCount: (conn) => (typeof conn.total === 'function' ? conn.total() : conn.total),
+  nodes: (conn) => conn.rows,
+  edges: (conn) => conn.rows.map((node, i) => ({ cursor: cursor(conn.kind, conn.offset + i), node })),
+  pageInfo: (conn) => ({
+    hasNextPage: conn.empty
+      ? true
+      : conn.total !== null ? conn.offset + conn.rows.length < conn.total : conn.lastPageFull,
+    hasPreviousPage: conn.offset > 0,
+    startCursor: conn.rows.length ? cursor(conn.kind, conn.offset) : null,
+    endCursor: conn.rows.length ? cursor(conn.kind, conn.offset + conn.rows.length - 1) : null,
+  }),
+};
 
 const resolvers = {
   DateTime: passThrough('DateTime'),
   Date: passThrough('Date'),
   Decimal: passThrough('Decimal'),
   JSON: JSONScalar,
+  URL: passThrough('URL'),
 
   Node: {
     __resolveType: (obj) => obj.__typename,
@@ -437,10 +500,8 @@ const resolvers = {
     },
     intake: (_, args, ctx) => loadOrNull(ctx.loaders.intake.load(vseeId('Intake', args.id, 'id'))),
     room: (_, args, ctx) => loadOrNull(ctx.loaders.room.load(args.code)),
-    async rooms(_, __, ctx) {
-      ctx.rooms ??= ctx.api.rooms();
-      return dicts(await ctx.rooms);
-    },
+    rooms: (_, args, ctx) => roomsPage(ctx, args),
+    viewer: (_, __, ctx) => ctx.viewer,
     provider: (_, args, ctx, info) =>
       providerRaw(ctx, vseeId('Provider', args.id, 'id'), null, wantsDetail(info)),
     node: (_, args, ctx, info) => node(args.id, ctx, info),
@@ -566,19 +627,8 @@ const resolvers = {
     },
   },
 
-  VisitConnection: {
-    totalCount: (conn) => conn.total,
-    nodes: (conn) => conn.rows,
-    edges: (conn) => conn.rows.map((node, i) => ({ cursor: cursor(conn.offset + i), node })),
-    pageInfo: (conn) => ({
-      hasNextPage: conn.empty
-        ? true
-        : conn.total !== null ? conn.offset + conn.rows.length < conn.total : conn.lastPageFull,
-      hasPreviousPage: conn.offset > 0,
-      startCursor: conn.rows.length ? cursor(conn.offset) : null,
-      endCursor: conn.rows.length ? cursor(conn.offset + conn.rows.length - 1) : null,
-    }),
-  },
+  VisitConnection: connection,
+  RoomConnection: connection,
 
   Visit: {
     id: field(['id', '_id'], (v) => gid('Visit', visitKey(v))),
@@ -766,8 +816,13 @@ const resolvers = {
     phone: text('phone'),
     subtype: text('subtype'),
     vseeId: text('vseeid'),
-    photo: text('photo'),
-    status: str('status'),
+    photo: url('photo'),
+    status: field('status', (p) => c.fromCode(PROVIDER_STATUSES, p.status)),
+    // The raw text, but a code written as a number (20, 20.0) reads as VSee's "20".
+    statusCode: field('status', (p) => {
+      const code = c.asCode(p.status);
+      return code === null ? c.asText(p.status) : String(code);
+    }),
     shortBio: text('short_bio'),
   },
 
@@ -784,7 +839,7 @@ const resolvers = {
     dob: field('dob', (m) => c.asDate(m.dob)),
     gender: field('gender', (m) => c.gender(m.gender)),
     vseeId: text('vseeid'),
-    photo: text('photo'),
+    photo: url('photo'),
     isActive: bool('active'),
   },
 
@@ -810,15 +865,16 @@ const resolvers = {
   Account: { code: text('code'), name: text('name'), domain: text('domain') },
 
   Payment: {
-    id: id('id'),
+    databaseId: id('id'),
     amount: (p) => money(p.amount, p.currency || p._currency),
     durationMinutes: int('duration'),
     description: text('description'),
   },
 
   Invoice: {
-    id: id('id'),
-    status: int('status'),
+    databaseId: id('id'),
+    status: (i) => c.fromCode(INVOICE_STATUSES, i.status),
+    statusCode: (i) => c.asCode(i.status),
     amountDue: (i) => money(i.amount_due, i.currency),
     isLive: bool('livemode'),
     createdAt: time('created'),
@@ -849,6 +905,7 @@ const resolvers = {
     databaseId: (a) => c.asId(a._id) ?? c.asId(a.id),
     name: text('name'),
     path: text('path'),
+    url: (a) => c.resolveFile(FILES_BASE, a.path),
     size: int('size'),
     ext: text('ext'),
     creatorId: id('creator_id'),
@@ -858,7 +915,7 @@ const resolvers = {
   },
 
   PostVisit: {
-    id: id('id'),
+    databaseId: id('id'),
     memberId: id('member_id'),
     visitId: id('visit_id'),
     isDraft: bool('draft'),
@@ -875,7 +932,7 @@ const resolvers = {
   },
 
   Prescription: {
-    id: (p) => c.asId(p.ID || p.id),
+    databaseId: (p) => c.asId(p.ID || p.id),
     drugId: text('DrugID'),
     ndc: text('NDC'),
     rxNormCode: text('RxNormCode'),
@@ -885,7 +942,8 @@ const resolvers = {
     quantityUnit: text('QtyQual'),
     refills: int('Refills'),
     daysSupply: int('DaysSupply'),
-    status: text('Status'),
+    status: (p) => c.fromTextCode(PRESCRIPTION_STATUSES, p.Status),
+    statusCode: text('Status'),
     prescriberName: text('PrescriberName'),
     prescribedOn: time('PrescriptionDate'),
     raw: (p) => p,
@@ -923,7 +981,7 @@ const resolvers = {
   },
 
   Consultation: {
-    id: id('id'),
+    databaseId: id('id'),
     description: text('description'),
     durationMinutes: int('duration'),
     price: (x) => money(x.amount, x.currency || x._currency),
@@ -934,7 +992,7 @@ const resolvers = {
   },
 
   MedicalProfile: {
-    id: (p) => c.asId(p._id || p.id),
+    databaseId: (p) => c.asId(p._id || p.id),
     userId: id('user_id'),
     conditions: (p) => c.asDict(p.conditions),
     familyConditions: (p) => c.asDict(p.family_conditions),
