@@ -39,7 +39,12 @@ class ServerThread:
     """A uvicorn server speaking real HTTP on loopback, started and stopped by a test."""
 
     def __init__(self, app: Any, *, port: int | None = None) -> None:
-        self.port = port or free_port()
+        # Bound here and handed to uvicorn: a port found free and bound later by uvicorn could
+        # be taken in between (another test's client socket), and the server would not start.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port or 0))
+        self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -51,7 +56,9 @@ class ServerThread:
             http=bounded_protocol(),
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -69,6 +76,7 @@ class ServerThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        self._socket.close()
 
     def __enter__(self) -> ServerThread:
         return self.start()
