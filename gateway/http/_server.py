@@ -62,11 +62,30 @@ _MALFORMED_HEADERS = [
 ]
 
 
-class BoundedH11Protocol(H11Protocol):
-    """``H11Protocol`` plus a request-head deadline; pass as ``uvicorn.run(http=...)``."""
+class _HeadDeadline:
+    """The request-head deadline both bounded protocols keep (slow-loris): armed when a
+    connection opens or a request ends, disarmed once a whole head has come."""
 
     # Set from VSEE_HEADER_TIMEOUT by the app factory (each worker builds its own app).
     header_timeout: float = 10.0
+    loop: asyncio.AbstractEventLoop
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        raise NotImplementedError
+
+
+class BoundedH11Protocol(_HeadDeadline, H11Protocol):
+    """``H11Protocol`` plus a request-head deadline; pass as ``uvicorn.run(http=...)``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,15 +120,6 @@ class BoundedH11Protocol(H11Protocol):
         except h11.LocalProtocolError:
             pass  # an answer had already begun: closing is all that is left
         self.transport.close()
-
-    def _arm_head_timer(self) -> None:
-        self._disarm_head_timer()
-        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
-
-    def _disarm_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -177,11 +187,10 @@ def _bad_credential_header(data: bytes) -> str | None:
 
 if HttpToolsProtocol is not None:
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    class BoundedHttpToolsProtocol(_HeadDeadline, HttpToolsProtocol):
         """``HttpToolsProtocol`` with the same bounds as ``BoundedH11Protocol``: a request-head
         deadline, a limit on the head's size, and coded JSON answers to malformed requests."""
 
-        header_timeout: float = 10.0
         # Off: uvicorn's own two writes per response (benchmarks/server_options.py compares).
         cork_responses: bool = True
 
@@ -260,15 +269,6 @@ if HttpToolsProtocol is not None:
             self.transport.write(b"".join(head) + body)
             self.transport.close()
 
-        def _arm_head_timer(self) -> None:
-            self._disarm_head_timer()
-            self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
-
-        def _disarm_head_timer(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
         def _head_timed_out(self) -> None:
             self._head_timer = None
             if self.transport.is_closing() or not self._awaiting_head:
@@ -284,6 +284,4 @@ else:  # pragma: no cover - only without httptools
 
 def set_header_timeout(seconds: float) -> None:
     """The request-head deadline of both bounded protocols (from VSEE_HEADER_TIMEOUT)."""
-    BoundedH11Protocol.header_timeout = seconds
-    if BoundedHttpToolsProtocol is not None:
-        BoundedHttpToolsProtocol.header_timeout = seconds
+    _HeadDeadline.header_timeout = seconds
