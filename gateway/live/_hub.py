@@ -64,10 +64,6 @@ class RateLimited(GatewayError):
     code = "RATE_LIMITED"
 
 
-class InternalProblem(GatewayError):
-    code = "INTERNAL_SERVER_ERROR"
-
-
 class ShuttingDown(GatewayError):
     """The process is stopping; clients reconnect (to another replica)."""
 
@@ -370,7 +366,8 @@ class LiveHub:
             raise
         except Exception:  # pragma: no cover - a bug here must not leave subscribers hanging
             logger.exception("live poller %s failed", poller.resource.kind)
-            self._finish(poller, InternalProblem("Internal error; it has been logged."))
+            # GatewayError's own code is INTERNAL_SERVER_ERROR.
+            self._finish(poller, GatewayError("Internal error; it has been logged."))
 
     def _lease_ttl(self, poller: _Poller) -> float:
         # Long enough that a live holder renews it every poll; a dead one is replaced soon.

@@ -80,6 +80,17 @@ def _field_error(update: Problem) -> Any:
     return cast(Any, update.error)
 
 
+def _visit_event(info: Info, update: Snapshot | Problem) -> Any:
+    """One event of a visit subscription: the visit, null when there is none, or the error."""
+    if isinstance(update, Problem):
+        return _field_error(update)
+    raw = update.value
+    if not isinstance(raw, dict):
+        return None
+    info.context.loaders.prime_visit(raw)
+    return Visit.from_detail(raw)
+
+
 @strawberry.type(
     description="Live updates. VSee has no push: the gateway polls it, once per credentials and "
     "resource however many subscribe (on every replica together with Redis), every few seconds "
@@ -102,16 +113,8 @@ class Subscription:
     ) -> AsyncGenerator[Visit | None, None]:
         visit_id = vsee_id("Visit", id, field="id")
         async for update in _updates(info, Resource.visit(visit_id)):
-            if isinstance(update, Problem):
-                yield _field_error(update)
-                continue
-            raw = update.value
-            if not isinstance(raw, dict):
-                yield None
-                continue
-            info.context.loaders.prime_visit(raw)
-            yield Visit.from_detail(raw)
-            if status_of(raw) in CLOSED_STATUSES:
+            yield _visit_event(info, update)
+            if not isinstance(update, Problem) and status_of(update.value) in CLOSED_STATUSES:
                 return
 
     @strawberry.subscription(
@@ -121,15 +124,7 @@ class Subscription:
     )
     async def current_visit_updated(self, info: Info) -> AsyncGenerator[Visit | None, None]:
         async for update in _updates(info, Resource.current()):
-            if isinstance(update, Problem):
-                yield _field_error(update)
-                continue
-            raw = update.value
-            if not isinstance(raw, dict):
-                yield None
-                continue
-            info.context.loaders.prime_visit(raw)
-            yield Visit.from_detail(raw)
+            yield _visit_event(info, update)
 
     @strawberry.subscription(
         description="For providers: a room's waiting walk-ins in order, now and whenever the "
